@@ -1,0 +1,184 @@
+"""HTML reader: tables as grids of cells (rowspan/colspan resolved), everything else as paragraphs, in page order.
+
+Conventions every reader shares: a merged cell's text appears once, at its top-left grid position, and positions
+it covers are omitted; an empty cell is Cell(text=""); cell text is whitespace-collapsed.
+A table that holds other tables, or has a single column, is page layout, not data: its cells are read as blocks.
+"""
+from __future__ import annotations
+
+import re
+
+import lxml.html
+
+from service.document import Cell, Document, Line, Source
+from service.ingest import collapse_whitespace, decode_text
+
+_SKIP = {"script", "style", "noscript", "template", "select", "option", "button", "iframe", "svg", "object",
+         "head", "textarea", "map"}
+_BLOCK = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd", "section", "article",
+          "header", "footer", "nav", "aside", "main", "blockquote", "pre", "center", "address", "figure",
+          "figcaption", "form", "fieldset", "hr", "tr", "td", "th", "caption", "body", "html", "tbody", "thead",
+          "tfoot", "legend", "details", "summary"}
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+# Pages that declare GB2312 or GBK routinely use characters outside it; GB18030 is a superset of both.
+_ENCODING_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "gb_2312-80": "gb18030", "x-gbk": "gb18030",
+                     "cp936": "gb18030", "euc-cn": "gb18030", "hz-gb-2312": "gb18030"}
+MAX_SPAN = 1000
+
+
+def read_html(source: Source) -> Document:
+    root = lxml.html.document_fromstring(_XML_DECLARATION.sub("", html_text(source.data)) or "<html></html>")
+    walker = _Walker()
+    body = root.find("body")
+    walker.walk(body if body is not None else root)
+    walker.flush()
+    lines = walker.lines
+    title = root.findtext(".//title")
+    if title and collapse_whitespace(title) and \
+            collapse_whitespace(title) not in {line.cells[0].text for line in lines[:50] if line.table is None}:
+        lines.insert(0, Line([Cell(collapse_whitespace(title))]))
+    return Document(source=source.name, kind="html", lines=lines, pages=1, method="html")
+
+
+def html_text(data: bytes) -> str:
+    """Decode by BOM, then the declared charset, then UTF-8 / GB18030 by trial."""
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return decode_text(data) or data.decode("utf-8", "replace")
+    candidates = []
+    declared = _CHARSET.search(data[:8192])
+    if declared:
+        name = declared.group(1).decode("ascii").lower()
+        candidates.append(_ENCODING_ALIASES.get(name, name))
+    candidates += ["utf-8", "gb18030"]
+    for encoding in candidates:
+        try:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return data.decode(candidates[0] if candidates[0] != "utf-8" else "gb18030", "replace")
+
+
+class _Walker:
+    """Walks the tree in document order, gathering inline text into the current paragraph."""
+
+    def __init__(self) -> None:
+        self.lines: list[Line] = []
+        self.buffer: list[str] = []
+        self.tables = 0
+
+    def flush(self) -> None:
+        text = collapse_whitespace("".join(self.buffer))
+        self.buffer.clear()
+        if text:
+            self.lines.append(Line([Cell(text)]))
+
+    def walk(self, element) -> None:
+        if not isinstance(element.tag, str) or _skipped(element):
+            return
+        tag = element.tag.lower()
+        if tag == "table":
+            self.flush()
+            self.table(element)
+            return
+        if tag == "br":
+            self.flush()
+            return
+        block = tag in _BLOCK
+        if block:
+            self.flush()
+        if element.text:
+            self.buffer.append(element.text)
+        for child in element:
+            self.walk(child)
+            if child.tail:
+                self.buffer.append(child.tail)
+        if block:
+            self.flush()
+
+    def table(self, table) -> None:
+        for caption in table.findall("caption"):
+            self.walk(caption)
+        rows = _rows(table)
+        if _is_layout(table, rows):
+            for row in rows:
+                for cell in row:
+                    self.walk(cell)
+            self.flush()
+            return
+        lines = [Line(cells, table=self.tables) for cells in _grid(rows)]
+        lines = [line for line in lines if any(cell.text for cell in line.cells)]
+        if lines:
+            self.lines.extend(lines)
+            self.tables += 1
+
+
+def _skipped(element) -> bool:
+    if element.tag.lower() in _SKIP:
+        return True
+    return "hidden" in element.attrib or bool(_HIDDEN_STYLE.search(element.get("style", "")))
+
+
+def _rows(table) -> list[list]:
+    """The table's own rows and cells, not those of tables nested inside it."""
+    rows = table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
+    return [[cell for cell in row if isinstance(cell.tag, str) and cell.tag.lower() in ("td", "th")]
+            for row in rows]
+
+
+def _is_layout(table, rows: list[list]) -> bool:
+    nested = any(cell.xpath(".//table") for row in rows for cell in row)
+    single_column = max((sum(_span(cell, "colspan") for cell in row) for row in rows), default=0) <= 1
+    return nested or single_column
+
+
+def _span(cell, attribute: str) -> int:
+    match = re.match(r"\s*(\d+)", cell.get(attribute, "") or "")
+    return min(int(match.group(1)), MAX_SPAN) if match else 1
+
+
+def _grid(rows: list[list]) -> list[list[Cell]]:
+    """Place each cell at its top-left grid position, skipping positions taken by earlier spans."""
+    taken: set[tuple[int, int]] = set()
+    out: list[list[Cell]] = []
+    for r, row in enumerate(rows):
+        cells: list[Cell] = []
+        c = 0
+        for element in row:
+            while (r, c) in taken:
+                c += 1
+            rowspan = _span(element, "rowspan")
+            rowspan = len(rows) - r if rowspan == 0 else min(rowspan, len(rows) - r)   # rowspan=0: to the end
+            colspan = max(_span(element, "colspan"), 1)
+            cells.append(Cell(cell_text(element), row=r, col=c))
+            for dr in range(rowspan):
+                for dc in range(colspan):
+                    taken.add((r + dr, c + dc))
+            c += colspan
+        out.append(cells)
+    return out
+
+
+def cell_text(element) -> str:
+    """A cell's visible text, line breaks kept until whitespace is collapsed."""
+    parts: list[str] = []
+
+    def visit(node) -> None:
+        if not isinstance(node.tag, str) or _skipped(node):
+            return
+        tag = node.tag.lower()
+        if tag == "br" or tag in _BLOCK:
+            parts.append("\n")
+        if node.text:
+            parts.append(node.text)
+        for child in node:
+            visit(child)
+            if child.tail:
+                parts.append(child.tail)
+        if tag in _BLOCK:
+            parts.append("\n")
+
+    visit(element)
+    return collapse_whitespace("".join(parts))
+
