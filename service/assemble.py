@@ -1,0 +1,297 @@
+"""Document lines -> canonical values, for every input kind.
+
+The lines become a stream of tokens: label text, numbers, blanks. Each run of numbers belongs to the row named by the
+label run before it (its last cells: headers and parent labels come first). The label classifier names the row; the
+template's row order decides when a label is unreadable. The template says how many columns each row has, so run-together
+digits and missing cells are resolved against that count and, where needed, the arithmetic.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from service.document import Box, Document
+from service.labels import LabelClassifier, LabelTarget, targets_for
+from service.template import Section, Template
+from service.values import Token, parse_number, tokenize
+
+MAX_LABEL_CELLS = 24  # a label split one character per line spans many cells
+ACCEPT = 0.55  # label score that names a row on its own
+ORDER_ACCEPT = 0.25  # lower score accepted for the row the template order expects next
+TITLE_ACCEPT = 0.8
+END_TITLES = ("五、存在的主要问题及改进情况", "六、其他需要报告的事项")
+
+
+@dataclass
+class Reading:
+    """One value as read, with where it came from."""
+    value: float | int | None
+    raw: str = ""
+    box: Box | None = None
+    confidence: float = 1.0
+    how: str = "read"  # read | blank | arithmetic | order | split | repaired
+    note: str | None = None
+
+
+@dataclass
+class RowEvidence:
+    label: str
+    score: float
+    how: str  # label | order
+
+
+@dataclass
+class Extraction:
+    template: Template
+    values: dict[tuple[str, str, str], Reading] = field(default_factory=dict)
+    rows: dict[tuple[str, str], RowEvidence] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    issues: list[dict] = field(default_factory=list)  # assembly problems, reported as findings
+    # Rows (or a wide section, row None) with fewer cells than columns: the arithmetic places them (validate.fill_gaps).
+    partial: dict[tuple[str, str | None], tuple[list[tuple[str, str]], list[Reading]]] = field(default_factory=dict)
+
+    def value(self, section: str, row: str, col: str) -> float | int | None:
+        r = self.values.get((section, row, col))
+        return None if r is None else r.value
+
+
+@dataclass
+class _Event:
+    labels: list[Token]
+    numbers: list[Token]
+    section: str | None
+
+
+def _events(tokens: list[Token], titles: dict[int, str | None]) -> list[_Event]:
+    events: list[_Event] = []
+    labels: list[Token] = []
+    section: str | None = None
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t.kind == "label":
+            if i in titles:
+                section, labels = titles[i], []
+            else:
+                labels.append(t)
+            i += 1
+            continue
+        j = i
+        while j < len(tokens) and tokens[j].kind != "label":
+            j += 1
+        events.append(_Event(labels[-MAX_LABEL_CELLS:], tokens[i:j], section))
+        labels, i = [], j
+    return events
+
+
+def _reading(tok: Token, section: Section, col: str) -> Reading:
+    box, conf = tok.cell.box, tok.cell.confidence
+    if tok.kind == "blank":
+        return Reading(0, "", box, conf * 0.9, "blank", "blank cell read as 0")
+    if tok.kind == "na":
+        return Reading(None, tok.text, box, conf, "read", f"'{tok.text}' means not applicable")
+    value, note = parse_number(tok.text)
+    spec = section.columns[col]
+    if value < 0 and not spec.signed:
+        note = (note + "; " if note else "") + "negative value in a column that cannot be negative"
+    if isinstance(value, float) and not spec.decimal:
+        note = (note + "; " if note else "") + "decimal value in a count column"
+    return Reading(value, tok.text, box, conf, "read", note)
+
+
+def _digit_splits(texts: list[str], n: int) -> list[list[str]]:
+    """Ways to cut run-together digit strings into exactly n numbers (no leading zeros)."""
+    def cuts(s: str, parts: int):
+        if parts == 1:
+            if s and (s == "0" or not s.startswith("0")):
+                yield [s]
+            return
+        for i in range(1, len(s) - parts + 2):
+            head = s[:i]
+            if head != "0" and head.startswith("0"):
+                break
+            for rest in cuts(s[i:], parts - 1):
+                yield [head, *rest]
+
+    digits = [t for t in texts if t.isdigit()]
+    if len(digits) != len(texts):
+        return []
+    extra = n - len(texts)
+    out = []
+    # Distribute the extra cuts over the tokens.
+    for alloc in itertools.product(range(extra + 1), repeat=len(texts)):
+        if sum(alloc) != extra:
+            continue
+        per_token = [list(cuts(t, a + 1)) for t, a in zip(texts, alloc)]
+        for combo in itertools.product(*per_token):
+            out.append([p for parts in combo for p in parts])
+            if len(out) > 2000:
+                return out
+    return out
+
+
+class Assembler:
+    def __init__(self, classifier: LabelClassifier):
+        self.classifier = classifier
+
+    def run(self, doc: Document, template: Template) -> Extraction:
+        ex = Extraction(template=template)
+        tokens = [t for i, line in enumerate(doc.lines) for c in line.cells for t in tokenize(c, i)]
+        targets = targets_for(template)
+        titles = self._titles(tokens, template, targets)
+        events = _events(tokens, titles)
+        row_targets = [t for t in targets if t.kind == "row" and template.sections[t.section].layout == "rows"]
+        self._assign(events, template, row_targets, ex)
+        if not ex.values:
+            ex.issues.append({"rule": "document.no_tables", "message": "no table of the report template was found"})
+        return ex
+
+    # -- section titles ---------------------------------------------------------------------------------------
+    def _titles(self, tokens: list[Token], template: Template, targets: list[LabelTarget]) -> dict[int, str | None]:
+        title_targets = [t for t in targets if t.kind == "title"]
+        ends = [LabelTarget(template.id, "", "title", "", (e,)) for e in END_TITLES]
+        idx = [i for i, t in enumerate(tokens) if t.kind == "label" and 4 <= len(t.text) <= 40]
+        if not idx:
+            return {}
+        scores = self.classifier.scores([tokens[i].text for i in idx], title_targets + ends)
+        found: dict[int, str | None] = {}
+        for i, row in zip(idx, scores):
+            best = max(range(len(row)), key=row.__getitem__)
+            if row[best] >= TITLE_ACCEPT:
+                found[i] = title_targets[best].section if best < len(title_targets) else None
+        return found
+
+    # -- rows -------------------------------------------------------------------------------------------------
+    def _assign(self, events: list[_Event], template: Template, row_targets: list[LabelTarget], ex: Extraction):
+        # Score every suffix of every label run in one batch (the classifier may be a neural model).
+        suffixes = [["".join(t.text for t in ev.labels[-k:]) for k in range(1, len(ev.labels) + 1)] for ev in events]
+        flat = [s for group in suffixes for s in group]
+        flat_scores = self.classifier.scores(flat, row_targets) if flat else []
+        pos = 0
+        last: dict[str, int] = {}
+        wide_cursor: dict[str, int] = {}
+        section_of_last: str | None = None
+        for ev, group in zip(events, suffixes):
+            scores = flat_scores[pos: pos + len(group)]
+            pos += len(group)
+            section = ev.section or section_of_last
+            if section and template.sections[section].layout == "wide":
+                self._fill_wide(ev, template.sections[section], wide_cursor, ex)
+                continue
+            choice = self._choose(ev, section, scores, group, row_targets, template, last, ex)
+            if choice is None:
+                if any(n.kind == "number" for n in ev.numbers) and section:
+                    ex.warnings.append(f"numbers {' '.join(n.text for n in ev.numbers)[:60]} after "
+                                       f"'{''.join(t.text for t in ev.labels)[-30:]}' match no row; ignored")
+                continue
+            target, label, score, how = choice
+            section_of_last = target.section
+            self._fill_rows(ev.numbers, template.sections[target.section], target.key, label, score, how, last, ex)
+
+    def _choose(self, ev, section, scores, texts, row_targets, template, last, ex):
+        if not ev.labels:
+            return None
+        order = {s: template.sections[s].row_keys() for s in template.sections}
+        best = None
+        for k, row in enumerate(scores):
+            for j, target in enumerate(row_targets):
+                if section and target.section != section:
+                    continue
+                keys = order[target.section]
+                idx = keys.index(target.key)
+                s = row[j]
+                adj = s + (0.08 if idx == last.get(target.section, -1) + 1 else 0)
+                adj -= 0.2 if (target.section, target.key) in ex.rows else 0
+                cand = (adj, -k, s, j, texts[k])
+                if best is None or cand[:2] > best[:2]:
+                    best = cand
+        if best is None:
+            return None
+        adj, _, s, j, text = best
+        if s >= ACCEPT and adj >= ACCEPT:
+            return row_targets[j], text, s, "label"
+        # An unreadable label: the row the template order expects next, if the text is at least a little like it.
+        if section and ev.numbers:
+            keys = order[section]
+            nxt = last.get(section, -1) + 1
+            if nxt < len(keys):
+                j = next(i for i, t in enumerate(row_targets) if t.section == section and t.key == keys[nxt])
+                s_next = max(row[j] for row in scores)
+                if s_next >= ORDER_ACCEPT:
+                    return row_targets[j], text, s_next, "order"
+        return None
+
+    def _fill_rows(self, numbers: list[Token], section: Section, key: str, label: str, score: float, how: str,
+                   last: dict[str, int], ex: Extraction):
+        keys = section.row_keys()
+        idx = keys.index(key)
+        remaining = list(numbers)
+        while remaining and idx < len(keys):
+            spec = section.rows[idx]
+            n = len(spec.columns)
+            take = remaining[:n]
+            remaining = remaining[n:]
+            if (section.key, spec.key) in ex.rows:
+                ex.warnings.append(f"row {section.key}.{spec.key} printed twice; the later reading is kept")
+            ex.rows[(section.key, spec.key)] = RowEvidence(label, score, how)
+            last[section.key] = idx
+            self._fill_row(take, section, spec.key, score, ex)
+            if not remaining:
+                break
+            # More numbers than columns: the next row's label was not read. Only whole rows are taken by order.
+            idx += 1
+            if idx < len(keys) and len(remaining) >= len(section.rows[idx].columns) \
+                    and (section.key, keys[idx]) not in ex.rows:
+                label, score, how = "", 0.0, "order"
+                ex.warnings.append(f"row {section.key}.{keys[idx]} has no readable label; assigned by order")
+                continue
+            ex.warnings.append(f"extra numbers after row {section.key}.{spec.key} ignored: "
+                               f"{' '.join(t.text for t in remaining)[:60]}")
+            break
+
+    def _fill_row(self, toks: list[Token], section: Section, row: str, score: float, ex: Extraction):
+        cols = section.row(row).columns
+        if len(toks) < len(cols):
+            split = self._split_run_together(toks, section, row)
+            if split is not None:
+                for col, r in zip(cols, split):
+                    ex.values[(section.key, row, col)] = r
+                return
+            # Fewer cells than columns: the arithmetic places them later (validate.fill_gaps).
+            slots = [(row, c) for c in cols]
+            ex.partial[(section.key, row)] = (slots, [_reading(t, section, c) for t, c in zip(toks, cols)])
+            return
+        for col, tok in zip(cols, toks):
+            r = _reading(tok, section, col)
+            r.confidence *= min(1.0, 0.5 + score)
+            ex.values[(section.key, row, col)] = r
+
+    def _split_run_together(self, toks: list[Token], section: Section, row: str) -> list[Reading] | None:
+        cols = section.row(row).columns
+        texts = [t.text for t in toks]
+        options = _digit_splits(texts, len(cols))
+        if not options:
+            return None
+        if section.key == "requests":
+            options = [o for o in options if sum(int(x) for x in o[:-1]) == int(o[-1])]
+        distinct = {tuple(o) for o in options}
+        if len(distinct) != 1:
+            return None
+        parts = list(distinct.pop())
+        cell = toks[0].cell
+        return [Reading(int(p), p, cell.box, cell.confidence * 0.9, "split",
+                        f"run-together digits '{''.join(texts)}' split by the column count") for p in parts]
+
+    def _fill_wide(self, ev: _Event, section: Section, cursor: dict[str, int], ex: Extraction):
+        """Every group of the section in one printed row: numbers fill group after group."""
+        slots = [(r.key, c) for r in section.rows for c in r.columns]
+        start = cursor.get(section.key, 0)
+        numbers = ev.numbers
+        if start == 0 and len(numbers) < len(slots):
+            ex.partial[(section.key, None)] = (slots, [_reading(t, section, c) for (_, c), t in zip(slots, numbers)])
+            cursor[section.key] = len(numbers)
+            return
+        for (row, col), tok in zip(slots[start:], numbers):
+            ex.values[(section.key, row, col)] = _reading(tok, section, col)
+            ex.rows.setdefault((section.key, row), RowEvidence("".join(t.text for t in ev.labels)[-40:], 1.0, "label"))
+        cursor[section.key] = start + len(numbers)

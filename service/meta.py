@@ -1,0 +1,70 @@
+"""Agency, reporting year and template, read from the title, the signature and the prose."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+
+from service.document import Document
+from service.labels import normalize
+from service.template import Template, all_templates
+
+_TITLE = re.compile(r"^(?P<agency>.{2,60}?)\s*(?:关于)?\s*(?P<year>20\d\d)\s*年\s*度?\s*(?:政府)?信息公开")
+_ALT_TITLE = re.compile(r"^(?P<year>20\d\d)\s*年\s*度?\s*(?P<agency>.{2,60}?)\s*(?:政府)?信息公开(?:工作)?年\s*度\s*报\s*告")
+_DATE = re.compile(r"^(20\d\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$")
+_AGENCY_END = re.compile(r"(办事处|人民政府|政府|办公室|办公厅|委员会|局|厅|委|院|中心|所|站|处|管委会|街道|镇|乡|部)$")
+_YEAR_IN_PROSE = re.compile(r"(20\d\d)\s*年")
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def read_title(doc: Document) -> tuple[str | None, int | None]:
+    prose = [_clean(" ".join(c.text for c in line.cells)) for line in doc.lines]
+    for text in prose[:40]:
+        if "报告" not in text or len(text) > 80:
+            continue
+        m = _TITLE.match(text) or _ALT_TITLE.match(text)
+        if m:
+            agency = re.sub(r"^[《“\"]|关于$", "", m.group("agency")).strip()
+            return (agency or None), int(m.group("year"))
+    return None, None
+
+
+def read_signature(doc: Document) -> tuple[str | None, int | None]:
+    """The agency line just above the closing date, and the year of that date."""
+    prose = [_clean(" ".join(c.text for c in line.cells)) for line in doc.lines]
+    for i in range(len(prose) - 1, max(len(prose) - 30, 0) - 1, -1):
+        m = _DATE.match(prose[i])
+        if m:
+            for j in range(i - 1, max(i - 3, -1), -1):
+                if 2 <= len(prose[j]) <= 40 and _AGENCY_END.search(prose[j]):
+                    return prose[j], int(m.group(1))
+            return None, int(m.group(1))
+    return None, None
+
+
+def read_meta(doc: Document) -> tuple[str | None, int | None]:
+    agency, year = read_title(doc)
+    sig_agency, sig_year = read_signature(doc)
+    agency = agency or sig_agency
+    if year is None:
+        counts = Counter(int(y) for y in _YEAR_IN_PROSE.findall(doc.text()))
+        if counts:
+            year = counts.most_common(1)[0][0]
+        elif sig_year:
+            year = sig_year - 1  # reports are signed early in the following year
+    return agency, year
+
+
+def detect_template(doc: Document, year: int | None) -> Template:
+    text = normalize(doc.text())
+    templates = all_templates()
+    hits = {t.id: sum(normalize(m) in text for m in t.markers) for t in templates}
+    best = max(templates, key=lambda t: hits[t.id])
+    if sum(hits.values()) == 0 or list(hits.values()).count(hits[best.id]) > 1:
+        # No evidence either way: the template in force for the year.
+        dated = [t for t in templates if year is None or t.first_year <= year]
+        return dated[0] if dated else templates[-1]
+    return best

@@ -1,0 +1,152 @@
+"""The extraction pipeline, stage by stage.
+
+    source -> read (text layer, or pages -> layout -> cells -> OCR) -> meta (agency, year, template)
+           -> assemble (labels -> canonical rows) -> fill gaps -> repair (OCR only) -> validate -> result
+
+Models load once per Pipeline; `run` is called per document.
+"""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from service.assemble import Assembler, Extraction
+from service.document import Document, InputError, Source
+from service.labels import FuzzyLabelMatcher, LabelClassifier
+from service.meta import detect_template, read_meta
+from service.repair import Repair, repair
+from service.report import ExtractionResult, FindingOut, Provenance, RepairOut, SourceInfo
+from service.validate import Finding, check, equations, fill_gaps
+
+
+@dataclass
+class PipelineOptions:
+    classifier: str = "auto"  # auto | fuzzy | model: "auto" takes the trained model where its weights ship
+    device: str = "cpu"  # cpu | cuda, for OCR and the classifier
+    ocr: bool = True  # False: documents without a text layer fail instead of going through OCR
+    limits: object | None = None  # service.ingest.Limits
+
+
+@dataclass
+class Timer:
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - start, 4)
+
+
+def load_classifier(name: str, device: str = "cpu") -> LabelClassifier:
+    if name in ("model", "auto"):
+        try:
+            from models.label_classifier import TokenLabelClassifier, available
+
+            if name == "model" or available():
+                return TokenLabelClassifier.load(device=device)
+        except ImportError:
+            if name == "model":
+                raise
+    return FuzzyLabelMatcher()
+
+
+class Pipeline:
+    def __init__(self, options: PipelineOptions | None = None):
+        self.options = options or PipelineOptions()
+        self.classifier = load_classifier(self.options.classifier, self.options.device)
+        self.assembler = Assembler(self.classifier)
+        self._scanner = None  # the OCR models load on the first document that needs them
+
+    # -- stages ---------------------------------------------------------------------------------------------------
+    def read(self, source: Source) -> Document:
+        if source.kind == "text":
+            from service.textdump import read_text
+
+            return read_text(source)
+        if source.kind == "html":
+            from service.html_tables import read_html
+
+            return read_html(source)
+        if source.kind == "docx":
+            from service.docx_tables import read_docx
+
+            return read_docx(source)
+        if source.kind == "pdf":
+            from service.pdf_text import read_pdf_text
+
+            doc = read_pdf_text(source)
+            if doc is not None:
+                return doc
+        if source.kind in ("pdf", "image"):
+            if not self.options.ocr:
+                raise InputError("the document has no usable text layer and OCR is switched off")
+            return self.scanner(source)
+        raise InputError(f"unsupported input kind {source.kind!r}")
+
+    def scanner(self, source: Source) -> Document:
+        if self._scanner is None:
+            from service.scan.reader import ScanOptions, ScanReader
+
+            self._scanner = ScanReader(ScanOptions(device=self.options.device))
+        return self._scanner.read(source)
+
+    def run(self, source: Source) -> ExtractionResult:
+        timer = Timer()
+        with timer.stage("read"):
+            doc = self.read(source)
+        with timer.stage("meta"):
+            agency, year = read_meta(doc)
+            template = detect_template(doc, year)
+        with timer.stage("assemble"):
+            ex = self.assembler.run(doc, template)
+            fill_gaps(ex)
+        eqs = equations(template)
+        with timer.stage("repair"):
+            repairs = repair(ex, eqs) if doc.method == "ocr" else []
+        with timer.stage("validate"):
+            findings = check({k: r.value for k, r in ex.values.items()}, eqs)
+        return build_result(source, doc, ex, agency, year, findings, repairs, timer)
+
+
+def build_result(source: Source, doc: Document, ex: Extraction, agency, year, findings: list[Finding],
+                 repairs: list[Repair], timer: Timer) -> ExtractionResult:
+    template = ex.template
+    tables = template.empty_report()
+    confidence: dict[str, float] = {}
+    provenance: dict[str, Provenance] = {}
+    for (s, r, c), reading in ex.values.items():
+        if c not in tables[s].get(r, {}):
+            continue
+        tables[s][r][c] = reading.value
+        key = f"{s}.{r}.{c}"
+        confidence[key] = round(reading.confidence if reading.value is not None else 0.0, 3)
+        box = reading.box.as_dict() if reading.box else {}
+        provenance[key] = Provenance(**box, text=reading.raw, how=reading.how, note=reading.note)
+    out_findings = [FindingOut(**f.__dict__) for f in findings]
+    for issue in ex.issues:
+        out_findings.append(FindingOut(rule=issue["rule"], severity="warning",
+                                       message=issue.get("message", issue["rule"]), cells=issue.get("cells", [])))
+    missing = [f"{s}.{r}.{c}" for s, rows in tables.items() for r, cols in rows.items() for c, v in cols.items()
+               if v is None and provenance.get(f"{s}.{r}.{c}", Provenance()).how != "read"]
+    missing_rows = sorted({k.rsplit(".", 1)[0] for k in missing if k not in provenance})
+    if ex.values and missing_rows:
+        out_findings.append(FindingOut(rule="document.incomplete", severity="warning",
+                                       message=f"{len(missing_rows)} rows not found (truncated or unreadable): "
+                                               + ", ".join(missing_rows[:8]) + (" ..." if len(missing_rows) > 8 else ""),
+                                       cells=missing_rows))
+    all_keys = [f"{s}.{r}.{c}" for s, r, c in template.cells()]
+    overall = sum(confidence.get(k, 0.0) for k in all_keys) / len(all_keys)
+    confidence = {"overall": round(overall, 3), **confidence}
+    valid = not findings and all(v is not None for rows in tables.values() for cols in rows.values()
+                                 for v in cols.values())
+    return ExtractionResult(
+        template=template.id if ex.values else None, agency=agency, year=year, **tables, valid=valid,
+        confidence=confidence, provenance=provenance, findings=out_findings,
+        repairs=[RepairOut(**r.__dict__) for r in repairs], warnings=doc.warnings + ex.warnings,
+        source=SourceInfo(name=Path(source.name).name, kind=source.kind, pages=doc.pages, method=doc.method),
+        timings=timer.seconds)

@@ -1,0 +1,43 @@
+"""Text dumps (pdftotext output, HTML flattened to pipes, one cell per line, ...) -> Document lines.
+
+A dump has lost its grid, so cells carry no row/col. Tabs and pipes separate cells; empty cells between separators are
+padding, not values (a blank is resolved later by the arithmetic, never read as 0 here).
+"""
+from __future__ import annotations
+
+import re
+
+from service.document import Cell, Document, Line, Source
+
+_PIPE_ONLY = re.compile(r"^[\s|｜]*$")
+
+
+def decode_text(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030", "utf-16"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", errors="replace")
+
+
+def split_cells(line: str) -> list[str]:
+    if "\t" in line:
+        parts = line.split("\t")
+    elif "|" in line or "｜" in line:
+        parts = re.split(r"[|｜]", line)
+    else:
+        parts = [line]
+    return [p.strip() for p in parts if p.strip()]
+
+
+def read_text(source: Source) -> Document:
+    text = decode_text(source.data).replace("\r\n", "\n").replace("\r", "\n")
+    lines: list[Line] = []
+    for raw in text.split("\n"):
+        if _PIPE_ONLY.match(raw):
+            continue
+        cells = split_cells(raw)
+        if cells:
+            lines.append(Line(cells=[Cell(text=c) for c in cells], table=0 if len(cells) > 1 else None))
+    return Document(source=source.name, kind=source.kind, lines=lines, method="text")

@@ -1,0 +1,61 @@
+"""Cell text -> tokens: label text, numbers, blanks and "not applicable"."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from service.document import Cell
+
+_NUM = r"(?:减|[-−+])?\s*\d[\d,，]*(?:\.\d+)?\s*(?:万元|元|件|条|个|项)?"
+_NUMBER = re.compile(rf"^{_NUM}$")
+_NUMBERS = re.compile(rf"^(?:{_NUM}\s+)+{_NUM}$")
+_NA = re.compile(r"^[/／\\]$|^(?:—|–|-|－){1,3}$|^无$")
+# A short label glued to the digits of its cells: "规章000", "行政事业性收费 0".
+_GLUED = re.compile(rf"^(.{{1,40}}?[\u4e00-\u9fff）)】”\"])\s*((?:{_NUM}\s*)+)$")
+_HAS_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass
+class Token:
+    kind: str  # label | number | blank | na
+    text: str
+    cell: Cell
+    line: int
+
+
+def parse_number(text: str) -> tuple[float | int, str | None]:
+    """The value of a number token and a note when its unit changed it ("251000元" -> 25.1 万元)."""
+    t = unicodedata.normalize("NFKC", text).replace(",", "").replace("，", "").replace(" ", "")
+    sign = -1 if t.startswith(("减", "-", "−")) else 1
+    t = t.lstrip("减-−+")
+    unit = None
+    for u in ("万元", "元", "件", "条", "个", "项"):
+        if t.endswith(u):
+            unit, t = u, t[: -len(u)]
+            break
+    value: float | int = float(t) if "." in t else int(t)
+    note = None
+    if unit == "元":
+        value, note = value / 10000, f"{text} read as {value / 10000:g} 万元"
+    if isinstance(value, float) and value.is_integer() and unit != "元":
+        value = int(value)
+    return sign * value, note
+
+
+def tokenize(cell: Cell, line: int) -> list[Token]:
+    text = unicodedata.normalize("NFKC", cell.text).strip()
+    if not text:
+        # Only a reader that knows the grid can tell a blank cell from padding.
+        return [Token("blank", "", cell, line)] if cell.col is not None else []
+    if _NA.match(text):
+        return [Token("na", text, cell, line)]
+    if _NUMBER.match(text):
+        return [Token("number", text, cell, line)]
+    if _NUMBERS.match(text):
+        return [Token("number", t, cell, line) for t in text.split()]
+    glued = _GLUED.match(text)
+    if glued and _HAS_CJK.search(glued.group(1)) and not re.search(r"第[\d一二三四五六七八九十]*$", glued.group(1)):
+        label, digits = glued.groups()
+        return [Token("label", label, cell, line)] + [Token("number", t, cell, line) for t in digits.split()]
+    return [Token("label", text, cell, line)]
