@@ -142,8 +142,6 @@ class Assembler:
         events = _events(tokens, titles)
         row_targets = [t for t in targets if t.kind == "row" and template.sections[t.section].layout == "rows"]
         self._assign(events, template, row_targets, ex)
-        if not ex.values:
-            ex.issues.append({"rule": "document.no_tables", "message": "no table of the report template was found"})
         return ex
 
     # -- section titles ---------------------------------------------------------------------------------------
@@ -193,15 +191,21 @@ class Assembler:
             return None
         order = {s: template.sections[s].row_keys() for s in template.sections}
         best = None
+        sections = list(template.sections)
         for k, row in enumerate(scores):
             for j, target in enumerate(row_targets):
-                if section and target.section != section:
+                # A missed section title must not strand the rows after it: later sections compete, at a cost.
+                if section and sections.index(target.section) < sections.index(section):
                     continue
                 keys = order[target.section]
                 idx = keys.index(target.key)
                 s = row[j]
-                adj = s + (0.08 if idx == last.get(target.section, -1) + 1 else 0)
+                expected = last.get(target.section, -1) + 1
+                adj = s + (0.08 if idx == expected else 0)
+                # Skipping rows needs a clear label: a glued header ("总计" + "本年新") must not jump ahead.
+                adj -= min(0.15, 0.02 * max(0, idx - expected))
                 adj -= 0.2 if (target.section, target.key) in ex.rows else 0
+                adj -= 0.1 if section and target.section != section else 0
                 cand = (adj, -k, s, j, texts[k])
                 if best is None or cand[:2] > best[:2]:
                     best = cand
@@ -252,7 +256,7 @@ class Assembler:
     def _fill_row(self, toks: list[Token], section: Section, row: str, score: float, ex: Extraction):
         cols = section.row(row).columns
         if len(toks) < len(cols):
-            split = self._split_run_together(toks, section, row)
+            split = self._split_run_together(toks, section, [(row, c) for c in cols], ex.template.rules)
             if split is not None:
                 for col, r in zip(cols, split):
                     ex.values[(section.key, row, col)] = r
@@ -266,21 +270,27 @@ class Assembler:
             r.confidence *= min(1.0, 0.5 + score)
             ex.values[(section.key, row, col)] = r
 
-    def _split_run_together(self, toks: list[Token], section: Section, row: str) -> list[Reading] | None:
-        cols = section.row(row).columns
+    def _split_run_together(self, toks: list[Token], section: Section, slots: list[tuple[str, str]], rules):
+        """Digits of several cells printed together ("规章000"): cut them by the column count, and where several
+        cuts are possible, by the row rules of the template; None unless exactly one cut remains."""
         texts = [t.text for t in toks]
-        options = _digit_splits(texts, len(cols))
+        options = _digit_splits(texts, len(slots))
         if not options:
             return None
-        if section.key == "requests":
-            options = [o for o in options if sum(int(x) for x in o[:-1]) == int(o[-1])]
+        for rule in rules:
+            if rule.section != section.key or rule.across != "columns":
+                continue
+            for row in dict.fromkeys(r for r, _ in slots):
+                idx = {c: i for i, (r, c) in enumerate(slots) if r == row}
+                if all(c in idx for c in rule.left + rule.right):
+                    options = [o for o in options if sum(int(o[idx[c]]) for c in rule.left)
+                               == sum(int(o[idx[c]]) for c in rule.right)]
         distinct = {tuple(o) for o in options}
         if len(distinct) != 1:
             return None
-        parts = list(distinct.pop())
         cell = toks[0].cell
         return [Reading(int(p), p, cell.box, cell.confidence * 0.9, "split",
-                        f"run-together digits '{''.join(texts)}' split by the column count") for p in parts]
+                        f"run-together digits '{''.join(texts)}' split by the column count") for p in distinct.pop()]
 
     def _fill_wide(self, ev: _Event, section: Section, cursor: dict[str, int], ex: Extraction):
         """Every group of the section in one printed row: numbers fill group after group."""
@@ -288,6 +298,12 @@ class Assembler:
         start = cursor.get(section.key, 0)
         numbers = ev.numbers
         if start == 0 and len(numbers) < len(slots):
+            split = self._split_run_together(numbers, section, slots, ex.template.rules)
+            if split is not None:
+                for (row, col), r in zip(slots, split):
+                    ex.values[(section.key, row, col)] = r
+                cursor[section.key] = len(slots)
+                return
             ex.partial[(section.key, None)] = (slots, [_reading(t, section, c) for (_, c), t in zip(slots, numbers)])
             cursor[section.key] = len(numbers)
             return

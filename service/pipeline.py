@@ -104,6 +104,9 @@ class Pipeline:
             template = detect_template(doc, year)
         with timer.stage("assemble"):
             ex = self.assembler.run(doc, template)
+            if not ex.values:
+                raise InputError("no table of a government information-disclosure annual report was found "
+                                 f"({doc.method}, {doc.pages} page(s), {len(doc.lines)} lines read)")
             fill_gaps(ex)
         eqs = equations(template)
         with timer.stage("repair"):
@@ -131,10 +134,9 @@ def build_result(source: Source, doc: Document, ex: Extraction, agency, year, fi
     for issue in ex.issues:
         out_findings.append(FindingOut(rule=issue["rule"], severity="warning",
                                        message=issue.get("message", issue["rule"]), cells=issue.get("cells", [])))
-    missing = [f"{s}.{r}.{c}" for s, rows in tables.items() for r, cols in rows.items() for c, v in cols.items()
-               if v is None and provenance.get(f"{s}.{r}.{c}", Provenance()).how != "read"]
-    missing_rows = sorted({k.rsplit(".", 1)[0] for k in missing if k not in provenance})
-    if ex.values and missing_rows:
+    never_read = [f"{s}.{r}.{c}" for s, r, c in template.cells() if f"{s}.{r}.{c}" not in provenance]
+    missing_rows = sorted({k.rsplit(".", 1)[0] for k in never_read})
+    if missing_rows:
         out_findings.append(FindingOut(rule="document.incomplete", severity="warning",
                                        message=f"{len(missing_rows)} rows not found (truncated or unreadable): "
                                                + ", ".join(missing_rows[:8]) + (" ..." if len(missing_rows) > 8 else ""),
@@ -145,7 +147,7 @@ def build_result(source: Source, doc: Document, ex: Extraction, agency, year, fi
     valid = not findings and all(v is not None for rows in tables.values() for cols in rows.values()
                                  for v in cols.values())
     return ExtractionResult(
-        template=template.id if ex.values else None, agency=agency, year=year, **tables, valid=valid,
+        template=template.id, agency=agency, year=year, **tables, valid=valid,
         confidence=confidence, provenance=provenance, findings=out_findings,
         repairs=[RepairOut(**r.__dict__) for r in repairs], warnings=doc.warnings + ex.warnings,
         source=SourceInfo(name=Path(source.name).name, kind=source.kind, pages=doc.pages, method=doc.method),
