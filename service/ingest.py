@@ -256,7 +256,7 @@ def _check_image(data: bytes, name: str, limits: Limits) -> None:
     Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # the size check below says more
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
                 frames = getattr(image, "n_frames", 1)
@@ -268,8 +268,9 @@ def _check_image(data: bytes, name: str, limits: Limits) -> None:
                 image.load()
     except InputError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputError(f"{name}: the image is larger than {limits.max_image_pixels:,} pixels") from None
+    except Image.DecompressionBombError:
+        raise InputError(f"{name}: the image is larger than {limits.max_image_pixels:,} pixels "
+                         "(a pixel bomb?)") from None
     except Exception:   # PIL raises many types (OSError, SyntaxError, ValueError) for damaged files
         raise InputError(f"{name}: the image is damaged or truncated and cannot be decoded") from None
 
