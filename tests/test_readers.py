@@ -1,0 +1,257 @@
+"""HTML, DOCX and digital-PDF readers on the 2021 requests table printed the way real reports print it
+(rowspan/colspan, gridSpan/vMerge, ruled PDF cells): same grid, same merged-cell convention, same reading order."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pytest
+
+from service.document import Document
+from service.docx_tables import read_docx
+from service.html_tables import read_html
+from service.ingest import load_source
+from service.pdf_text import page_text_quality, read_pdf_text, text_layer_quality
+from service.template import get_template
+
+FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+TITLE = "某某区人民政府2023年政府信息公开工作年度报告"
+PROSE = "本年度，我区认真贯彻落实《中华人民共和国政府信息公开条例》。"
+OUTRO = "五、政府信息公开工作存在的主要问题及改进情况"
+COLUMNS = 10   # three label columns, then seven applicant columns
+
+
+@dataclass
+class Span:
+    """A printed cell: its text and its top-left grid position and size."""
+    text: str
+    row: int
+    col: int
+    rows: int = 1
+    cols: int = 1
+
+
+@lru_cache(maxsize=None)
+def requests_table() -> tuple[Span, ...]:
+    """The 三、收到和处理政府信息公开申请情况 table as printed, built from the template's labels."""
+    section = get_template("gov-info-disclosure/2021").sections["requests"]
+    labels = [section.columns[key].label for key in section.columns]   # 自然人 ... 其他, 总计
+    spans = [Span(section.header[0], 0, 0, 3, 3), Span(section.header[1], 0, 3, 1, 7),
+             Span(labels[0], 1, 3, 2, 1), Span(section.header[2], 1, 4, 1, 5), Span(labels[-1], 1, 9, 2, 1)]
+    spans += [Span(label, 2, 4 + i) for i, label in enumerate(labels[1:-1])]
+    # 一/二/四 span all three label columns; the rest sit inside 三、本年度办理结果, grouped by their parent.
+    top = [r for r in section.rows if r.parent is None and not r.label.startswith("（")]
+    block = [r for r in section.rows if r not in top]
+    row = 3
+    outcome_parent = block[0].parent
+    for spec in section.rows:
+        if spec in top:
+            spans.append(Span(spec.label, row, 0, 1, 3))
+        else:
+            if spec is block[0]:
+                spans.append(Span(outcome_parent, row, 0, len(block), 1))
+            if spec.parent in (None, outcome_parent):
+                spans.append(Span(spec.label, row, 1, 1, 2))
+            else:
+                group = [r for r in block if r.parent == spec.parent]
+                if spec is group[0]:
+                    spans.append(Span(spec.parent, row, 1, len(group), 1))
+                spans.append(Span(spec.label, row, 2))
+        for j in range(7):
+            spans.append(Span("" if (row + j) % 9 == 0 else str((row * 7 + j) % 13), row, 3 + j))
+        row += 1
+    return tuple(spans)
+
+
+# --- fixtures, one per format ------------------------------------------------------------------------------------
+
+def make_html(nested: bool = False) -> str:
+    rows: dict[int, list[str]] = {}
+    for s in requests_table():
+        attrs = (f' rowspan="{s.rows}"' if s.rows > 1 else "") + (f' colspan="{s.cols}"' if s.cols > 1 else "")
+        text = s.text.replace("，", "，<br/>\n", 1)   # a line break inside a cell, as editors leave them
+        rows.setdefault(s.row, []).append(f"<td{attrs}><p><span>{text}</span></p></td>")
+    table = "<table border='1' cellspacing='0'>" + "".join(
+        f"<tr>{''.join(cells)}</tr>" for _, cells in sorted(rows.items())) + "</table>"
+    body = (f"<div class='nav'><a href='/'>首页</a></div><script>var x = '不应出现';</script>"
+            f"<h2 style='text-align:center'>{TITLE}</h2><p>一、总体情况</p><p>{PROSE}<br>第二行。</p>"
+            f"<p><strong>三、收到和处理政府信息公开申请情况</strong></p>{table}"
+            f"<p style='display:none'>隐藏文字</p><p>{OUTRO}</p>")
+    if nested:   # old CMS pages wrap the whole article in a layout table
+        body = f"<table width='100%'><tr><td><table><tr><td>{body}</td></tr></table></td></tr></table>"
+    return (f"<!DOCTYPE html><html><head><meta http-equiv='Content-Type' content='text/html; charset=gb2312'>"
+            f"<title>{TITLE}</title></head><body>{body}</body></html>")
+
+
+def make_docx() -> bytes:
+    import docx
+    document = docx.Document()
+    document.add_paragraph(TITLE)
+    document.add_paragraph("一、总体情况")
+    document.add_paragraph(PROSE)
+    document.add_paragraph("三、收到和处理政府信息公开申请情况")
+    spans = requests_table()
+    table = document.add_table(rows=max(s.row for s in spans) + 1, cols=COLUMNS)
+    for s in spans:
+        cell = table.cell(s.row, s.col)
+        if s.rows > 1 or s.cols > 1:
+            cell = cell.merge(table.cell(s.row + s.rows - 1, s.col + s.cols - 1))
+        cell.text = s.text.replace("，", "，\n", 1)
+    document.add_paragraph(OUTRO)
+    small = document.add_table(rows=2, cols=2)
+    for (r, c), text in {(0, 0): "行政复议", (0, 1): "行政诉讼", (1, 0): "0", (1, 1): "1"}.items():
+        small.cell(r, c).text = text
+    document.add_paragraph("六、其他需要报告的事项")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _cjk_font() -> str:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    if "WQY" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("WQY", FONT, subfontIndex=0))
+    return "WQY"
+
+
+def make_pdf() -> bytes:
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+    style = ParagraphStyle("cjk", fontName=_cjk_font(), fontSize=9, leading=12, wordWrap="CJK")
+    spans = requests_table()
+    grid = [[""] * COLUMNS for _ in range(max(s.row for s in spans) + 1)]
+    commands = [("GRID", (0, 0), (-1, -1), 0.5, "black"), ("FONT", (0, 0), (-1, -1), "WQY", 9)]
+    for s in spans:
+        grid[s.row][s.col] = Paragraph(s.text, style) if len(s.text) > 3 else s.text
+        if s.rows > 1 or s.cols > 1:
+            commands.append(("SPAN", (s.col, s.row), (s.col + s.cols - 1, s.row + s.rows - 1)))
+    table = Table(grid, colWidths=[40, 70, 170] + [50] * 7)
+    table.setStyle(TableStyle(commands))
+    buffer = io.BytesIO()
+    SimpleDocTemplate(buffer, pagesize=(842, 1500)).build(
+        [Paragraph(TITLE, style), Paragraph(PROSE, style), Paragraph("三、收到和处理政府信息公开申请情况", style),
+         table, Paragraph(OUTRO, style)])
+    return buffer.getvalue()
+
+
+def make_image_pdf() -> bytes:
+    from PIL import Image, ImageDraw
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+    image = Image.new("RGB", (600, 400), "white")
+    ImageDraw.Draw(image).rectangle((50, 50, 550, 350), outline="black", width=3)
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer)
+    c.drawImage(ImageReader(image), 50, 300, width=500, height=330)
+    c.showPage()
+    c.save()
+    return buffer.getvalue()
+
+
+@lru_cache(maxsize=None)
+def documents() -> dict[str, Document]:
+    return {
+        "html": read_html(load_source(make_html().encode("gbk"), name="r.html")),
+        "docx": read_docx(load_source(make_docx(), name="r.docx")),
+        "pdf": read_pdf_text(load_source(make_pdf(), name="r.pdf")),
+    }
+
+
+# --- the shared conventions --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["html", "docx", "pdf"])
+def test_requests_table_grid_and_merged_cells(kind):
+    document = documents()[kind]
+    assert document is not None and document.kind == kind
+    table = [line for line in document.lines if line.table == 0]
+    got = {(cell.row, cell.col): cell.text for line in table for cell in line.cells}
+    want = {(s.row, s.col): s.text for s in requests_table()}
+    assert got == want   # merged text once at its top-left; covered positions absent; empty cells present as ""
+    for line in table:   # one Line per printed row, cells left to right
+        assert len({cell.row for cell in line.cells}) == 1
+        assert [cell.col for cell in line.cells] == sorted(cell.col for cell in line.cells)
+
+
+@pytest.mark.parametrize("kind", ["html", "docx", "pdf"])
+def test_reading_order_prose_then_table_then_prose(kind):
+    lines = documents()[kind].lines
+    prose = [line.cells[0].text for line in lines if line.table is None]
+    assert all(len(line.cells) == 1 for line in lines if line.table is None)
+    order = [prose.index(TITLE), prose.index(PROSE) if kind == "docx" else
+             next(i for i, t in enumerate(prose) if t.startswith(PROSE)),
+             prose.index("三、收到和处理政府信息公开申请情况"), prose.index(OUTRO)]
+    assert order == sorted(order)
+    position = {id(line): i for i, line in enumerate(lines)}
+    heading = next(i for i, line in enumerate(lines) if line.cells[0].text == "三、收到和处理政府信息公开申请情况")
+    outro = next(i for i, line in enumerate(lines) if line.cells[0].text == OUTRO)
+    table_rows = [position[id(line)] for line in lines if line.table == 0]
+    assert heading < min(table_rows) and max(table_rows) < outro
+
+
+def test_html_skips_scripts_hidden_text_and_keeps_title_once():
+    text = documents()["html"].text()
+    assert "不应出现" not in text and "隐藏文字" not in text
+    prose = [line.cells[0].text for line in documents()["html"].lines if line.table is None]
+    assert prose.count(TITLE) == 1
+    assert f"{PROSE}" in prose and "第二行。" in prose   # <br> ends a line
+
+
+def test_html_gbk_declared_page_with_gbk_only_characters():
+    page = make_html().replace("一、总体情况", "一、总体情况（镕）")   # 镕 is in GBK, not in GB2312
+    document = read_html(load_source(page.encode("gbk")))
+    assert "一、总体情况（镕）" in [line.cells[0].text for line in document.lines]
+
+
+def test_html_layout_tables_are_not_data_tables():
+    document = read_html(load_source(make_html(nested=True).encode("utf-8")))
+    assert {line.table for line in document.lines} == {None, 0}
+    got = {(cell.row, cell.col): cell.text for line in document.lines if line.table == 0 for cell in line.cells}
+    assert got == {(s.row, s.col): s.text for s in requests_table()}
+    assert OUTRO in [line.cells[0].text for line in document.lines if line.table is None]
+
+
+def test_docx_body_order_interleaves_paragraphs_and_tables():
+    lines = documents()["docx"].lines
+    sequence = []
+    for line in lines:
+        tag = f"table{line.table}" if line.table is not None else line.cells[0].text
+        if not sequence or sequence[-1] != tag:
+            sequence.append(tag)
+    assert sequence == [TITLE, "一、总体情况", PROSE, "三、收到和处理政府信息公开申请情况", "table0", OUTRO,
+                        "table1", "六、其他需要报告的事项"]
+    small = [[(c.row, c.col, c.text) for c in line.cells] for line in lines if line.table == 1]
+    assert small == [[(0, 0, "行政复议"), (0, 1, "行政诉讼")], [(1, 0, "0"), (1, 1, "1")]]
+
+
+def test_pdf_cells_have_boxes_in_points():
+    document = documents()["pdf"]
+    assert document.method == "text-layer" and document.pages == 1
+    cells = [cell for line in document.lines for cell in line.cells]
+    assert all(cell.box is not None and cell.box.page == 1 for cell in cells)
+    by_text = {cell.text: cell.box for line in document.lines if line.table == 0 for cell in line.cells}
+    natural, total = by_text["自然人"], by_text["总计"]
+    assert abs(natural.y - total.y) < 1 and total.x > natural.x + 200   # same printed row, far right
+    assert by_text["三、本年度办理结果"].h > 10 * by_text["（一）予以公开"].h / 2   # the tall merged cell
+
+
+def test_pdf_without_text_layer_returns_none():
+    source = load_source(make_image_pdf())
+    assert read_pdf_text(source) is None
+    assert text_layer_quality(source) == 0.0
+    [page] = page_text_quality(source)
+    assert page.needs_ocr and page.has_images and page.glyphs == 0
+
+
+def test_pdf_with_garbage_text_layer_returns_none():
+    from reportlab.pdfgen import canvas
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer)
+    for i in range(30):   # GBK bytes shown as Latin-1: what a font without a Unicode map extracts as
+        c.drawString(40, 800 - 20 * i, "ÕþžýÐÅÏ¢¹«¿ª¹€×÷Äê¶È±šžæ " * 3)
+    c.showPage()
+    c.save()
+    source = load_source(buffer.getvalue())
+    assert text_layer_quality(source) < 0.5
+    assert read_pdf_text(source) is None
