@@ -1,0 +1,172 @@
+"""Text recognition behind a small interface: crops in, (text, confidence) out.
+
+The scan reader recognises each table cell's crop alone (no detection), so the engine's main call is
+`recognize(crops, numeric)`. `RapidOcrEngine` runs the PP-OCR recognition model shipped inside rapidocr, batched,
+and decodes the CTC output itself so that a numeric cell can be decoded with the alphabet restricted to digits
+(an "O" or "l" then cannot win over "0" or "1").
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import cv2
+import numpy as np
+
+# What a value cell may contain: counts, amounts (万元 with decimals), and the dashes/slashes printed for "none".
+DIGIT_ALPHABET = "0123456789.-/减"
+# Common look-alikes mapped when a full-alphabet reading is used for a number.
+DIGIT_CONFUSIONS = str.maketrans({"O": "0", "o": "0", "〇": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "|": "1",
+                                  "i": "1", "!": "1", "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "g": "9",
+                                  "q": "9", "—": "-", "－": "-", "–": "-", "一": "-", "。": ".", "，": ".", ",": ".",
+                                  "／": "/", "b": "6", "G": "6", "T": "7"})
+
+
+@dataclass
+class Reading:
+    """One crop read two ways from the same network output: with the full alphabet and restricted to digits."""
+    text: str
+    confidence: float
+    digits: str
+    digits_confidence: float
+
+
+@dataclass
+class TextLine:
+    """A line found by detection: quadrilateral points in image pixels, its text and confidence."""
+    points: list[tuple[float, float]]
+    text: str
+    confidence: float
+
+
+class OcrEngine(Protocol):
+    def recognize(self, crops: Sequence[np.ndarray], numeric: Sequence[bool]) -> list[tuple[str, float]]:
+        """Recognise each crop (one text line, BGR or grey uint8) alone; numeric ones restricted to digits."""
+
+    def read(self, crops: Sequence[np.ndarray]) -> list[Reading]:
+        """Both readings of every crop, from one pass of the network."""
+
+    def detect(self, image: np.ndarray) -> list[TextLine]:
+        """Find and read the text lines of a region (detection + recognition, no angle classifier)."""
+
+
+def onnx_engine_params(device: str, threads: int) -> dict:
+    """rapidocr's onnxruntime settings for a device: CUDA falls back to CPU inside onnxruntime when absent."""
+    return {
+        "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        "EngineConfig.onnxruntime.use_cuda": device == "cuda",
+    }
+
+
+class RapidOcrEngine:
+    """PP-OCR (rapidocr's shipped onnx models) on onnxruntime. Models load lazily: reading cells never loads det."""
+
+    def __init__(self, device: str = "cpu", threads: int = 2, batch: int = 16, height: int = 48):
+        from rapidocr import RapidOCR
+
+        params = {"Global.log_level": "warning", "Global.use_det": False, "Global.use_cls": False,
+                  "Global.use_rec": True, **onnx_engine_params(device, threads)}
+        self._ocr = RapidOCR(params=params)
+        logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+        self.batch = batch
+        self.height = height
+        self._rec = None
+        self._digit_ids: np.ndarray | None = None
+        self.calls = {"rec_crops": 0, "det_calls": 0}
+
+    # -- recognition ---------------------------------------------------------------------------------------------
+    def _recognizer(self):
+        if self._rec is None:
+            # rapidocr's __call__ takes one image at a time without detection; its recogniser takes a batch, and
+            # we need the raw CTC probabilities for the digit decode, so we drive the recogniser's session directly.
+            self._rec = self._ocr._load_rec_model()
+            chars = self._rec.postprocess_op.character
+            self._chars = chars
+            self._digit_ids = np.array([0] + [i for i, c in enumerate(chars) if c in DIGIT_ALPHABET])
+        return self._rec
+
+    def _probs(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """CTC probabilities (frames x alphabet) per crop, batched by similar aspect ratio."""
+        rec = self._recognizer()
+        h = self.height
+        imgs = [_as_bgr(c) for c in crops]
+        ratios = [max(1.0, c.shape[1] / max(1, c.shape[0])) for c in imgs]
+        order = np.argsort(ratios)
+        out: list[np.ndarray | None] = [None] * len(imgs)
+        for start in range(0, len(imgs), self.batch):
+            idx = order[start:start + self.batch]
+            max_ratio = max(ratios[i] for i in idx)
+            width = int(math.ceil(h * max_ratio / 8.0) * 8)
+            batch = np.zeros((len(idx), 3, h, width), dtype=np.float32)
+            widths = []
+            for k, i in enumerate(idx):
+                w = min(width, int(math.ceil(h * ratios[i])))
+                resized = cv2.resize(imgs[i], (w, h)).astype(np.float32)
+                batch[k, :, :, :w] = (resized.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
+                widths.append(w)
+            preds = rec.session(batch)
+            frames = preds.shape[1]
+            for k, i in enumerate(idx):
+                keep = max(1, int(math.ceil(frames * widths[k] / width)))
+                out[i] = preds[k, :keep]
+        self.calls["rec_crops"] += len(imgs)
+        return out  # type: ignore[return-value]
+
+    def _decode(self, probs: np.ndarray, allowed: np.ndarray | None) -> tuple[str, float]:
+        if allowed is not None:
+            sub = probs[:, allowed]
+            # Renormalise over the allowed symbols so the confidence says how sure the digit reading is.
+            sub = sub / np.maximum(sub.sum(axis=1, keepdims=True), 1e-9)
+            best = sub.argmax(axis=1)
+            ids, conf = allowed[best], sub.max(axis=1)
+        else:
+            ids, conf = probs.argmax(axis=1), probs.max(axis=1)
+        keep = np.ones(len(ids), dtype=bool)
+        keep[1:] = ids[1:] != ids[:-1]
+        keep &= ids != 0
+        text = "".join(self._chars[i] for i in ids[keep])
+        if keep.any():
+            c = float(conf[keep].mean())
+        else:  # nothing but blanks: how sure the network is that the crop is empty
+            c = float(conf.mean()) if len(conf) else 0.0
+        return text.strip(), round(c, 4)
+
+    def read(self, crops: Sequence[np.ndarray]) -> list[Reading]:
+        if not crops:
+            return []
+        readings = []
+        for p in self._probs(crops):
+            text, conf = self._decode(p, None)
+            digits, dconf = self._decode(p, self._digit_ids)
+            readings.append(Reading(text, conf, digits, dconf))
+        return readings
+
+    def recognize(self, crops: Sequence[np.ndarray], numeric: Sequence[bool]) -> list[tuple[str, float]]:
+        if not crops:
+            return []
+        self._recognizer()
+        return [self._decode(p, self._digit_ids if num else None) for p, num in zip(self._probs(crops), numeric)]
+
+    # -- detection (text outside tables) -------------------------------------------------------------------------
+    def detect(self, image: np.ndarray) -> list[TextLine]:
+        self.calls["det_calls"] += 1
+        # The flags are sticky inside rapidocr, so every call states all three.
+        res = self._ocr(_as_bgr(image), use_det=True, use_cls=False, use_rec=True)
+        if getattr(res, "boxes", None) is None or res.txts is None:
+            return []
+        return [TextLine([tuple(map(float, p)) for p in box], txt, float(score))
+                for box, txt, score in zip(res.boxes, res.txts, res.scores)]
+
+
+def _as_bgr(img: np.ndarray) -> np.ndarray:
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    return img
+
+
+def as_number_text(text: str) -> str:
+    """Map look-alike letters to digits in a full-alphabet reading of a number cell."""
+    return text.translate(DIGIT_CONFUSIONS).replace(" ", "")

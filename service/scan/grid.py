@@ -1,0 +1,235 @@
+"""Stage 3: the cell grid of a ruled table, from its ruling lines.
+
+Long horizontal and vertical strokes are kept by a morphological open with long kernels; their positions are
+clustered into row and column lines; every band between neighbouring lines is a grid slot, and two neighbouring
+slots belong to one merged cell when the line between them is absent (or mostly absent: scans break lines).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+
+@dataclass
+class GridCell:
+    row: int
+    col: int
+    rowspan: int
+    colspan: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass
+class Grid:
+    """One ruled table: line positions (page pixels) and its cells, merged ones once at their top-left slot."""
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    rows: list[float]  # y of every row line, top to bottom (n_rows + 1)
+    cols: list[float]  # x of every column line, left to right (n_cols + 1)
+    cells: list[GridCell] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows) - 1
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.cols) - 1
+
+
+@dataclass
+class Rulings:
+    horizontal: np.ndarray  # masks of the ruling strokes, page-sized, 255 = line
+    vertical: np.ndarray
+
+
+def find_rulings(ink: np.ndarray, dpi: float) -> Rulings:
+    """Strokes longer than any character: ~1/25 of the page width across, ~1/6 inch down (one table row).
+
+    Text can still leave long strokes (neighbouring characters' strokes in one row join), so a stroke is kept only
+    when both its ends meet a stroke of the other direction (a table's lines always end on or cross another line)
+    or when it is far longer than any run of text strokes.
+    """
+    h, w = ink.shape
+    hk = max(25, w // 25)
+    vk = max(12, int(dpi / 6.5))
+    # Close tiny breaks first (scans and JPEG nibble thin lines), then keep only long runs.
+    horiz = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 1)))
+    horiz = cv2.morphologyEx(horiz, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (hk, 1)))
+    vert = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 5)))
+    vert = cv2.morphologyEx(vert, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, vk)))
+    reach = max(3, int(dpi / 25))
+    return Rulings(_keep_anchored(horiz, vert, 0, 4 * hk, reach), _keep_anchored(vert, horiz, 1, 6 * vk, reach))
+
+
+def _keep_anchored(mask: np.ndarray, other: np.ndarray, axis: int, long_enough: int, reach: int) -> np.ndarray:
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    keep = np.zeros(n, dtype=bool)
+    H, W = mask.shape
+
+    def touches(xa: int, xb: int, ya: int, yb: int) -> bool:
+        return bool(other[max(0, ya):min(H, yb), max(0, xa):min(W, xb)].any())
+
+    for i in range(1, n):
+        x, y, w, h, _ = stats[i]
+        if (w if axis == 0 else h) >= long_enough:
+            keep[i] = True
+        elif axis == 0:
+            keep[i] = (touches(x - reach, x + reach + 1, y - reach, y + h + reach)
+                       and touches(x + w - 1 - reach, x + w + reach, y - reach, y + h + reach))
+        else:
+            keep[i] = (touches(x - reach, x + w + reach, y - reach, y + reach + 1)
+                       and touches(x - reach, x + w + reach, y + h - 1 - reach, y + h + reach))
+    return np.where(keep[labels], 255, 0).astype(np.uint8)
+
+
+def _segments(mask: np.ndarray, axis: int) -> list[tuple[float, int, int, int]]:
+    """Line segments as (position across, start along, end along, thickness); axis 0 = horizontal lines."""
+    n, _, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    segs = []
+    for i in range(1, n):
+        x, y, w, h, _ = stats[i]
+        if axis == 0:
+            segs.append((float(cents[i][1]), int(x), int(x + w), int(h)))
+        else:
+            segs.append((float(cents[i][0]), int(y), int(y + h), int(w)))
+    return segs
+
+
+def _cluster(values: list[tuple[float, float]], tol: float, min_gap: float = 0.0) -> list[float]:
+    """Weighted 1-D clustering: positions closer than tol are one line (weights = segment lengths). Then lines
+    closer than min_gap (a double rule, text touching a line) keep only the better supported one."""
+    if not values:
+        return []
+    values = sorted(values)
+    groups, cur = [], [values[0]]
+    for v in values[1:]:
+        if v[0] - cur[-1][0] <= tol:
+            cur.append(v)
+        else:
+            groups.append(cur)
+            cur = [v]
+    groups.append(cur)
+    lines = [(sum(p * w for p, w in g) / sum(w for _, w in g), sum(w for _, w in g)) for g in groups]
+    out = [lines[0]]
+    for pos, weight in lines[1:]:
+        if pos - out[-1][0] < min_gap:
+            if weight > out[-1][1]:
+                out[-1] = (pos, weight)
+        else:
+            out.append((pos, weight))
+    return [p for p, _ in out]
+
+
+def find_tables(ink: np.ndarray, rulings: Rulings, dpi: float, min_rows: int = 2, min_cols: int = 2) -> list[Grid]:
+    """Every ruled table on the page, top to bottom."""
+    h, w = ink.shape
+    frame = cv2.bitwise_or(rulings.horizontal, rulings.vertical)
+    frame = cv2.dilate(frame, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(frame, connectivity=8)
+    grids = []
+    for i in range(1, n):
+        x, y, bw, bh, _ = stats[i]
+        if bw < w * 0.2 or bh < dpi * 0.25:
+            continue
+        grid = grid_in_region(rulings, (x, y, x + bw, y + bh), dpi)
+        if grid and grid.n_rows >= min_rows and grid.n_cols >= min_cols:
+            grids.append(grid)
+    return sorted(grids, key=lambda g: (g.y0, g.x0))
+
+
+def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: float,
+                   present: float = 0.55) -> Grid | None:
+    x0, y0, x1, y1 = region
+    hmask = rulings.horizontal[y0:y1, x0:x1]
+    vmask = rulings.vertical[y0:y1, x0:x1]
+    tol = max(4.0, dpi / 30.0)
+    gap = dpi / 5  # no row or column is narrower than a line of text with its padding
+    hsegs = [s for s in _segments(hmask, 0) if s[2] - s[1] >= (x1 - x0) * 0.04]
+    vsegs = [s for s in _segments(vmask, 1) if s[2] - s[1] >= dpi / 8]
+    # A ruling runs from one line of the other direction to another; a text stroke that slipped through the
+    # masks does not. Rows first (long, reliable), then columns between rows, then rows again between columns.
+    rows = _cluster([(p, e - s) for p, s, e, _ in hsegs], tol, gap)
+    vsegs = [s for s in vsegs if _spans(s, rows, 2 * tol)]
+    cols = _cluster([(p, e - s) for p, s, e, _ in vsegs], tol, gap)
+    hsegs = [s for s in hsegs if _spans(s, cols, 2 * tol)] or hsegs
+    rows = _cluster([(p, e - s) for p, s, e, _ in hsegs], tol, gap)
+    # A table always has its outer frame; when the scan lost an edge, the extent of the other lines stands in.
+    if hsegs and vsegs:
+        top, bottom = min(s[1] for s in vsegs), max(s[2] for s in vsegs)
+        left, right = min(s[1] for s in hsegs), max(s[2] for s in hsegs)
+        if not rows or rows[0] - top > tol * 2:
+            rows.insert(0, float(top))
+        if rows[-1] < bottom - tol * 2:
+            rows.append(float(bottom))
+        if not cols or cols[0] - left > tol * 2:
+            cols.insert(0, float(left))
+        if cols[-1] < right - tol * 2:
+            cols.append(float(right))
+    if len(rows) < 2 or len(cols) < 2:
+        return None
+    nr, nc = len(rows) - 1, len(cols) - 1
+    thick = max(2, int(round(tol / 2)))
+
+    def has_vline(x: float, ya: float, yb: float) -> bool:
+        xi = int(round(x))
+        m = int((yb - ya) * 0.15)
+        strip = vmask[int(ya) + m:int(yb) - m, max(0, xi - thick):xi + thick + 1]
+        return strip.size > 0 and (strip.max(axis=1) > 0).mean() >= present
+
+    def has_hline(y: float, xa: float, xb: float) -> bool:
+        yi = int(round(y))
+        m = int((xb - xa) * 0.15)
+        strip = hmask[max(0, yi - thick):yi + thick + 1, int(xa) + m:int(xb) - m]
+        return strip.size > 0 and (strip.max(axis=0) > 0).mean() >= present
+
+    parent = list(range(nr * nc))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for r in range(nr):
+        for c in range(nc):
+            if c + 1 < nc and not has_vline(cols[c + 1], rows[r], rows[r + 1]):
+                parent[find(r * nc + c + 1)] = find(r * nc + c)
+            if r + 1 < nr and not has_hline(rows[r + 1], cols[c], cols[c + 1]):
+                parent[find((r + 1) * nc + c)] = find(r * nc + c)
+    groups: dict[int, list[tuple[int, int]]] = {}
+    for r in range(nr):
+        for c in range(nc):
+            groups.setdefault(find(r * nc + c), []).append((r, c))
+    cells, taken = [], set()
+    for slots in sorted(groups.values(), key=lambda s: min(s)):
+        r0, r1 = min(r for r, _ in slots), max(r for r, _ in slots)
+        c0, c1 = min(c for _, c in slots), max(c for _, c in slots)
+        # A non-rectangular group (a broken line leaking) becomes its bounding rectangle, unless that would swallow
+        # another cell: then its slots stay single cells.
+        box = {(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
+        if box & taken:
+            for r, c in slots:
+                if (r, c) not in taken:
+                    cells.append(GridCell(r, c, 1, 1, cols[c] + x0, rows[r] + y0, cols[c + 1] + x0, rows[r + 1] + y0))
+                    taken.add((r, c))
+            continue
+        taken |= box
+        cells.append(GridCell(r0, c0, r1 - r0 + 1, c1 - c0 + 1, cols[c0] + x0, rows[r0] + y0,
+                              cols[c1 + 1] + x0, rows[r1 + 1] + y0))
+    cells.sort(key=lambda g: (g.row, g.col))
+    return Grid(x0=x0, y0=y0, x1=x1, y1=y1, rows=[r + y0 for r in rows], cols=[c + x0 for c in cols], cells=cells)
+
+
+def _spans(seg: tuple[float, int, int, int], lines: list[float], tol: float) -> bool:
+    """Does the segment start at one line and end at another (or cross lines on the way)?"""
+    _, start, end, _ = seg
+    inside = [v for v in lines if start - tol <= v <= end + tol]
+    return len(inside) >= 2 and inside[0] - start <= tol and end - inside[-1] <= tol
