@@ -1,0 +1,130 @@
+"""TokenLabelClassifier: tags every character of a label text with a tag class, then scores targets from the tags.
+
+`tag(texts)` gives the spans (a cell holding a parent and its row, or two neighbouring labels, gives several);
+`scores(texts, targets)` implements service.labels.LabelClassifier: for each target, the expected share of the
+text's label characters (whitespace, parent, header and caption characters left out) that carry the target's class.
+A text that is mostly other text therefore scores low for every target.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from models.label_classifier.classes import OTHER, TagClass, load_classes, target_ref
+from models.label_classifier.model import MAX_LEN, MODEL_DIR, load_model, set_threads
+from models.label_classifier.vocab import CharVocab
+from service.labels import FuzzyLabelMatcher, LabelTarget, normalize
+
+BATCH = 64
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int  # exclusive, in characters of the text
+    text: str
+    tag: str  # class name, or "other"
+    targets: tuple[str, ...]  # "template:section.kind.key" of every target the span may be; () for other/context
+    roles: tuple[str, ...]  # row / column / title / parent / header / caption; () for other text
+    confidence: float  # mean probability of the tag over the span
+
+
+class TokenLabelClassifier:
+    name = "token"
+
+    def __init__(self, folder: Path = MODEL_DIR, threads: int | None = None):
+        set_threads(threads)
+        self.model = load_model(folder)
+        self.vocab = CharVocab.load(folder / "vocab.txt")
+        self.classes: list[TagClass] = load_classes(folder / "classes.json")
+        self.names = [OTHER] + [c.name for c in self.classes]
+        self.context = np.array([False] + [c.is_context for c in self.classes])
+        self.by_ref = {ref: i + 1 for i, c in enumerate(self.classes) for ref in c.targets}
+        self.by_norm = {n: i + 1 for i, c in enumerate(self.classes) for n in c.labels}
+        self._fallback = FuzzyLabelMatcher()
+
+    # --- per-character probabilities -------------------------------------------------------------------------
+
+    def probs(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """(len(text), classes + 1) tag probabilities per text; texts longer than the model's window go in pieces."""
+        pieces: list[tuple[int, int, str]] = []  # (text index, offset, piece)
+        for i, text in enumerate(texts):
+            for off in range(0, max(len(text), 1), MAX_LEN):
+                pieces.append((i, off, text[off:off + MAX_LEN]))
+        out = [np.zeros((len(t), len(self.names)), dtype=np.float32) for t in texts]
+        unique = sorted({p[2] for p in pieces if p[2]}, key=len)
+        found: dict[str, np.ndarray] = {}
+        with torch.inference_mode():
+            for b in range(0, len(unique), BATCH):
+                batch = unique[b:b + BATCH]
+                width = max(len(t) for t in batch)
+                ids = torch.zeros((len(batch), width), dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for k, t in enumerate(batch):
+                    ids[k, :len(t)] = torch.tensor(self.vocab.encode(t))
+                    mask[k, :len(t)] = 1
+                p = self.model(input_ids=ids, attention_mask=mask).logits.softmax(-1).numpy()
+                for k, t in enumerate(batch):
+                    found[t] = p[k, :len(t)]
+        for i, off, piece in pieces:
+            if piece:
+                out[i][off:off + len(piece)] = found[piece]
+        return out
+
+    # --- the richer answer: spans ----------------------------------------------------------------------------
+
+    def tag(self, texts: Sequence[str]) -> list[list[Span]]:
+        result = []
+        for text, p in zip(texts, self.probs(texts)):
+            best = p.argmax(-1) if len(text) else np.zeros(0, dtype=int)
+            spans: list[Span] = []
+            k = 0
+            while k < len(text):
+                if text[k].isspace():
+                    k += 1
+                    continue
+                end = k + 1
+                # A span runs over whitespace inside it while the tag stays the same.
+                while end < len(text) and (best[end] == best[k] or text[end].isspace()):
+                    end += 1
+                while text[end - 1].isspace():
+                    end -= 1
+                c = int(best[k])
+                keep = [j for j in range(k, end) if not text[j].isspace()]
+                cls = self.classes[c - 1] if c else None
+                spans.append(Span(k, end, text[k:end], self.names[c], cls.targets if cls else (),
+                                  cls.roles if cls else (), float(p[keep, c].mean())))
+                k = end
+            result.append(spans)
+        return result
+
+    # --- the LabelClassifier interface -----------------------------------------------------------------------
+
+    def class_of(self, target: LabelTarget) -> int | None:
+        found = self.by_ref.get(target_ref(target))
+        if found is None:  # a template changed since training: find the class by its printed label
+            found = next((self.by_norm[n] for n in map(normalize, target.labels) if n in self.by_norm), None)
+        return found
+
+    def scores(self, texts: Sequence[str], targets: Sequence[LabelTarget]) -> list[list[float]]:
+        cols = [self.class_of(t) for t in targets]
+        known = [j for j, c in enumerate(cols) if c is not None]
+        idx = np.array([cols[j] for j in known], dtype=int)
+        out = np.zeros((len(texts), len(targets)), dtype=np.float64)
+        for i, (text, p) in enumerate(zip(texts, self.probs(texts))):
+            keep = np.array([not ch.isspace() for ch in text], dtype=bool)
+            if not keep.any():
+                continue
+            p = p[keep]
+            label_mass = (1.0 - p[:, self.context].sum(-1)).sum()
+            if len(idx):
+                out[i, known] = p[:, idx].sum(0) / max(label_mass, 1.0)
+        unknown = [j for j, c in enumerate(cols) if c is None]
+        if unknown:  # targets the model never saw: the fuzzy matcher answers for them
+            fuzzy = np.array(self._fallback.scores(texts, [targets[j] for j in unknown]))
+            out[:, unknown] = fuzzy
+        return np.clip(out, 0.0, 1.0).tolist()

@@ -1,0 +1,33 @@
+"""python -m training.labels --out models/label_classifier [--tiny] [--steps N] [--pretrain-steps N]"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+from models.label_classifier.model import Size
+from training.labels.train import Plan, train
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m training.labels", description=__doc__)
+    ap.add_argument("--out", type=Path, default=Path("models/label_classifier"))
+    ap.add_argument("--tiny", action="store_true", help="a tiny model for a few steps (CI)")
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--pretrain-steps", type=int)
+    ap.add_argument("--hidden", type=int)
+    ap.add_argument("--layers", type=int)
+    ap.add_argument("--seed", type=int)
+    args = ap.parse_args(argv)
+    plan = Plan.tiny() if args.tiny else Plan()
+    if args.hidden or args.layers:
+        plan = replace(plan, size=Size(args.hidden or plan.size.hidden, args.layers or plan.size.layers,
+                                       plan.size.heads))
+    for name in ("steps", "pretrain_steps", "seed"):
+        if getattr(args, name) is not None:
+            plan = replace(plan, **{name: getattr(args, name)})
+    train(args.out, plan)
+
+
+if __name__ == "__main__":
+    main()

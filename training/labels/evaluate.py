@@ -1,0 +1,138 @@
+"""Measure a label classifier on the held-out set, beside the fuzzy matcher, and time it per report.
+
+For every held-out text about one label (or about none), the prediction is the best-scoring target among its
+template's targets, or "other" when the best score is under the classifier's threshold (chosen on a dev set made
+with the training recipe). A prediction is right when it is a target of the text's class: targets that share a
+printed label (总计 of two sections) count as one, for both classifiers alike.
+
+python -m training.labels.evaluate [--model models/label_classifier] [--n 3000] [--report eval/reports/label_classifier.md]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models.label_classifier.classes import load_classes, target_ref
+from models.label_classifier.classifier import TokenLabelClassifier
+from models.label_classifier.model import MODEL_DIR
+from service.labels import FuzzyLabelMatcher, LabelClassifier, targets_for
+from service.template import all_templates, get_template
+from training.labels.generate import HELD_OUT, Example, LabelBank, Recipe, examples
+
+HELD_OUT_SEED = 777
+DEV_SEED = 31337
+THRESHOLDS = [round(x, 2) for x in np.arange(0.05, 0.95, 0.05)]
+
+
+@dataclass
+class Result:
+    name: str
+    threshold: float
+    label_accuracy: float  # texts about a label: the right target
+    other_recall: float  # texts about no target: called other
+    other_precision: float
+    overall: float
+    n_label: int
+    n_other: int
+
+
+def _score_matrix(clf: LabelClassifier, data: list[Example]) -> list[tuple[Example, list, np.ndarray]]:
+    out = []
+    by_template: dict[str, list[Example]] = {}
+    for e in data:
+        by_template.setdefault(e.template, []).append(e)
+    for tid, group in by_template.items():
+        targets = targets_for(get_template(tid))
+        s = np.array(clf.scores([e.text for e in group], targets))
+        out += [(e, targets, row) for e, row in zip(group, s)]
+    return out
+
+
+def _judge(scored, truth_refs, threshold: float, name: str) -> Result:
+    label_right = label_n = other_right = other_n = called_other = called_other_right = 0
+    for e, targets, row in scored:
+        best = int(row.argmax())
+        pred = None if row[best] < threshold else target_ref(targets[best])
+        refs = truth_refs(e)
+        if refs:
+            label_n += 1
+            label_right += pred in refs
+        else:
+            other_n += 1
+            other_right += pred is None
+        if pred is None:
+            called_other += 1
+            called_other_right += not refs
+    return Result(name, threshold, label_right / max(label_n, 1), other_right / max(other_n, 1),
+                  called_other_right / max(called_other, 1), (label_right + other_right) / max(label_n + other_n, 1),
+                  label_n, other_n)
+
+
+def evaluate(model_dir: Path = MODEL_DIR, n: int = 3000, log=print) -> dict:
+    classes = load_classes(model_dir / "classes.json")
+    templates = all_templates()
+    bank = LabelBank(templates, classes)
+
+    def truth_refs(e: Example) -> set[str]:
+        return set(classes[e.truth - 1].targets) if e.truth > 0 else set()
+
+    held = [e for e in examples(bank, HELD_OUT, HELD_OUT_SEED, n) if e.truth >= 0]
+    dev = [e for e in examples(bank, Recipe(), DEV_SEED, 1000) if e.truth >= 0]
+    results = {}
+    timings = {}
+    for clf in (TokenLabelClassifier(model_dir), FuzzyLabelMatcher()):
+        dev_scored = _score_matrix(clf, dev)
+        threshold = float(max(THRESHOLDS, key=lambda t: _judge(dev_scored, truth_refs, t, clf.name).overall))
+        results[clf.name] = _judge(_score_matrix(clf, held), truth_refs, threshold, clf.name)
+        timings[clf.name] = time_per_report(clf, held)
+        log(f"{clf.name}: {results[clf.name]} ms/report {timings[clf.name]}")
+    return {"results": results, "timings": timings, "n_held_out": len(held)}
+
+
+def time_per_report(clf: LabelClassifier, data: list[Example], texts_per_report: int = 60, reports: int = 15) -> dict:
+    """Milliseconds to score one report's ~60 label texts against its template's targets (median of runs)."""
+    targets = targets_for(get_template(all_templates()[0].id))
+    runs = []
+    for r in range(reports):
+        texts = [e.text for e in data[r * texts_per_report:(r + 1) * texts_per_report]]
+        t = time.perf_counter()
+        clf.scores(texts, targets)
+        runs.append((time.perf_counter() - t) * 1000)
+    return {"median_ms": round(statistics.median(runs), 1), "max_ms": round(max(runs), 1)}
+
+
+def report_markdown(summary: dict, extra: str = "") -> str:
+    rows = ["| classifier | threshold | label accuracy | other recall | other precision | overall | ms/report (median, max) |",
+            "|---|---|---|---|---|---|---|"]
+    for name, r in summary["results"].items():
+        t = summary["timings"][name]
+        rows.append(f"| {name} | {r.threshold:.2f} | {r.label_accuracy:.3f} | {r.other_recall:.3f} | "
+                    f"{r.other_precision:.3f} | {r.overall:.3f} | {t['median_ms']}, {t['max_ms']} |")
+    first = next(iter(summary["results"].values()))
+    return "\n".join([
+        f"Held-out set: {summary['n_held_out']} texts ({first.n_label} about one label, {first.n_other} about no "
+        f"target), seed {HELD_OUT_SEED}, the harsher HELD_OUT corruption mix of training/labels/generate.py.",
+        "", *rows, "", extra]).strip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m training.labels.evaluate", description=__doc__)
+    ap.add_argument("--model", type=Path, default=MODEL_DIR)
+    ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--report", type=Path)
+    args = ap.parse_args(argv)
+    summary = evaluate(args.model, args.n)
+    text = report_markdown(summary)
+    print(text)
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text("# Label classifier: held-out accuracy and speed\n\n" + text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
