@@ -1,8 +1,10 @@
 """Digital-PDF reader: the text layer read as tables (from ruling lines) and prose lines, with boxes in PDF points.
 
-Per page: tables come from pdfplumber's ruling-line finder (a text-alignment finder where a page has no lines);
-each cell takes exactly the characters whose centre lies in its rectangle; characters outside every cell are
-grouped into prose lines. Items are ordered top to bottom. A merged cell appears once, at its top-left grid
+Per page: tables come from pdfplumber's ruling-line finder; each cell takes exactly the characters whose centre
+lies in its rectangle. Characters outside every cell are grouped into visual lines and split at wide gaps; runs of
+such lines that form aligned columns with numbers are read as a table without rules, the rest as prose (one cell
+per gap-separated segment, like the tab-separated cells of a text dump). Items are ordered top to bottom.
+Diagonal glyphs (watermarks) are dropped; overprinted "fake bold" duplicates are removed. A merged cell appears once, at its top-left grid
 position (the grid is the table's distinct cell edges); an empty cell is Cell(text="").
 When the text layer is missing or garbage (scans, unmapped fonts) the reader returns None and the pipeline OCRs.
 """
@@ -17,7 +19,7 @@ from service.document import Box, Cell, Document, Line, Source
 from service.ingest import collapse_whitespace
 
 LINE_TABLES = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
-TEXT_TABLES = {"vertical_strategy": "text", "horizontal_strategy": "text"}
+WIDE_GAP = 1.2          # a gap wider than this many font sizes separates columns on an unruled line
 GOOD_PAGE = 0.6          # a page whose text quality is below this needs OCR
 EDGE_TOLERANCE = 2.0     # points: cell edges closer than this are the same grid line
 
@@ -55,6 +57,7 @@ def read_pdf_text(source: Source) -> Document | None:
                 continue
             page_lines, tables = _read_page(page.dedupe_chars(), number, tables)
             lines.extend(page_lines)
+            page.close()   # drop pdfplumber's per-page caches: long files stay in bounded memory
     if not text_layer_usable(qualities):
         return None
     document = Document(source=source.name, kind="pdf", lines=lines, pages=len(qualities), method="text-layer")
@@ -121,38 +124,135 @@ def _nfkc(match: re.Match) -> str:
 
 def _read_page(page, number: int, first_table: int) -> tuple[list[Line], int]:
     """Lines of one page in reading order, and the next free table index."""
-    chars = [char for char in page.chars if not char["text"].isspace()]
+    chars = [char for char in page.chars if not char["text"].isspace() and not _diagonal(char)]
     items: list[tuple[float, list[Line]]] = []
     used: set[int] = set()
     index = first_table
-    for table in _find_tables(page):
+    for table in _ruled_tables(page):
         table_lines = _table_lines(table, chars, used, number, index)
         if table_lines:
             items.append((table.bbox[1], table_lines))
             index += 1
     rest = [char for i, char in enumerate(chars) if i not in used]
-    for group in _group_lines(rest):
-        text = _text(group)
-        if text:
-            items.append((min(c["top"] for c in group), [Line([Cell(text, box=_box(number, _bbox(group)))])]))
+    for top, lines in _unruled_lines(rest, number):
+        if lines[0].table is not None:
+            lines = [Line(line.cells, table=index) for line in lines]
+            index += 1
+        items.append((top, lines))
     items.sort(key=lambda item: item[0])
     return [line for _, lines in items for line in lines], index
 
 
-def _find_tables(page) -> list:
-    """Ruled tables with at least two columns; where a page has none, whitespace-aligned tables that look like
-    number grids (prose also aligns, so a text-found table must have several columns and many numbers)."""
-    tables = [t for t in page.find_tables(LINE_TABLES) if _columns(t) >= 2]
-    if tables:
-        return tables
-    found = []
-    for table in page.find_tables(TEXT_TABLES):
-        texts = [t for row in table.extract() for t in row if t]
-        numbers = sum(1 for t in texts if _NUMBER.match(t.strip()))
-        if _columns(table) >= 3 and len(table.rows) >= 3 and numbers >= 6 and numbers >= 0.3 * len(texts):
-            found.append(table)
-    return found
+def _ruled_tables(page) -> list:
+    """Tables from ruling lines (and rectangle edges), with at least two columns: a single boxed cell is a frame."""
+    return [table for table in page.find_tables(LINE_TABLES) if _columns(table) >= 2]
 
+
+def _diagonal(char: dict) -> bool:
+    """Watermark glyphs are drawn at an angle; upright and 90-degree text have one zero term in their matrix."""
+    a, b = char.get("matrix", (1, 0, 0, 1, 0, 0))[:2]
+    return abs(a) > 0.1 * abs(b) and abs(b) > 0.1 * abs(a)
+
+
+# --- text outside ruled tables: prose lines, and tables aligned by whitespace --------------------------------
+
+@dataclass
+class _Segment:
+    """A run of glyphs on one visual line with no wide gap inside."""
+    text: str
+    bbox: tuple[float, float, float, float]
+
+
+def _unruled_lines(chars: list[dict], page: int) -> list[tuple[float, list[Line]]]:
+    """Visual lines split at wide gaps; runs of lines that split into aligned columns with numbers become a table
+    (table=0 as a placeholder for the caller's index); other lines stay prose, one cell per segment."""
+    rows = [segments for segments in (_segments(group) for group in _group_lines(chars)) if segments]
+    items: list[tuple[float, list[Line]]] = []
+    i = 0
+    while i < len(rows):
+        j = i
+        while j < len(rows) and len(rows[j]) >= 2 and (j == i or _close(rows[j - 1], rows[j])):
+            j += 1
+        block = rows[i:j]
+        if _aligned_table(block):
+            items.append((block[0][0].bbox[1], _aligned_table_lines(block, page)))
+            i = j
+            continue
+        row = rows[i]
+        cells = [Cell(segment.text, box=_box(page, segment.bbox)) for segment in row]
+        items.append((row[0].bbox[1], [Line(cells)]))
+        i += 1
+    return items
+
+
+def _segments(line: list[dict]) -> list[_Segment]:
+    segments, current = [], []
+    for char in line:
+        if current and char["x0"] - current[-1]["x1"] > WIDE_GAP * max(char.get("size", 10), 1):
+            segments.append(current)
+            current = []
+        current.append(char)
+    if current:
+        segments.append(current)
+    out = [_Segment(_text(chars), _bbox(chars)) for chars in segments]
+    return [segment for segment in out if segment.text]
+
+
+def _close(upper: list[_Segment], lower: list[_Segment]) -> bool:
+    height = max(s.bbox[3] - s.bbox[1] for s in upper)
+    return lower[0].bbox[1] - max(s.bbox[3] for s in upper) < 2.5 * height
+
+
+def _aligned_table(block: list[list[_Segment]]) -> bool:
+    if len(block) < 2 or max(len(row) for row in block) < 3:
+        return False
+    texts = [segment.text for row in block for segment in row]
+    numbers = sum(1 for text in texts if _NUMBER.match(text))
+    return numbers >= 4 and numbers >= 0.3 * len(texts)
+
+
+def _aligned_table_lines(block: list[list[_Segment]], page: int) -> list[Line]:
+    """Columns are the x-extents of the rows with the most segments; every segment goes to the column it overlaps
+    most (a header over several columns lands on one of them: the grid is approximate without rules)."""
+    widest = max(len(row) for row in block)
+    intervals: list[list[float]] = []
+    for row in (row for row in block if len(row) == widest):
+        for segment in row:
+            x0, x1 = segment.bbox[0], segment.bbox[2]
+            for interval in intervals:
+                if x0 <= interval[1] and x1 >= interval[0]:
+                    interval[0], interval[1] = min(interval[0], x0), max(interval[1], x1)
+                    break
+            else:
+                intervals.append([x0, x1])
+    intervals.sort()
+    lines = []
+    for r, row in enumerate(block):
+        by_column: dict[int, list[_Segment]] = {}
+        for segment in row:
+            by_column.setdefault(_best_column(segment, intervals), []).append(segment)
+        cells = [Cell(collapse_whitespace(" ".join(s.text for s in segments)),
+                      box=_box(page, _union([s.bbox for s in segments])), row=r, col=col)
+                 for col, segments in sorted(by_column.items())]
+        lines.append(Line(cells, table=0))
+    return lines
+
+
+def _best_column(segment: _Segment, intervals: list[list[float]]) -> int:
+    x0, x1 = segment.bbox[0], segment.bbox[2]
+    centre = (x0 + x1) / 2
+
+    def score(k: int) -> tuple[float, float]:
+        a, b = intervals[k]
+        return (min(x1, b) - max(x0, a), -abs(centre - (a + b) / 2))
+    return max(range(len(intervals)), key=score)
+
+
+def _union(boxes: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+# --- ruled tables --------------------------------------------------------------------------------------------------
 
 def _columns(table) -> int:
     return len(_clusters([cell[0] for cell in table.cells]))

@@ -255,3 +255,34 @@ def test_pdf_with_garbage_text_layer_returns_none():
     source = load_source(buffer.getvalue())
     assert text_layer_quality(source) < 0.5
     assert read_pdf_text(source) is None
+
+
+def test_pdf_unruled_table_aligned_by_whitespace_and_watermark_dropped():
+    from reportlab.pdfgen import canvas
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer)
+    c.setFont(_cjk_font(), 10)
+    section = get_template("gov-info-disclosure/2021").sections["review_and_litigation"]
+    header = [column.label for column in section.columns.values()]
+    lines = [[PROSE], ["四、政府信息公开行政复议、行政诉讼情况"], header, ["1", "0", "2", "0", "3"],
+             ["0", "0", "1", "1", "2"], [OUTRO]]
+    for i, cells in enumerate(lines):
+        for k, text in enumerate(cells):
+            c.drawString(60 + 80 * k, 780 - 20 * i, text)
+    c.saveState()
+    c.translate(300, 400)
+    c.rotate(45)
+    c.setFont(_cjk_font(), 40)
+    c.drawString(0, 0, "内部资料水印")
+    c.restoreState()
+    c.showPage()
+    c.save()
+    document = read_pdf_text(load_source(buffer.getvalue()))
+    got = [(line.table, [(cell.row, cell.col, cell.text) for cell in line.cells]) for line in document.lines]
+    assert got == [(None, [(None, None, PROSE)]),
+                   (None, [(None, None, "四、政府信息公开行政复议、行政诉讼情况")]),
+                   (0, [(0, k, text) for k, text in enumerate(header)]),
+                   (0, [(1, k, text) for k, text in enumerate(["1", "0", "2", "0", "3"])]),
+                   (0, [(2, k, text) for k, text in enumerate(["0", "0", "1", "1", "2"])]),
+                   (None, [(None, None, OUTRO)])]
+    assert "水印" not in document.text()
