@@ -1,0 +1,270 @@
+"""Scans: rasterise the digital PDF (pypdfium2) and degrade it as scanners, copiers, faxes and phone photos do.
+
+Geometric operations (skew, perspective, phone framing) are one 3x3 matrix per page, applied once to the image and
+to every table cell's rectangle, so each cell's box in the scan is known exactly. Photometric operations (ink
+bleed or erosion, blur, noise, low contrast, uneven light, shadows, salt-and-pepper, fax binarisation, JPEG) are
+recorded with their parameters. Everything draws from one numpy Generator seeded per document.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import pypdfium2 as pdfium
+
+from training.synth.image_pdf import jpeg_pages_to_pdf
+from training.synth.render_pdf import PlacedCell
+
+LEVELS = ("light", "moderate", "heavy")
+PROFILES = {"light": (["scanner"], [1]),
+            "moderate": (["scanner", "copier", "phone"], [5, 3, 2]),
+            "heavy": (["scanner", "copier", "fax", "phone"], [2, 3, 2, 3])}
+DPIS = {"light": [200, 240, 300], "moderate": [150, 200, 240, 300], "heavy": [100, 120, 150, 200]}
+
+
+@dataclass
+class ScanPage:
+    jpeg: bytes
+    width: int
+    height: int
+    gray: bool
+    matrix: np.ndarray  # 3x3, PDF points (top-left origin) -> scan pixels
+    ops: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class ScanResult:
+    pdf: bytes
+    dpi: int
+    level: str
+    profile: str
+    pages: list[ScanPage]
+    cells: list[dict]
+
+    def degradation(self) -> dict:
+        return {"level": self.level, "dpi": self.dpi, "profile": self.profile,
+                "ops": [{"page": i + 1, **op} for i, p in enumerate(self.pages) for op in p.ops]}
+
+
+def rasterise(pdf: bytes, dpi: int) -> list[np.ndarray]:
+    """Pages as BGR uint8 arrays (pdfium's native byte order, as OpenCV wants it)."""
+    doc = pdfium.PdfDocument(pdf)
+    out = []
+    for page in doc:
+        bitmap = page.render(scale=dpi / 72.0, grayscale=False)
+        out.append(np.ascontiguousarray(bitmap.to_numpy()[:, :, :3]))
+    doc.close()
+    return out
+
+
+def _r(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(rng.uniform(lo, hi))
+
+
+def _geometry(rng: np.random.Generator, w: int, h: int, level: str, profile: str) -> tuple[np.ndarray, list[dict]]:
+    """One homography for the page: rotation about the centre, small shift, perspective for phone photos."""
+    ops = []
+    max_deg = {"light": 0.6, "moderate": 1.5, "heavy": 3.0}[level]
+    deg = _r(rng, -max_deg, max_deg)
+    shift = (_r(rng, -0.01, 0.01) * w, _r(rng, -0.01, 0.01) * h)
+    scale = 1.0
+    if profile == "phone":
+        scale = _r(rng, 0.82, 0.95)
+    rot = cv2.getRotationMatrix2D((w / 2, h / 2), deg, scale)
+    rot[0, 2] += shift[0]
+    rot[1, 2] += shift[1]
+    m = np.vstack([rot, [0, 0, 1]])
+    ops.append({"op": "skew", "degrees": round(deg, 3), "shift_px": [round(shift[0], 1), round(shift[1], 1)],
+                "scale": round(scale, 3)})
+    if profile == "phone" or (level == "heavy" and rng.random() < 0.3):
+        k = {"light": 0.005, "moderate": 0.02, "heavy": 0.045}[level]
+        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        dst = src + np.float32(rng.uniform(-k, k, (4, 2)) * [w, h])
+        p = cv2.getPerspectiveTransform(src, dst)
+        m = p @ m
+        ops.append({"op": "perspective", "corner_jitter": round(k, 4)})
+    return m, ops
+
+
+def _background(rng: np.random.Generator, profile: str) -> tuple[int, int, int]:
+    if profile == "phone":
+        base = rng.integers(40, 120)
+        return (int(base * 0.7), int(base * 0.85), int(base))  # a wooden desk under the page (BGR)
+    if profile == "copier":
+        return (30, 30, 30) if rng.random() < 0.3 else (235, 235, 235)
+    return (255, 255, 255)
+
+
+def _illumination(rng: np.random.Generator, h: int, w: int, strength: float) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    gx, gy = rng.uniform(-1, 1, 2)
+    field_ = (gx * (xx / w - 0.5) + gy * (yy / h - 0.5))
+    cx, cy = rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h
+    radial = ((xx - cx) ** 2 + (yy - cy) ** 2) / (w * w + h * h)
+    light = 1.0 - strength * (0.5 * (field_ - field_.min()) + radial)
+    return np.clip(light, 0.3, 1.0)
+
+
+def _shadow(rng: np.random.Generator, h: int, w: int, strength: float) -> np.ndarray:
+    """A soft dark region from one edge, like a hand or phone shadow."""
+    mask = np.zeros((h, w), np.float32)
+    edge = rng.integers(0, 4)
+    depth = rng.uniform(0.08, 0.3)
+    if edge == 0:
+        mask[:, : int(w * depth)] = 1
+    elif edge == 1:
+        mask[:, int(w * (1 - depth)):] = 1
+    elif edge == 2:
+        mask[: int(h * depth), :] = 1
+    else:
+        mask[int(h * (1 - depth)):, :] = 1
+    k = int(max(w, h) * 0.08) | 1
+    mask = cv2.GaussianBlur(mask, (k, k), 0)
+    return 1.0 - strength * mask
+
+
+def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str, dpi: int
+            ) -> tuple[np.ndarray, np.ndarray, list[dict], bool, int]:
+    """Returns (image, matrix from clean pixels to scan pixels, ops, gray, jpeg quality)."""
+    h, w = img.shape[:2]
+    ops: list[dict] = []
+    strength = {"light": 0.3, "moderate": 0.6, "heavy": 1.0}[level]
+    gray = profile != "phone"
+    work = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if gray else img.copy()
+
+    # Ink: toner bleed thickens strokes, a dry cartridge erodes them.
+    if rng.random() < 0.3 + 0.4 * strength:
+        size = 2 if dpi >= 200 and rng.random() < strength else 1
+        kernel = np.ones((size + 1, size + 1), np.uint8)
+        if rng.random() < 0.6:
+            work = cv2.erode(work, kernel)  # dark grows on white paper
+            ops.append({"op": "ink_bleed", "kernel": size + 1})
+        else:
+            work = cv2.dilate(work, kernel)
+            ops.append({"op": "ink_erosion", "kernel": size + 1})
+
+    # Fax: low vertical resolution and a hard threshold.
+    if profile == "fax":
+        small = cv2.resize(work, (max(1, int(w * 100 / dpi)), max(1, int(h * 100 / dpi))), interpolation=cv2.INTER_AREA)
+        thr = int(rng.integers(150, 200))
+        small = np.where(small > thr, 255, 0).astype(np.uint8)
+        work = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+        ops.append({"op": "fax_binarise", "threshold": thr, "effective_dpi": 100})
+
+    # Geometry (one matrix), background where the page left the frame.
+    m, geo_ops = _geometry(rng, w, h, level, profile)
+    ops += geo_ops
+    bg = _background(rng, profile)
+    border = bg[0] if gray else bg
+    work = cv2.warpPerspective(work, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                               borderValue=border)
+
+    f = work.astype(np.float32)
+    # Paper and contrast: grey paper, faded toner.
+    if rng.random() < 0.4 + 0.5 * strength:
+        lo = _r(rng, 0, 60 * strength)
+        hi = 255 - _r(rng, 0, 45 * strength)
+        f = lo + f * (hi - lo) / 255.0
+        ops.append({"op": "low_contrast", "black": round(lo, 1), "white": round(hi, 1)})
+    if not gray and rng.random() < 0.8:
+        tint = np.array([_r(rng, 0.8, 0.95), _r(rng, 0.9, 1.0), _r(rng, 0.97, 1.05)], np.float32)  # B, G, R: warm light
+        f = f * tint
+        ops.append({"op": "color_cast", "bgr": [round(float(t), 3) for t in tint]})
+    # Uneven illumination and shadows.
+    if profile in ("phone", "copier") or rng.random() < 0.5 * strength:
+        light = _illumination(rng, h, w, _r(rng, 0.1, 0.5) * strength + (0.2 if profile == "phone" else 0))
+        if profile == "phone" and rng.random() < 0.6:
+            light = light * _shadow(rng, h, w, _r(rng, 0.2, 0.5))
+            ops.append({"op": "shadow"})
+        f = f * (light if gray else light[:, :, None])
+        ops.append({"op": "uneven_illumination"})
+    # Blur: optics, focus, motion.
+    if rng.random() < 0.4 + 0.5 * strength:
+        sigma = _r(rng, 0.3, 0.7 + 1.0 * strength) * dpi / 200
+        f = cv2.GaussianBlur(f, (0, 0), sigma)
+        ops.append({"op": "blur", "sigma": round(sigma, 3)})
+    # Sensor noise.
+    if rng.random() < 0.5 + 0.5 * strength:
+        sigma = _r(rng, 1, 4 + 10 * strength)
+        f = f + rng.normal(0, sigma, f.shape).astype(np.float32)
+        ops.append({"op": "noise", "sigma": round(sigma, 2)})
+    out = np.clip(f, 0, 255).astype(np.uint8)
+    # Dust and toner specks.
+    if level != "light" and rng.random() < 0.3 + 0.5 * strength:
+        p = _r(rng, 0.0002, 0.002 * strength)
+        u = rng.random(out.shape[:2])
+        out[u < p / 2] = 0
+        out[u > 1 - p / 2] = 255
+        ops.append({"op": "salt_pepper", "p": round(p, 5)})
+    # Copier streaks.
+    if profile == "copier" and rng.random() < 0.5:
+        for _ in range(int(rng.integers(1, 4))):
+            x = int(rng.integers(0, w))
+            width = int(rng.integers(1, 4))
+            out[:, x:x + width] = (out[:, x:x + width] * _r(rng, 0.5, 0.85)).astype(np.uint8)
+        ops.append({"op": "streaks"})
+    quality = int({"light": rng.integers(75, 93), "moderate": rng.integers(50, 80),
+                   "heavy": rng.integers(25, 55)}[level])
+    ops.append({"op": "jpeg", "quality": quality})
+    return out, m, ops, gray, quality
+
+
+def _encode(img: np.ndarray, gray: bool, quality: int) -> bytes:
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return buf.tobytes()
+
+
+def transform_box(m: np.ndarray, x: float, y: float, w: float, h: float, width: int, height: int) -> list[float]:
+    """Axis-aligned box around the transformed rectangle, clipped to the page."""
+    pts = np.float32([[[x, y]], [[x + w, y]], [[x + w, y + h]], [[x, y + h]]])
+    q = cv2.perspectiveTransform(pts, m.astype(np.float64)).reshape(-1, 2)
+    x0, y0 = max(0.0, float(q[:, 0].min())), max(0.0, float(q[:, 1].min()))
+    x1, y1 = min(float(width), float(q[:, 0].max())), min(float(height), float(q[:, 1].max()))
+    return [round(x0, 1), round(y0, 1), round(max(0.0, x1 - x0), 1), round(max(0.0, y1 - y0), 1)]
+
+
+def scan(pdf: bytes, cells: list[PlacedCell], rng: np.random.Generator, level: str, dpi: int | None = None
+         ) -> ScanResult:
+    names, weights = PROFILES[level]
+    profile = str(rng.choice(names, p=np.array(weights) / sum(weights)))
+    if dpi is None:
+        dpi = int(rng.choice(DPIS[level]))
+    pages = []
+    for img in rasterise(pdf, dpi):
+        out, m, ops, gray, quality = degrade(img, rng, level, profile, dpi)
+        h, w = out.shape[:2]
+        pt = np.array([[dpi / 72.0, 0, 0], [0, dpi / 72.0, 0], [0, 0, 1]])
+        pages.append(ScanPage(_encode(out, gray, quality), w, h, gray, m @ pt, ops))
+    pdf_bytes = jpeg_pages_to_pdf([(p.jpeg, p.width, p.height, dpi, p.gray) for p in pages])
+    out_cells = []
+    for c in cells:
+        p = pages[c.page - 1]
+        out_cells.append({"page": c.page, "box": transform_box(p.matrix, c.x, c.y, c.w, c.h, p.width, p.height),
+                          "text": c.text, "key": c.key})
+    return ScanResult(pdf=pdf_bytes, dpi=dpi, level=level, profile=profile, pages=pages, cells=out_cells)
+
+
+def cells_json(result: ScanResult) -> dict:
+    return {"pages": [{"page": i + 1, "width": p.width, "height": p.height, "dpi": result.dpi}
+                      for i, p in enumerate(result.pages)],
+            "cells": result.cells}
+
+
+def page_image(result: ScanResult, page: int) -> np.ndarray:
+    """Decoded scan page (for looking at it, or drawing the boxes on it)."""
+    data = np.frombuffer(result.pages[page - 1].jpeg, np.uint8)
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
+def draw_boxes(img: np.ndarray, cells: list[dict], page: int) -> np.ndarray:
+    out = img.copy()
+    for c in cells:
+        if c["page"] != page:
+            continue
+        x, y, w, h = c["box"]
+        color = (0, 0, 255) if c["key"] else (255, 0, 0)
+        cv2.rectangle(out, (int(x), int(y)), (int(x + w), int(y + h)), color, 1)
+    return out
+
