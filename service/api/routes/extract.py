@@ -1,0 +1,57 @@
+"""POST /v1/extract: the report at once for a small upload; 202 and a job for a large one or with ?async=true."""
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from service.api import deps
+from service.api.jobs import JobStore, WorkerPool
+from service.api.sandbox import Sandbox
+from service.api.schemas import ErrorOut, JobOut
+from service.api.settings import Settings
+from service.api.uploads import accept, queue
+from service.report import ExtractionResult
+
+router = APIRouter(prefix="/v1", tags=["extract"], dependencies=[Depends(deps.require_key)],
+                   responses={401: {"model": ErrorOut}})
+
+
+@router.post("/extract", response_model=ExtractionResult,
+             responses={202: {"model": JobOut, "description": "queued: large upload, ?async=true, or a long wait"},
+                        413: {"model": ErrorOut}, 422: {"model": ErrorOut}, 429: {"model": ErrorOut},
+                        500: {"model": ErrorOut}})
+async def extract(file: UploadFile = File(description="PDF, image, HTML, DOCX or text"),
+                  run_async: bool = Query(False, alias="async", description="always answer 202 with a job"),
+                  settings: Settings = Depends(deps.settings), store: JobStore = Depends(deps.store),
+                  pool: WorkerPool = Depends(deps.pool), sandbox: Sandbox = Depends(deps.sandbox)) -> Response:
+    upload = await accept(file, settings, sandbox)
+    large = len(upload.data) > settings.sync_max_bytes or upload.pages > settings.sync_max_pages
+    job = await queue(upload, store, pool, settings)
+    if run_async or large:
+        return _accepted(job)
+    # The quick path is a job too (bounded, crash-proof); the request just waits for it.
+    job_id = job.id
+    done = pool.expect(job_id)
+    try:
+        job = await run_in_threadpool(store.get, job_id)
+        if job is not None and job.state not in ("done", "failed"):
+            await asyncio.wait_for(done, settings.job_timeout_s * 2 + 60)
+            job = await run_in_threadpool(store.get, job_id)
+    except asyncio.TimeoutError:
+        return _accepted(await run_in_threadpool(store.get, job_id))  # queue too long to wait: poll instead
+    finally:
+        pool.forget(job_id)
+    if job is None:
+        return JSONResponse({"detail": "the job was deleted while it ran"}, status_code=410)
+    if job.state == "failed":
+        status = 500 if job.error.startswith("internal error") else 422
+        return JSONResponse({"detail": job.error}, status_code=status, headers={"X-Job-Id": job.id})
+    result = await run_in_threadpool(store.result, job.id)
+    return Response(result, media_type="application/json", headers={"X-Job-Id": job.id})
+
+
+def _accepted(job) -> JSONResponse:
+    return JSONResponse(JobOut.of(job).model_dump(), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})

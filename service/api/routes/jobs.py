@@ -1,0 +1,71 @@
+"""/v1/jobs: queue an upload, follow it, fetch its result (JSON, CSV or XLSX), delete it."""
+from __future__ import annotations
+
+import io
+from typing import Literal
+
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Response, UploadFile
+from fastapi.responses import JSONResponse
+
+from service.api import deps
+from service.api.jobs import Job, JobStore, WorkerPool
+from service.api.sandbox import Sandbox
+from service.api.schemas import ErrorOut, JobOut
+from service.api.settings import Settings
+from service.api.uploads import accept, queue
+from service.report import ExtractionResult
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[Depends(deps.require_key)],
+                   responses={401: {"model": ErrorOut}})
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.post("", status_code=202, response_model=JobOut,
+             responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}, 429: {"model": ErrorOut}})
+async def create_job(response: Response, file: UploadFile = File(description="PDF, image, HTML, DOCX or text"),
+                     settings: Settings = Depends(deps.settings), store: JobStore = Depends(deps.store),
+                     pool: WorkerPool = Depends(deps.pool), sandbox: Sandbox = Depends(deps.sandbox)) -> JobOut:
+    job = await queue(await accept(file, settings, sandbox), store, pool, settings)
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return JobOut.of(job)
+
+
+@router.get("/{job_id}", response_model=JobOut, responses={404: {"model": ErrorOut}})
+def get_job(job: Job = Depends(deps.job)) -> JobOut:
+    return JobOut.of(job)
+
+
+@router.get("/{job_id}/result", response_model=ExtractionResult,
+            responses={200: {"content": {"text/csv": {}, XLSX: {}}}, 404: {"model": ErrorOut},
+                       409: {"model": ErrorOut, "description": "the job is not done (yet, or it failed)"}})
+def get_result(job: Job = Depends(deps.job), store: JobStore = Depends(deps.store),
+               format: Literal["json", "csv", "xlsx"] = Query("json")) -> Response:
+    if job.state != "done":
+        message = f"job {job.id} failed: {job.error}" if job.state == "failed" else f"job {job.id} is {job.state}"
+        return JSONResponse({"detail": message}, status_code=409)
+    text = store.result(job.id)
+    stem = job.name.rsplit(".", 1)[0] or "report"
+    if format == "json":
+        return Response(text, media_type="application/json")
+    result = ExtractionResult.model_validate_json(text)
+    if format == "csv":
+        return Response(result.to_csv(), media_type="text/csv; charset=utf-8",
+                        headers=_attachment(f"{stem}.csv"))
+    buf = io.BytesIO()
+    result.to_xlsx(buf)
+    return Response(buf.getvalue(), media_type=XLSX, headers=_attachment(f"{stem}.xlsx"))
+
+
+@router.delete("/{job_id}", status_code=204, responses={404: {"model": ErrorOut}})
+def delete_job(job_id: str, store: JobStore = Depends(deps.store), pool: WorkerPool = Depends(deps.pool)) -> Response:
+    if not store.delete(job_id):
+        raise HTTPException(404, f"no job {job_id}")
+    pool.cancel(job_id)
+    return Response(status_code=204)
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    from urllib.parse import quote
+
+    return {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}

@@ -1,0 +1,60 @@
+"""The worker process: builds one Pipeline (its models load once) and runs the jobs its slot sends it.
+
+Messages over the pipe, parent -> worker: ("run", job_id, upload_path, name, limits, slow_down_s).
+Worker -> parent: ("ready",) once, then per job ("progress", fraction, pages_done)* and
+("done", result_json, seconds, pages) or ("failed", message, seconds).
+The worker exits when the pipe closes, so it never outlives a killed server for long.
+"""
+from __future__ import annotations
+
+import inspect
+import time
+from pathlib import Path
+
+
+def worker_main(conn, options: dict) -> None:
+    try:
+        from service.pipeline import Pipeline, PipelineOptions
+
+        pipeline = Pipeline(PipelineOptions(**options))
+    except Exception as error:
+        conn.send(("failed", f"models did not load: {type(error).__name__}: {error}", None))
+        return
+    conn.send(("ready",))
+    # A pipeline that reports progress per page gets a callback; one that does not is run as it is.
+    takes_progress = "progress" in inspect.signature(pipeline.run).parameters
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        _, job_id, upload, name, limits, slow_down_s = message
+        try:
+            conn.send(run_job(pipeline, takes_progress, conn, Path(upload), name, limits, slow_down_s))
+        except (BrokenPipeError, OSError):
+            return
+
+
+def run_job(pipeline, takes_progress: bool, conn, upload: Path, name: str, limits: dict, slow_down_s: float):
+    from service.document import InputError
+    from service.ingest import Limits, load_source
+
+    start = time.perf_counter()
+    try:
+        source = load_source(upload.read_bytes(), name=name, limits=Limits(**limits))
+        if slow_down_s:
+            time.sleep(slow_down_s)
+        conn.send(("progress", 0.05, 0))
+        if takes_progress:
+            result = pipeline.run(source, progress=lambda done, total: conn.send(
+                ("progress", round(0.05 + 0.9 * done / max(total, 1), 3), done)))
+        else:
+            result = pipeline.run(source)
+        return "done", result.model_dump_json(), time.perf_counter() - start, result.source.pages
+    except InputError as error:
+        return "failed", str(error), time.perf_counter() - start
+    except MemoryError:
+        return "failed", "the document needs more memory than this worker has", time.perf_counter() - start
+    except Exception as error:  # one document's bug must not end the worker
+        return ("failed", f"internal error while extracting: {type(error).__name__}: {error}",
+                time.perf_counter() - start)

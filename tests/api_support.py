@@ -1,0 +1,183 @@
+"""For the API tests: a real server on loopback (started and stopped by the tests) and small generated inputs."""
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.textgen import consistent_report, prose_head, render, table_rows
+
+ROOT = Path(__file__).resolve().parent.parent
+FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+
+
+# --- the server ------------------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """`nianbao serve` in its own process group, so a test can kill it (and its workers) like a crash would."""
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 90.0) -> "Server":
+        self.port = free_port()
+        env = {**os.environ, "NIANBAO_DATA_DIR": str(self.data_dir), "NIANBAO_CLASSIFIER": "fuzzy",
+               "NIANBAO_WORKERS": "2", **self.env}
+        self.log = open(self.data_dir.parent / f"{self.data_dir.name}-server.log", "ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1",
+                                         "--port", str(self.port)], cwd=ROOT, env=env, stdout=self.log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}; see {self.log.name}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"server not ready after {timeout} s; see {self.log.name}")
+
+    def kill(self) -> None:
+        """SIGKILL to the server and its worker processes: nothing gets to clean up."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown runs the app's lifespan end
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self.process:
+            try:  # worker processes of a server that died on its own
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.log.close()
+
+
+def wait_job(client: httpx.Client, job_id: str, timeout: float = 60.0, until=("done", "failed")) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}").json()
+        if job["state"] in until:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {job['state']} after {timeout} s")
+
+
+# --- inputs ------------------------------------------------------------------------------------------------------
+
+def text_report(seed: int = 0) -> tuple[bytes, dict]:
+    report = consistent_report(seed=seed)
+    return render(report, "tabs").encode("utf-8"), report
+
+
+def pdf_report(seed: int = 0) -> tuple[bytes, dict]:
+    """A digital PDF: title and prose, then every table row as a ruled row of cells (label cells, then values)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    if "WQY" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("WQY", FONT, subfontIndex=0))
+    report = consistent_report(seed=seed)
+    width, height, margin, row_h = 842.0, 1190.0, 30.0, 16.0
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(width, height))
+    y = height - margin
+
+    def need(space: float) -> None:
+        nonlocal y
+        if y - space < margin:
+            c.showPage()
+            y = height - margin
+
+    def text(line: str, size: float = 9) -> None:
+        nonlocal y
+        need(row_h)
+        c.setFont("WQY", size)
+        c.drawString(margin, y - size - 2, line)
+        y -= row_h
+
+    for line in prose_head(report):
+        text(line, 12 if "年度报告" in line else 9)
+    for label, values in table_rows(report):
+        cells = [p for p in label.split("\t") if p]
+        if not values:
+            text("  ".join(cells))
+            continue
+        need(row_h)
+        widths = [200.0 if i == len(cells) - 1 else 90.0 for i in range(len(cells))] + [40.0] * len(values)
+        x = margin
+        c.setFont("WQY", 8)
+        for cell, w in zip([*cells, *values], widths):
+            c.rect(x, y - row_h, w, row_h)
+            c.drawString(x + 2, y - row_h + 4, cell[:int(w / 8)])
+            x += w
+        y -= row_h
+    c.showPage()
+    c.save()
+    return buf.getvalue(), report
+
+
+def png_page(width: int = 400, height: int = 300) -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height), "white")
+    ImageDraw.Draw(image).rectangle((20, 20, width - 20, height - 20), outline="black", width=2)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def pixel_bomb() -> bytes:
+    """A valid PNG header that claims 60000 x 60000 pixels (3.6 gigapixels), with almost no data behind it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", 60000, 60000, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + \
+        chunk(b"IEND", b"")
+
+
+def zip_bomb_docx() -> bytes:
+    """A DOCX whose document.xml inflates 1000:1 (40 MB of zeros in ~40 KB)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", b"<w:document>" + b"\0" * (40 * 1024 * 1024) + b"</w:document>")
+    return buf.getvalue()
+
+
+def corrupt_pdf() -> bytes:
+    data, _ = pdf_report()
+    return data[: len(data) // 3]  # cut off: no xref, no trailer, broken streams
