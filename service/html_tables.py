@@ -26,6 +26,7 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _ENCODING_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "gb_2312-80": "gb18030", "x-gbk": "gb18030",
                      "cp936": "gb18030", "euc-cn": "gb18030", "hz-gb-2312": "gb18030"}
 MAX_SPAN = 1000
+MAX_DATA_CELL = 400   # characters: a longer cell is a layout cell holding prose
 
 
 def read_html(source: Source) -> Document:
@@ -43,21 +44,22 @@ def read_html(source: Source) -> Document:
 
 
 def html_text(data: bytes) -> str:
-    """Decode by BOM, then the declared charset, then UTF-8 / GB18030 by trial."""
+    """Decode by BOM, then as UTF-8 if it is valid UTF-8 (GB18030 would also accept UTF-8 bytes, as mojibake, so a
+    page that declares GBK but was saved as UTF-8 is caught here), then the declared charset, then GB18030."""
     if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         return decode_text(data) or data.decode("utf-8", "replace")
-    candidates = []
+    candidates = ["utf-8"]
     declared = _CHARSET.search(data[:8192])
     if declared:
         name = declared.group(1).decode("ascii").lower()
         candidates.append(_ENCODING_ALIASES.get(name, name))
-    candidates += ["utf-8", "gb18030"]
+    candidates.append("gb18030")
     for encoding in candidates:
         try:
             return data.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             continue
-    return data.decode(candidates[0] if candidates[0] != "utf-8" else "gb18030", "replace")
+    return data.decode("gb18030", "replace")
 
 
 class _Walker:
@@ -122,15 +124,18 @@ def _skipped(element) -> bool:
 
 def _rows(table) -> list[list]:
     """The table's own rows and cells, not those of tables nested inside it."""
-    rows = table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
+    rows = [row for row in table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr") if not _skipped(row)]
     return [[cell for cell in row if isinstance(cell.tag, str) and cell.tag.lower() in ("td", "th")]
             for row in rows]
 
 
 def _is_layout(table, rows: list[list]) -> bool:
-    nested = any(cell.xpath(".//table") for row in rows for cell in row)
-    single_column = max((sum(_span(cell, "colspan") for cell in row) for row in rows), default=0) <= 1
-    return nested or single_column
+    """Layout, not data: it holds tables, has one column, or a cell holds a whole article (report cells are short)."""
+    if any(cell.xpath(".//table") for row in rows for cell in row):
+        return True
+    if max((sum(_span(cell, "colspan") for cell in row) for row in rows), default=0) <= 1:
+        return True
+    return any(len(cell.text_content()) > MAX_DATA_CELL for row in rows for cell in row)
 
 
 def _span(cell, attribute: str) -> int:

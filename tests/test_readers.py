@@ -286,3 +286,12 @@ def test_pdf_unruled_table_aligned_by_whitespace_and_watermark_dropped():
                    (0, [(2, k, text) for k, text in enumerate(["0", "0", "1", "1", "2"])]),
                    (None, [(None, None, OUTRO)])]
     assert "水印" not in document.text()
+
+
+def test_html_utf8_page_declaring_gbk_and_layout_cells_with_prose():
+    article = "".join(f"<p>{PROSE}</p>" for _ in range(20))
+    page = (f"<html><head><meta charset='gbk'></head><body><table><tr><td><a>首页</a></td><td>{article}"
+            f"<p>{OUTRO}</p></td></tr><tr style='display:none'><td>隐藏</td><td></td></tr></table></body></html>")
+    document = read_html(load_source(page.encode("utf-8")))
+    assert all(line.table is None for line in document.lines)
+    assert [line.cells[0].text for line in document.lines] == ["首页"] + [PROSE] * 20 + [OUTRO]
