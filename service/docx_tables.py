@@ -8,7 +8,9 @@ its cells are read as blocks.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -28,7 +30,7 @@ def _w(tag: str) -> str:
 
 
 def read_docx(source: Source) -> Document:
-    walker = _Walker()
+    walker = _Walker(_Numbering.from_package(source.data))
     walker.blocks(_body(source.data))
     return Document(source=source.name, kind="docx", lines=walker.lines, pages=1, method="docx")
 
@@ -42,14 +44,18 @@ def _body(data: bytes):
     except (ValueError, KeyError):
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             xml = archive.read("word/document.xml")
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-        return etree.fromstring(xml, parser).find(_w("body"))
+        return _parse(xml).find(_w("body"))
+
+
+def _parse(xml: bytes):
+    return etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False))
 
 
 class _Walker:
-    def __init__(self) -> None:
+    def __init__(self, numbering: _Numbering) -> None:
         self.lines: list[Line] = []
         self.tables = 0
+        self.numbering = numbering
 
     def blocks(self, parent) -> None:
         for child in parent:
@@ -62,7 +68,7 @@ class _Walker:
 
     def paragraph(self, p) -> None:
         boxes: list = []
-        text = collapse_whitespace(paragraph_text(p, boxes))
+        text = collapse_whitespace(self.numbering.label(p) + paragraph_text(p, boxes))
         if text:
             self.lines.append(Line([Cell(text)]))
         for box in boxes:   # text boxes anchored in the paragraph follow it
@@ -77,12 +83,15 @@ class _Walker:
             return
         lines = []
         for r, row in enumerate(rows):
-            cells = [Cell(cell_text(tc), row=r, col=c) for c, tc, covered in row if not covered]
+            cells = [Cell(self.cell_text(tc), row=r, col=c) for c, tc, covered in row if not covered]
             if any(cell.text for cell in cells):
                 lines.append(Line(cells, table=self.tables))
         if lines:
             self.lines.extend(lines)
             self.tables += 1
+
+    def cell_text(self, tc) -> str:
+        return collapse_whitespace("\n".join(self.numbering.label(p) + paragraph_text(p) for p in _CELL_PARAGRAPHS(tc)))
 
 
 def _rows(tbl) -> list[list[tuple[int, object, bool]]]:
@@ -125,9 +134,6 @@ def _int(element, default: int) -> int:
         return default
 
 
-def cell_text(tc) -> str:
-    return collapse_whitespace("\n".join(paragraph_text(p) for p in _CELL_PARAGRAPHS(tc)))
-
 
 def paragraph_text(p, boxes: list | None = None) -> str:
     """Visible text of one paragraph; text-box contents go to `boxes` (or are left out) instead of being inlined,
@@ -164,3 +170,155 @@ def _hidden(run) -> bool:
     props = run.find(_w("rPr"))
     return props is not None and props.find(_w("vanish")) is not None and \
         props.find(_w("vanish")).get(_w("val"), "true") not in ("0", "false")
+
+
+# --- automatic numbering ------------------------------------------------------------------------------------------
+# Headings such as 三、收到和处理政府信息公开申请情况 are often Word list items: the 三、 is not in the text but
+# computed from numbering.xml. We recompute it: counters per abstract list and level, formatted by numFmt.
+
+_CHINESE_DIGITS = "零一二三四五六七八九"
+_STEMS = "甲乙丙丁戊己庚辛壬癸"
+
+
+def _chinese(n: int) -> str:
+    if n < 10:
+        return _CHINESE_DIGITS[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return ("" if tens == 1 else _CHINESE_DIGITS[tens]) + "十" + (_CHINESE_DIGITS[ones] if ones else "")
+    return str(n)
+
+
+def _roman(n: int) -> str:
+    out = ""
+    for value, numeral in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"),
+                           (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
+        while n >= value:
+            out, n = out + numeral, n - value
+    return out
+
+
+def _letter(n: int) -> str:
+    return chr(ord("a") + (n - 1) % 26) * ((n - 1) // 26 + 1)
+
+
+_FORMATS = {
+    "decimal": str, "decimalZero": lambda n: f"{n:02d}",
+    "chineseCounting": _chinese, "chineseCountingThousand": _chinese, "japaneseCounting": _chinese,
+    "taiwaneseCounting": _chinese, "chineseLegalSimplified": _chinese,
+    "ideographDigital": lambda n: "".join(_CHINESE_DIGITS[int(d)] for d in str(n)).replace("零", "〇"),
+    "ideographTraditional": lambda n: _STEMS[(n - 1) % 10],
+    "decimalEnclosedCircle": lambda n: chr(0x2460 + n - 1) if 1 <= n <= 20 else str(n),
+    "decimalEnclosedCircleChinese": lambda n: chr(0x2460 + n - 1) if 1 <= n <= 20 else str(n),
+    "decimalFullWidth": lambda n: "".join(chr(0xFF10 + int(d)) for d in str(n)),
+    "lowerLetter": _letter, "upperLetter": lambda n: _letter(n).upper(),
+    "lowerRoman": _roman, "upperRoman": lambda n: _roman(n).upper(),
+}
+
+
+@dataclass
+class _Level:
+    start: int = 1
+    format: str = "decimal"
+    text: str = ""
+    suffix: str = "tab"
+
+
+@dataclass
+class _Numbering:
+    """numId -> abstract list; abstract list -> levels; style -> (numId, level); running counters."""
+    nums: dict[str, str] = field(default_factory=dict)
+    overrides: dict[str, dict[int, int]] = field(default_factory=dict)
+    levels: dict[str, dict[int, _Level]] = field(default_factory=dict)
+    styles: dict[str, tuple[str | None, int | None, str | None]] = field(default_factory=dict)
+    counters: dict[str, list[int | None]] = field(default_factory=dict)
+    started: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_package(cls, data: bytes) -> _Numbering:
+        numbering = cls()
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = set(archive.namelist())
+                numbering_xml = archive.read("word/numbering.xml") if "word/numbering.xml" in names else None
+                styles_xml = archive.read("word/styles.xml") if "word/styles.xml" in names else None
+        except (zipfile.BadZipFile, OSError):
+            return numbering
+        if numbering_xml:
+            numbering._read_numbering(_parse(numbering_xml))
+        if styles_xml:
+            numbering._read_styles(_parse(styles_xml))
+        return numbering
+
+    def _read_numbering(self, root) -> None:
+        for abstract in root.iterchildren(_w("abstractNum")):
+            levels = {}
+            for lvl in abstract.iterchildren(_w("lvl")):
+                levels[int(lvl.get(_w("ilvl"), 0))] = _Level(
+                    start=_int(lvl.find(_w("start")), 1), format=_val(lvl.find(_w("numFmt")), "decimal"),
+                    text=_val(lvl.find(_w("lvlText")), ""), suffix=_val(lvl.find(_w("suff")), "tab"))
+            self.levels[abstract.get(_w("abstractNumId"))] = levels
+        for num in root.iterchildren(_w("num")):
+            num_id = num.get(_w("numId"))
+            self.nums[num_id] = _val(num.find(_w("abstractNumId")), "")
+            self.overrides[num_id] = {int(o.get(_w("ilvl"), 0)): _int(o.find(_w("startOverride")), 1)
+                                      for o in num.iterchildren(_w("lvlOverride"))
+                                      if o.find(_w("startOverride")) is not None}
+
+    def _read_styles(self, root) -> None:
+        for style in root.iterchildren(_w("style")):
+            num_pr = style.find(f"{_w('pPr')}/{_w('numPr')}")
+            num_id = _val(num_pr.find(_w("numId")), None) if num_pr is not None else None
+            level = _int(num_pr.find(_w("ilvl")), 0) if num_pr is not None and num_pr.find(_w("ilvl")) is not None \
+                else None
+            self.styles[style.get(_w("styleId"))] = (num_id, level, _val(style.find(_w("basedOn")), None))
+
+    def _style_numbering(self, style_id: str | None) -> tuple[str | None, int]:
+        for _ in range(10):   # follow basedOn a few steps; cycles end here
+            if style_id not in self.styles:
+                break
+            num_id, level, based_on = self.styles[style_id]
+            if num_id is not None:
+                return num_id, level or 0
+            style_id = based_on
+        return None, 0
+
+    def label(self, p) -> str:
+        """The computed list label of a paragraph ("三、", "（一）", "1."), advancing the counters; "" if none."""
+        if not self.levels:
+            return ""
+        props = p.find(_w("pPr"))
+        num_pr = props.find(_w("numPr")) if props is not None else None
+        style = _val(props.find(_w("pStyle")), None) if props is not None else None
+        num_id, level = self._style_numbering(style)
+        if num_pr is not None:
+            if num_pr.find(_w("numId")) is not None:
+                num_id = _val(num_pr.find(_w("numId")), None)
+            if num_pr.find(_w("ilvl")) is not None:
+                level = _int(num_pr.find(_w("ilvl")), 0)
+        abstract = self.nums.get(num_id or "0")
+        levels = self.levels.get(abstract or "")
+        if not levels or level not in levels:
+            return ""
+        counters = self.counters.setdefault(abstract, [None] * 10)
+        if num_id not in self.started and level in self.overrides.get(num_id, {}):
+            counters[level] = None   # a list restarted by its own numbering instance
+        self.started.add(num_id)
+        start = self.overrides.get(num_id, {}).get(level, levels[level].start)
+        counters[level] = start if counters[level] is None else counters[level] + 1
+        for deeper in range(level + 1, len(counters)):
+            counters[deeper] = None
+        spec = levels[level]
+        if spec.format in ("bullet", "none") or not spec.text:
+            return ""
+
+        def number(match: re.Match) -> str:
+            k = int(match.group(1)) - 1
+            lvl = levels.get(k, _Level())
+            value = counters[k] if k < len(counters) and counters[k] is not None else lvl.start
+            return _FORMATS.get(lvl.format, str)(value)
+        return re.sub(r"%(\d)", number, spec.text) + ("" if spec.suffix == "nothing" else " ")
+
+
+def _val(element, default):
+    return element.get(_w("val"), default) if element is not None else default

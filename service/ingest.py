@@ -103,7 +103,8 @@ _FOREIGN_MAGIC = [
 ]
 _HTML_MARKERS = re.compile(r"<!doctype\s+html|<html[\s>]|<table[\s>]|<body[\s>]|<head[\s>]|<meta\s", re.I)
 _ZIP_KINDS = [("word/document.xml", "docx"), ("xl/workbook.xml", "an Excel workbook (.xlsx); save it as PDF"),
-              ("ppt/presentation.xml", "a PowerPoint file (.pptx)"), ("content.xml", "an OpenDocument file (.odt/.ods)")]
+              ("ppt/presentation.xml", "a PowerPoint file (.pptx)"),
+              ("content.xml", "an OpenDocument file (.odt/.ods)")]
 
 
 def detect_kind(data: bytes) -> str:

@@ -4,8 +4,9 @@ Per page: tables come from pdfplumber's ruling-line finder; each cell takes exac
 lies in its rectangle. Characters outside every cell are grouped into visual lines and split at wide gaps; runs of
 such lines that form aligned columns with numbers are read as a table without rules, the rest as prose (one cell
 per gap-separated segment, like the tab-separated cells of a text dump). Items are ordered top to bottom.
-Diagonal glyphs (watermarks) are dropped; overprinted "fake bold" duplicates are removed. A merged cell appears once, at its top-left grid
-position (the grid is the table's distinct cell edges); an empty cell is Cell(text="").
+Diagonal glyphs (watermarks) are dropped; overprinted "fake bold" duplicates are removed.
+A merged cell appears once, at its top-left grid position (the grid is the table's distinct cell edges); an empty
+cell is Cell(text="").
 When the text layer is missing or garbage (scans, unmapped fonts) the reader returns None and the pipeline OCRs.
 """
 from __future__ import annotations

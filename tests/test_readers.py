@@ -295,3 +295,36 @@ def test_html_utf8_page_declaring_gbk_and_layout_cells_with_prose():
     document = read_html(load_source(page.encode("utf-8")))
     assert all(line.table is None for line in document.lines)
     assert [line.cells[0].text for line in document.lines] == ["首页"] + [PROSE] * 20 + [OUTRO]
+
+
+def test_docx_automatic_numbering_is_printed():
+    """Headings numbered by Word lists (三、 and （一） come from numbering.xml, not from the text)."""
+    import docx
+    from docx.oxml import parse_xml
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    numbering.insert(0, parse_xml(
+        f'<w:abstractNum {w} w:abstractNumId="90">'
+        '<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/><w:lvlText w:val="%1、"/>'
+        '<w:suff w:val="nothing"/></w:lvl>'
+        '<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/><w:lvlText w:val="（%2）"/>'
+        '</w:lvl></w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:num {w} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+
+    def numbered(text: str, level: int) -> None:
+        paragraph = document.add_paragraph(text)
+        paragraph._p.get_or_add_pPr().append(parse_xml(
+            f'<w:numPr {w}><w:ilvl w:val="{level}"/><w:numId w:val="90"/></w:numPr>'))
+
+    numbered("总体情况", 0)
+    numbered("主动公开", 1)
+    numbered("依申请公开", 1)
+    numbered("主动公开政府信息情况", 0)
+    numbered("收到和处理政府信息公开申请情况", 0)
+    document.add_paragraph("正文。")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    lines = [line.cells[0].text for line in read_docx(load_source(buffer.getvalue())).lines]
+    assert lines == ["一、总体情况", "（一）主动公开", "（二）依申请公开", "二、主动公开政府信息情况",
+                     "三、收到和处理政府信息公开申请情况", "正文。"]
