@@ -1,0 +1,142 @@
+"""Benchmark of `nianbao batch`: pages per second with 1 and 2 local workers and with a local Ray cluster.
+
+    .venv/bin/python -m eval.batch_bench [FOLDER] [--n 24] [--runs local:1,local:2,ray:2]
+
+FOLDER is any folder of reports (e.g. made by `python -m training.synth --n 20 --kinds scan --out DIR`); without one,
+a corpus of text reports is made from the seeds (variations of agency, year and request counts). Each run starts
+from an empty output folder and is timed end to end (worker start-up and model loading included, like a user sees it)
+and by the batch's own per-input seconds. Writes eval/reports/batch.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT.parent / "shared" / "seeds"
+REPORT = ROOT / "eval" / "reports" / "batch.md"
+
+# Rows of the requests table whose applicant counts the variants set (the rest stay 0), as printed in text dumps.
+_REQUEST_ROWS = {"new": "一、本年新收", "carried_over": "二、上年结转", "granted": "(一) 予以公开",
+                 "outcome_total": "(七) 总计", "carried_forward": "四、结转下年度"}
+
+
+def vary_report(text: str, agency_from: str, agency_to: str, year_shift: int, carried_over: int, new: int) -> str:
+    """A consistent variation of a tab-separated text dump: another agency, every year shifted, and request counts
+    that keep every rule (new + carried_over = outcome_total + carried_forward; granted = outcome_total; the
+    natural_person column = the row total). Every request is granted except the `new` ones, carried forward."""
+    text = text.replace(agency_from, agency_to)
+    text = re.sub(r"20\d\d", lambda m: str(int(m.group()) + year_shift), text)
+    values = {"new": new, "carried_over": carried_over, "granted": carried_over, "outcome_total": carried_over,
+              "carried_forward": new}
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        for key, label in _REQUEST_ROWS.items():
+            if label in line:
+                cells = line.split("\t")
+                numeric = [j for j, c in enumerate(cells) if c.strip().isdigit()]
+                if len(numeric) >= 7:
+                    row = [values[key], 0, 0, 0, 0, 0, values[key]]
+                    for j, v in zip(numeric[:7], row):
+                        cells[j] = str(v)
+                    lines[i] = "\t".join(cells)
+    return "\n".join(lines)
+
+
+def seed_base() -> tuple[str, str, int]:
+    """The seed the variants are made from (a clean tab-separated dump), its agency and its year."""
+    path = SEEDS / "000_d248623b9f5ab470.txt"
+    expected = json.loads(path.with_suffix(".expected.json").read_text(encoding="utf-8"))
+    return path.read_text(encoding="utf-8"), expected["agency"], expected["year"]
+
+
+def make_text_corpus(folder: Path, n: int) -> list[Path]:
+    """n text reports: agencies of 3 consecutive years each, carried_over of a year = carried_forward of the last."""
+    text, agency, year = seed_base()
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        k, offset = divmod(i, 3)
+        name = agency.replace("街道办事处", f"第{k + 1}街道办事处")
+        # carried_forward of year y is `new` of year y; the next year's carried_over takes it up.
+        body = vary_report(text, agency, name, offset - 2, carried_over=k + offset, new=k + offset + 1)
+        path = folder / f"r{k + 1:03d}_{year + offset - 2}.txt"
+        path.write_text(body, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def run_batch(inputs: Path, out: Path, workers: int, ray: bool) -> dict:
+    cmd = [sys.executable, "-m", "service.cli", "batch", str(inputs), "--out", str(out), "--workers", str(workers),
+           "--quiet"]
+    if ray:
+        cmd += ["--ray", "local"]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    with sqlite3.connect(out / "manifest.sqlite") as db:
+        busy = db.execute("SELECT COALESCE(SUM(seconds), 0) FROM inputs WHERE state = 'done'").fetchone()[0]
+    return {"mode": "ray" if ray else "local", "workers": workers, "done": summary["done"],
+            "failed": summary["failed"], "pages": summary["pages"], "wall_s": round(wall, 2),
+            "pages_per_s": round(summary["pages"] / wall, 2), "busy_s": round(busy, 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("folder", nargs="?", help="a folder of reports (default: text variants of the seeds)")
+    p.add_argument("--n", type=int, default=24, help="text reports to make when no folder is given")
+    p.add_argument("--runs", default="local:1,local:2,ray:2", help="mode:workers, comma-separated")
+    p.add_argument("--report", default=str(REPORT))
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="batch_bench_") as tmp:
+        folder = Path(args.folder) if args.folder else Path(tmp) / "corpus"
+        if not args.folder:
+            make_text_corpus(folder, args.n)
+        rows = []
+        for spec in args.runs.split(","):
+            mode, workers = spec.split(":")
+            if mode == "ray":
+                try:
+                    import ray  # noqa: F401
+                except ImportError:
+                    print("ray is not installed: skipping the Ray run", file=sys.stderr)
+                    continue
+            row = run_batch(folder, Path(tmp) / f"out_{mode}_{workers}", int(workers), mode == "ray")
+            print(json.dumps(row), file=sys.stderr)
+            rows.append(row)
+    described = args.folder or f"{args.n} text reports made from the seeds (eval.batch_bench.make_text_corpus)"
+    write_report(Path(args.report), rows, described, argv if argv is not None else sys.argv[1:])
+    return 0
+
+
+def write_report(path: Path, rows: list[dict], corpus: str, argv: list[str]) -> None:
+    import os
+
+    lines = ["# Batch throughput", "",
+             f"Command: `.venv/bin/python -m eval.batch_bench {' '.join(argv)}`".replace("  ", " "), "",
+             f"Corpus: {corpus}. Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+             f"{platform.python_version()}, CPU only.", "",
+             "Wall time is the whole command (start-up, scan, worker start and model loading, tables), so it is what a "
+             "user waits; busy is the sum of the per-input seconds inside the workers.", "",
+             "| mode | workers | reports | failed | pages | wall s | pages/s | busy s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['mode']} | {r['workers']} | {r['done']} | {r['failed']} | {r['pages']} | {r['wall_s']} | "
+                     f"{r['pages_per_s']} | {r['busy_s']} |")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Bulk reprocessing of archives: `nianbao batch`."""

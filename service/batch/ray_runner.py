@@ -1,0 +1,103 @@
+"""Running the batch on a Ray cluster through Ray Data: from_items -> map_batches(PipelineActor) -> rows back.
+
+The items carry where each input's bytes are (a Locator), not the bytes: the driver stays small however large the
+archive, and each actor reads its inputs itself. On a cluster of several machines the inputs must therefore sit on a
+file system every node sees at the same path. Ray is optional: it is imported here only, when --ray is given.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from service.batch.inputs import Locator, sha256
+from service.batch.workers import Outcome, Worker
+
+log = logging.getLogger("nianbao.batch")
+
+FIELDS = ("sha256", "source", "ok", "json", "error", "pages", "seconds", "kind")
+
+
+class PipelineActor:
+    """One Pipeline per Ray actor, built once; each call processes a batch of rows (of one input, usually)."""
+
+    def __init__(self, device: str = "cpu", classifier: str = "auto"):
+        self.worker = Worker(device, classifier)
+
+    def __call__(self, batch: dict) -> dict:
+        out = {name: [] for name in FIELDS}
+        for sha, source, locator in zip(batch["sha256"], batch["source"], batch["locator"]):
+            outcome = self._one(str(sha), str(source), str(locator))
+            for name in FIELDS:
+                out[name].append(getattr(outcome, name))
+        return out
+
+    def _one(self, sha: str, source: str, locator: str) -> Outcome:
+        try:
+            data = Locator.from_json(locator).read()
+        except (OSError, ValueError, KeyError) as e:
+            return Outcome(sha, source, False, error=f"cannot be read on the Ray worker: {e}")
+        if sha256(data) != sha:
+            return Outcome(sha, source, False, error="the input changed since the batch scanned it; run it again")
+        return self.worker.process(sha, source, data)
+
+
+def connect(address: str, workers: int) -> None:
+    import ray
+
+    if ray.is_initialized():
+        return
+    if address == "local":
+        ray.init(num_cpus=workers, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    else:
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+
+
+def cluster_device(requested: str) -> tuple[str, str | None]:
+    """CUDA on the cluster when it has GPUs; the driver's own GPU does not matter."""
+    import ray
+
+    if requested != "cuda":
+        return requested, None
+    if ray.cluster_resources().get("GPU", 0) > 0:
+        return "cuda", None
+    return "cpu", "--device cuda: the Ray cluster has no GPU; running on CPU"
+
+
+def run_ray(items: list[dict], address: str, workers: int, device: str = "cpu",
+            classifier: str = "auto") -> Iterator[Outcome]:
+    """items: {"sha256", "source", "locator" (Locator JSON)}; outcomes stream back as actors finish them."""
+    import ray
+    import ray.data
+
+    connect(address, workers)
+    device, warning = cluster_device(device)
+    if warning:
+        log.warning(warning)
+    if not items:
+        return
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False   # the batch draws its own bar
+    gpus = 1 if device == "cuda" else 0
+    actors = workers if not gpus else max(1, int(ray.cluster_resources().get("GPU", 1)))
+    dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
+        PipelineActor,
+        fn_constructor_kwargs={"device": device, "classifier": classifier},
+        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=min(actors, len(items))),
+        num_gpus=gpus,
+        num_cpus=1,
+    )
+    for row in dataset.iter_rows():
+        yield Outcome(**{name: _plain(row[name]) for name in FIELDS})
+
+
+def _plain(value):
+    """numpy scalars from Ray Data back to Python values."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def shutdown() -> None:
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
