@@ -1,6 +1,7 @@
 """The HTTP service: `create_app(settings)` builds it, `serve(host, port)` runs it (`nianbao serve`).
 
     /v1/extract, /v1/jobs...      routes/extract.py, routes/jobs.py, routes/pages.py
+    /v1/templates                 routes/templates.py (printed labels)
     /healthz /readyz /metrics     routes/health.py
     /                             the review page (static/)
     /docs /openapi.json           FastAPI
@@ -17,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from service.api.jobs import JobStore, WorkerPool
 from service.api.metrics import Metrics
-from service.api.routes import extract, health, jobs, pages
+from service.api.routes import extract, health, jobs, pages, templates
 from service.api.sandbox import Sandbox
 from service.api.settings import MB, Settings
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(extract.router)
     app.include_router(jobs.router)
     app.include_router(pages.router)
+    app.include_router(templates.router)
     app.include_router(health.router)
     app.mount("/", StaticFiles(directory=STATIC, html=True), name="review")
     return app

@@ -13,6 +13,7 @@ crashes it must not take the server down.
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def page_infos(path: Path, kind: str, dpi: int) -> list[PageInfo]:
             infos = []
             for i in range(len(pdf)):
                 w, h = pdf[i].get_size()  # points
-                infos.append(PageInfo(i + 1, round(w * dpi / 72), round(h * dpi / 72), dpi / 72))
+                # pdfium rounds the picture size up
+                infos.append(PageInfo(i + 1, math.ceil(w * dpi / 72), math.ceil(h * dpi / 72), dpi / 72))
             return infos
         finally:
             pdf.close()
