@@ -20,7 +20,8 @@ def jpeg_pages_to_pdf(pages: list[tuple[bytes, int, int, int, bool]]) -> bytes:
         space = b"/DeviceGray" if gray else b"/DeviceRGB"
         image = add(b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace %s /BitsPerComponent 8 "
                     b"/Filter /DCTDecode /Length %d >>\nstream\n" % (w, h, space, len(jpeg)) + jpeg + b"\nendstream")
-        pw, ph = w * 72.0 / dpi, h * 72.0 / dpi
+        # A hair under the exact size: renderers round up, and W px at the DPI must come back as W, not W + 1.
+        pw, ph = (w - 0.01) * 72.0 / dpi, (h - 0.01) * 72.0 / dpi
         content = b"q %.4f 0 0 %.4f 0 0 cm /Im%d Do Q" % (pw, ph, i)
         stream = add(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
         page = add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %.4f %.4f] /Resources << /XObject << /Im%d %d 0 R >> "

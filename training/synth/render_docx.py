@@ -38,11 +38,16 @@ def _table(document, table: Table, doc: SynthDoc) -> None:
     if st.rules.get(table.section, "full") != "none":
         t.style = "Table Grid"
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
+    # Table.cell() rescans the whole table on every call; take the grid once. Merges never overlap, so the
+    # wrappers of the cells a merge does not touch stay valid.
+    n = table.ncols
+    grid = t._cells
     for c in table.cells:
-        cell = t.cell(c.row, c.col)
         if c.rowspan > 1 or c.colspan > 1:
-            cell = cell.merge(t.cell(c.row + c.rowspan - 1, c.col + c.colspan - 1))
-        para = cell.paragraphs[0]
+            grid[c.row * n + c.col].merge(grid[(c.row + c.rowspan - 1) * n + c.col + c.colspan - 1])
+    grid = t._cells
+    for c in table.cells:
+        para = grid[c.row * n + c.col].paragraphs[0]
         para.alignment = ALIGN["center" if c.header or not c.label else st.label_align]
         _font(para.add_run(c.text), family, st.table_size + 1)
 

@@ -125,8 +125,8 @@ def _shadow(rng: np.random.Generator, h: int, w: int, strength: float) -> np.nda
 
 
 def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str, dpi: int
-            ) -> tuple[np.ndarray, np.ndarray, list[dict], bool, int]:
-    """Returns (image, matrix from clean pixels to scan pixels, ops, gray, jpeg quality)."""
+            ) -> tuple[np.ndarray, np.ndarray, list[dict], bool, int]:  # noqa: E501
+    """Returns (matrix from clean pixels to scan pixels, image, ops, gray, jpeg quality)."""
     h, w = img.shape[:2]
     ops: list[dict] = []
     strength = {"light": 0.3, "moderate": 0.6, "heavy": 1.0}[level]
@@ -144,14 +144,6 @@ def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str,
             work = cv2.dilate(work, kernel)
             ops.append({"op": "ink_erosion", "kernel": size + 1})
 
-    # Fax: low vertical resolution and a hard threshold.
-    if profile == "fax":
-        small = cv2.resize(work, (max(1, int(w * 100 / dpi)), max(1, int(h * 100 / dpi))), interpolation=cv2.INTER_AREA)
-        thr = int(rng.integers(150, 200))
-        small = np.where(small > thr, 255, 0).astype(np.uint8)
-        work = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
-        ops.append({"op": "fax_binarise", "threshold": thr, "effective_dpi": 100})
-
     # Geometry (one matrix), background where the page left the frame.
     m, geo_ops = _geometry(rng, w, h, level, profile)
     ops += geo_ops
@@ -159,6 +151,11 @@ def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str,
     border = bg[0] if gray else bg
     work = cv2.warpPerspective(work, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                                borderValue=border)
+
+    if profile == "fax":
+        work, fax_ops = _fax(work, rng, w, h, dpi)
+        ops += fax_ops
+        return (m, *_finish(work, rng, level, ops, gray, w, strength, profile))
 
     f = work.astype(np.float32)
     # Paper and contrast: grey paper, faded toner.
@@ -190,9 +187,25 @@ def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str,
         f = f + rng.normal(0, sigma, f.shape).astype(np.float32)
         ops.append({"op": "noise", "sigma": round(sigma, 2)})
     out = np.clip(f, 0, 255).astype(np.uint8)
+    return (m, *_finish(out, rng, level, ops, gray, w, strength, profile))
+
+
+def _fax(work: np.ndarray, rng: np.random.Generator, w: int, h: int, dpi: int) -> tuple[np.ndarray, list[dict]]:
+    """Fax: about 200x100 lines per inch, a hard threshold, then back to the page size (blocky, pure black/white)."""
+    fx, fy = min(1.0, 200 / dpi), min(1.0, 100 / dpi)
+    small = cv2.resize(work, (max(1, int(w * fx)), max(1, int(h * fy))), interpolation=cv2.INTER_AREA)
+    noisy = small.astype(np.float32) + rng.normal(0, 12, small.shape).astype(np.float32)
+    thr = int(rng.integers(215, 242))  # thin strokes average to light grey at fax resolution
+    small = np.where(noisy > thr, 255, 0).astype(np.uint8)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST), [
+        {"op": "fax_binarise", "threshold": thr, "lines_per_inch": [round(dpi * fx), round(dpi * fy)]}]
+
+
+def _finish(out: np.ndarray, rng: np.random.Generator, level: str, ops: list[dict], gray: bool, w: int,
+            strength: float, profile: str) -> tuple[np.ndarray, list[dict], bool, int]:
     # Dust and toner specks.
     if level != "light" and rng.random() < 0.3 + 0.5 * strength:
-        p = _r(rng, 0.0002, 0.002 * strength)
+        p = _r(rng, 0.00002, 0.0004 * strength)
         u = rng.random(out.shape[:2])
         out[u < p / 2] = 0
         out[u > 1 - p / 2] = 255
@@ -207,7 +220,7 @@ def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str,
     quality = int({"light": rng.integers(75, 93), "moderate": rng.integers(50, 80),
                    "heavy": rng.integers(25, 55)}[level])
     ops.append({"op": "jpeg", "quality": quality})
-    return out, m, ops, gray, quality
+    return out, ops, gray, quality
 
 
 def _encode(img: np.ndarray, gray: bool, quality: int) -> bytes:
@@ -233,7 +246,7 @@ def scan(pdf: bytes, cells: list[PlacedCell], rng: np.random.Generator, level: s
         dpi = int(rng.choice(DPIS[level]))
     pages = []
     for img in rasterise(pdf, dpi):
-        out, m, ops, gray, quality = degrade(img, rng, level, profile, dpi)
+        m, out, ops, gray, quality = degrade(img, rng, level, profile, dpi)
         h, w = out.shape[:2]
         pt = np.array([[dpi / 72.0, 0, 0], [0, dpi / 72.0, 0], [0, 0, 1]])
         pages.append(ScanPage(_encode(out, gray, quality), w, h, gray, m @ pt, ops))
