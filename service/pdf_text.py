@@ -22,11 +22,14 @@ from service.ingest import collapse_whitespace
 LINE_TABLES = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
 WIDE_GAP = 1.2          # a gap wider than this many font sizes separates columns on an unruled line
 GOOD_PAGE = 0.6          # a page whose text quality is below this needs OCR
+MAX_RULING_OBJECTS = 5000   # vector objects on a page beyond which tables are not searched for
 EDGE_TOLERANCE = 2.0     # points: cell edges closer than this are the same grid line
 
 _CJK_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _BAD_CHAR = re.compile(r"\(cid:\d+\)|[\ue000-\uf8ff\ufffd\x00-\x08\x0e-\x1f]")
 _RADICAL = re.compile(r"[\u2e80-\u2fdf]")   # Kangxi radicals some fonts map instead of the unified ideographs
+# Characters that make up well over 10% of any report's Chinese text; text mapped to random ideographs has ~0.3%.
+_FREQUENT = set("的一是在了不和有大这中人上为国年政府信息公开工作情况申请处理本数行会发部主对法区县市局办")
 _NUMBER = re.compile(r"^[\d,，.．]+$")
 
 
@@ -45,19 +48,29 @@ class PageQuality:
 # --- public entry points ---------------------------------------------------------------------------------------
 
 def read_pdf_text(source: Source) -> Document | None:
-    """The document from its text layer, or None when that layer is unusable (the pipeline then OCRs)."""
+    """The document from its text layer, or None when that layer is unusable (the pipeline then OCRs).
+
+    Pages without a usable layer are left out and named in `warnings` (see page_text_quality to OCR just those).
+    A file pdfminer cannot parse (pdfium, which renders for OCR, is more forgiving) also gives None.
+    """
     import pdfplumber
     lines: list[Line] = []
     qualities: list[PageQuality] = []
     tables = 0
-    with pdfplumber.open(io.BytesIO(source.data)) as pdf:
+    try:
+        pdf = pdfplumber.open(io.BytesIO(source.data))
+    except Exception:   # pdfminer raises many types (PDFSyntaxError, PSEOF, KeyError...) on odd files
+        return None
+    with pdf:
         for number, page in enumerate(pdf.pages, start=1):
-            quality = _page_quality(page, number)
+            try:
+                quality = _page_quality(page, number)
+                if not quality.needs_ocr:
+                    page_lines, tables = _read_page(page.dedupe_chars(), number, tables)
+                    lines.extend(page_lines)
+            except Exception:
+                quality = PageQuality(page=number, glyphs=0, quality=0.0, has_images=True)
             qualities.append(quality)
-            if quality.needs_ocr:
-                continue
-            page_lines, tables = _read_page(page.dedupe_chars(), number, tables)
-            lines.extend(page_lines)
             page.close()   # drop pdfplumber's per-page caches: long files stay in bounded memory
     if not text_layer_usable(qualities):
         return None
@@ -71,8 +84,12 @@ def read_pdf_text(source: Source) -> Document | None:
 def page_text_quality(source: Source) -> list[PageQuality]:
     """Per-page text-layer quality, for a pipeline that OCRs only the pages that need it."""
     import pdfplumber
+    out = []
     with pdfplumber.open(io.BytesIO(source.data)) as pdf:
-        return [_page_quality(page, number) for number, page in enumerate(pdf.pages, start=1)]
+        for number, page in enumerate(pdf.pages, start=1):
+            out.append(_page_quality(page, number))
+            page.close()
+    return out
 
 
 def text_layer_quality(source: Source) -> float:
@@ -100,14 +117,17 @@ def _page_quality(page, number: int) -> PageQuality:
 
 
 def char_quality(glyphs: list[str]) -> float:
-    """Share of glyphs that are real characters, cut hard when a page full of glyphs has almost no Chinese
-    (a font whose characters map to Latin garbage): these are Chinese reports."""
+    """Share of glyphs that are real characters, cut hard when a page full of glyphs has almost no Chinese (a font
+    whose codes map to Latin garbage), or Chinese without its most frequent characters (a font whose codes map to
+    the wrong ideographs): these are Chinese reports."""
     if not glyphs:
         return 0.0
     bad = sum(1 for glyph in glyphs if _BAD_CHAR.search(glyph))
     quality = 1 - bad / len(glyphs)
-    chinese = sum(1 for glyph in glyphs if _CJK_IDEOGRAPH.match(_RADICAL.sub(_nfkc, glyph)))
-    if len(glyphs) >= 40 and chinese < 0.05 * len(glyphs):
+    chinese = [glyph for glyph in (_RADICAL.sub(_nfkc, g) for g in glyphs) if _CJK_IDEOGRAPH.match(glyph)]
+    if len(glyphs) >= 40 and len(chinese) < 0.05 * len(glyphs):
+        quality *= 0.25
+    elif len(chinese) >= 100 and sum(1 for glyph in chinese if glyph in _FREQUENT) < 0.03 * len(chinese):
         quality *= 0.25
     return quality
 
@@ -145,7 +165,10 @@ def _read_page(page, number: int, first_table: int) -> tuple[list[Line], int]:
 
 
 def _ruled_tables(page) -> list:
-    """Tables from ruling lines (and rectangle edges), with at least two columns: a single boxed cell is a frame."""
+    """Tables from ruling lines (and rectangle edges), with at least two columns: a single boxed cell is a frame.
+    A page drawn with thousands of vector objects (a chart, a vectorised scan) is not searched: too slow."""
+    if len(page.lines) + len(page.rects) + len(page.curves) > MAX_RULING_OBJECTS:
+        return []
     return [table for table in page.find_tables(LINE_TABLES) if _columns(table) >= 2]
 
 

@@ -328,3 +328,19 @@ def test_docx_automatic_numbering_is_printed():
     lines = [line.cells[0].text for line in read_docx(load_source(buffer.getvalue())).lines]
     assert lines == ["一、总体情况", "（一）主动公开", "（二）依申请公开", "二、主动公开政府信息情况",
                      "三、收到和处理政府信息公开申请情况", "正文。"]
+
+
+def test_pdf_text_mapped_to_wrong_ideographs_is_garbage():
+    import random
+    from reportlab.pdfgen import canvas
+    rng = random.Random(0)
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer)
+    c.setFont(_cjk_font(), 10)
+    for i in range(20):
+        c.drawString(40, 800 - 20 * i, "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(40)))
+    c.showPage()
+    c.save()
+    source = load_source(buffer.getvalue())
+    assert text_layer_quality(source) < 0.5 and read_pdf_text(source) is None
+    assert text_layer_quality(load_source(make_pdf())) == 1.0
