@@ -11,6 +11,7 @@ When the text layer is missing or garbage (scans, unmapped fonts) the reader ret
 """
 from __future__ import annotations
 
+import bisect
 import io
 import re
 import unicodedata
@@ -22,7 +23,7 @@ from service.ingest import collapse_whitespace
 LINE_TABLES = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
 WIDE_GAP = 1.2          # a gap wider than this many font sizes separates columns on an unruled line
 GOOD_PAGE = 0.6          # a page whose text quality is below this needs OCR
-MAX_RULING_OBJECTS = 5000   # vector objects on a page beyond which tables are not searched for
+MAX_RULING_OBJECTS = 3000   # vector objects on a page beyond which tables are not searched for
 EDGE_TOLERANCE = 2.0     # points: cell edges closer than this are the same grid line
 
 _CJK_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -287,12 +288,20 @@ def _table_lines(table, chars: list[dict], used: set[int], page: int, index: int
     columns = _clusters([cell[0] for cell in cells])
     rows = _clusters([cell[1] for cell in cells])
     contents: list[list[dict]] = [[] for _ in cells]
-    x0, top, x1, bottom = table.bbox
+    # Horizontal bands between consecutive cell edges, each with the cells crossing it: a character is then
+    # tested against one band's cells only (a 40x40 grid has 1600 cells, a page a few thousand characters).
+    edges = sorted({cell[1] for cell in cells} | {cell[3] for cell in cells})
+    bands: list[list[int]] = [[] for _ in edges]
+    for k, (_, ctop, _, cbottom) in enumerate(cells):
+        for band in range(bisect.bisect_left(edges, ctop), bisect.bisect_left(edges, cbottom)):
+            bands[band].append(k)
     for i, char in enumerate(chars):
         cx, cy = (char["x0"] + char["x1"]) / 2, (char["top"] + char["bottom"]) / 2
-        if not (x0 <= cx <= x1 and top <= cy <= bottom):
+        band = bisect.bisect_right(edges, cy) - 1
+        if not 0 <= band < len(edges) - 1:
             continue
-        for k, (cx0, ctop, cx1, cbottom) in enumerate(cells):
+        for k in bands[band]:
+            cx0, ctop, cx1, cbottom = cells[k]
             if cx0 <= cx <= cx1 and ctop <= cy <= cbottom:
                 contents[k].append(char)
                 used.add(i)
