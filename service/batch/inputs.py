@@ -214,12 +214,8 @@ def _walk_tar(path: Path, limits: Limits) -> Iterator[Input]:
 # --- what a path is ---------------------------------------------------------------------------------------------
 
 def is_tar(path: Path) -> bool:
-    if not path.name.lower().endswith(TAR_SUFFIXES):
-        return False
-    try:
-        return tarfile.is_tarfile(path)
-    except OSError:
-        return False
+    """By name: a damaged .tar.gz is still an archive, reported as damaged, not a document."""
+    return path.name.lower().endswith(TAR_SUFFIXES)
 
 
 def is_zip_archive(path: Path) -> bool:
@@ -253,7 +249,8 @@ def _list_entries(listing: Path) -> list[Path]:
 
 
 def _skipped(name: str) -> bool:
-    return name.startswith((".", "~$")) or name in SKIPPED_NAMES
+    """Hidden files, Office lock files and OS clutter ("." and ".." are path steps, checked by _unsafe_name)."""
+    return (name.startswith(".") and name not in (".", "..")) or name.startswith("~$") or name in SKIPPED_NAMES
 
 
 def _skipped_member(name: str) -> bool:

@@ -69,6 +69,8 @@ def main(args: argparse.Namespace) -> int:
     (out / "json").mkdir(parents=True, exist_ok=True)
     try:
         with _exclusive(out):
+            for stale in [*out.glob(".*.tmp*"), *(out / "json").glob(".*.tmp")]:   # left by a killed run
+                stale.unlink()
             manifest = Manifest(out / "manifest.sqlite")
             try:
                 return Batch(args, out, manifest).run()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -16,6 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
+from pathlib import Path
 
 log = logging.getLogger("nianbao.batch")
 
@@ -43,6 +45,8 @@ class Job:
 
 def cuda_available() -> bool:
     """Whether this process can run models on a GPU, through torch or onnxruntime."""
+    if sys.platform.startswith("linux") and not any(Path("/dev").glob("nvidia*")):
+        return False   # no NVIDIA device node: no CUDA, and no need to import torch to learn it
     try:
         import torch
 
