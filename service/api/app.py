@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sandbox = Sandbox(processes=1, timeout_s=min(120.0, settings.job_timeout_s))
         app.state.metrics.watch(store, app.state.pool)
         app.state.pool.start()
+        app.state.sandbox.warm()
         try:
             yield
         finally:

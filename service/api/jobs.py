@@ -238,6 +238,7 @@ class Slot(threading.Thread):
                     continue
                 job = self.pool.store.claim_next()
                 if job is None:
+                    self.pool.housekeeping()
                     self.pool.wait_for_work(1.0)
                     continue
                 self._run(job)
@@ -339,6 +340,7 @@ class WorkerPool:
         self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future]]] = {}
         self._lock = threading.Lock()
         self.slots = [Slot(i, self) for i in range(settings.workers)]
+        self._pruned_at = time.monotonic()
 
     def start(self) -> None:
         for slot in self.slots:
@@ -357,6 +359,16 @@ class WorkerPool:
     def limits_dict(self) -> dict:
         s = self.settings
         return {"max_bytes": s.max_upload_bytes, "max_pages": s.max_pages, "max_image_pixels": s.max_image_pixels}
+
+    def housekeeping(self) -> None:
+        """Hourly, from an idle slot: finished jobs older than keep_hours go, with their uploads."""
+        with self._lock:
+            if time.monotonic() - self._pruned_at < 3600:
+                return
+            self._pruned_at = time.monotonic()
+        removed = self.store.prune(self.settings.keep_hours * 3600)
+        if removed:
+            log.info("deleted %d finished jobs older than %g hours", removed, self.settings.keep_hours)
 
     # -- waking ----------------------------------------------------------------------------------------------------
     def notify(self) -> None:

@@ -35,6 +35,10 @@ class Sandbox:
             self._discard(pool)
             raise SandboxFailed(f"reading the file took longer than {self.timeout_s:g} s") from None
 
+    def warm(self) -> None:
+        """Start the helper process and its imports now, not on the first upload."""
+        self._get().submit(_imports)
+
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
@@ -44,7 +48,10 @@ class Sandbox:
     def _get(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+                from service.api.worker import set_process_name
+
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=set_process_name, initargs=("nianbao-sandbox",))
             return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
@@ -63,6 +70,13 @@ def _kill(pool: ProcessPoolExecutor) -> None:
 
 
 # --- what runs inside ----------------------------------------------------------------------------------------------
+
+def _imports() -> None:
+    import pypdfium2  # noqa: F401
+    from PIL import Image  # noqa: F401
+
+    import service.ingest  # noqa: F401
+
 
 def inspect_upload(data: bytes, name: str, limits: dict) -> tuple[str, str | int]:
     """("ok", kind, pages) for a readable document, ("error", message) for a bad one."""

@@ -12,7 +12,18 @@ import time
 from pathlib import Path
 
 
+def set_process_name(name: str) -> None:
+    """Name the process in ps/top (Linux /proc/PID/comm, at most 15 bytes); best effort elsewhere."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # 15: PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
+
+
 def worker_main(conn, options: dict) -> None:
+    set_process_name("nianbao-worker")
     try:
         from service.pipeline import Pipeline, PipelineOptions
 

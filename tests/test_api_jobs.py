@@ -1,0 +1,146 @@
+"""Jobs survive what servers go through: a killed worker, a killed server (the job finishes after the restart),
+a full queue, a job past its time limit; and the API key."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api_support import Server, text_report, wait_job
+
+KEY = "test-key-123"
+
+
+def worker_processes(pid: int) -> list[int]:
+    """The job worker processes of server pid (they name themselves nianbao-worker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, rest = stat.split("(", 1)[1].rsplit(")", 1)
+        if int(rest.split()[1]) == pid and name == "nianbao-worker":
+            found.append(int(entry.name))
+    return found
+
+
+def submit(client: httpx.Client, name: str, seed: int) -> str:
+    r = client.post("/v1/jobs", files={"file": (name, text_report(seed)[0])})
+    assert r.status_code == 202, r.text
+    return r.json()["id"]
+
+
+def test_crash_queue_limit_auth_and_restart(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    slow = {"NIANBAO_WORKERS": "1", "NIANBAO_SLOW_DOWN_S": "2.5", "NIANBAO_MAX_QUEUE": "2", "NIANBAO_API_KEY": KEY}
+    server = Server(data_dir, env=slow).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+            r = anonymous.post("/v1/jobs", files={"file": ("a.txt", b"x")})
+            assert r.status_code == 401 and "X-API-Key" in r.json()["detail"]
+            assert anonymous.get("/v1/jobs/whatever", headers={"X-API-Key": "wrong"}).status_code == 401
+            assert anonymous.get("/healthz").status_code == 200   # probes need no key
+
+        client = httpx.Client(base_url=server.url, timeout=30, headers={"X-API-Key": KEY})
+        # A worker process that dies mid-job fails that job only; a fresh worker takes the next one.
+        doomed = submit(client, "doomed.txt", 1)
+        wait_job(client, doomed, until=("running",))
+        [worker] = worker_processes(server.process.pid)
+        os.kill(worker, signal.SIGKILL)
+        failed = wait_job(client, doomed)
+        assert failed["state"] == "failed" and "worker process died" in failed["error"]
+        assert client.get("/healthz").status_code == 200
+
+        # Two jobs fill the queue (max 2 queued or running): the third is refused with 429.
+        first, second = submit(client, "first.txt", 2), submit(client, "second.txt", 3)
+        r = client.post("/v1/jobs", files={"file": ("third.txt", text_report(4)[0])})
+        assert r.status_code == 429 and "too many jobs" in r.json()["detail"]
+
+        # The server dies while `first` runs and `second` waits.
+        wait_job(client, first, until=("running",), timeout=30)
+        server.kill()
+        client.close()
+
+        server = Server(data_dir, env={**slow, "NIANBAO_SLOW_DOWN_S": "0"}).start()
+        client = httpx.Client(base_url=server.url, timeout=30, headers={"X-API-Key": KEY})
+        for job_id, seed, attempts in ((first, 2, 2), (second, 3, 1)):
+            job = wait_job(client, job_id, timeout=30)
+            assert job["state"] == "done" and job["attempts"] == attempts, job
+            result = client.get(f"/v1/jobs/{job_id}/result").json()
+            assert result["requests"] == text_report(seed)[1]["requests"]
+        assert client.get(f"/v1/jobs/{doomed}").json()["state"] == "failed"   # kept as it was
+        client.close()
+    finally:
+        server.stop()
+
+
+def test_job_past_its_time_limit_is_stopped(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    server = Server(data_dir, env={"NIANBAO_WORKERS": "1", "NIANBAO_SLOW_DOWN_S": "30",
+                                   "NIANBAO_JOB_TIMEOUT_S": "1.5"}).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            start = time.monotonic()
+            r = client.post("/v1/extract", files={"file": ("slow.txt", text_report(0)[0])})
+            assert r.status_code == 422 and "time limit" in r.json()["detail"]
+            assert time.monotonic() - start < 10
+            job = client.get(f"/v1/jobs/{r.headers['x-job-id']}").json()
+            assert job["state"] == "failed" and job["seconds"] >= 1.5
+            assert client.get("/healthz").status_code == 200
+            deadline = time.monotonic() + 30   # the stopped worker is replaced
+            while client.get("/readyz").status_code != 200:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+    finally:
+        server.stop()
+
+
+@pytest.mark.skipif(os.environ.get("NIANBAO_TEST_SCAN") != "1", reason="OCR through the API: set NIANBAO_TEST_SCAN=1")
+def test_scanned_image_goes_through_ocr(tmp_path):
+    pytest.importorskip("service.scan.reader")
+    from tests.api_support import png_page
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    server = Server(data_dir).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=300) as client:
+            r = client.post("/v1/extract", files={"file": ("scan.png", png_page(800, 600))})
+            assert r.status_code in (200, 422), r.text
+            if r.status_code == 200:
+                assert r.json()["source"]["method"] == "ocr"
+    finally:
+        server.stop()
+
+
+def test_store_requeues_unfinished_jobs_and_gives_up_after_max_attempts(tmp_path):
+    from service.api.jobs import JobStore, QueueFull
+
+    store = JobStore(f"sqlite:///{tmp_path / 'jobs.sqlite3'}", tmp_path / "uploads")
+    a = store.create(b"a", "a.txt", "text", 1, max_active=3)
+    b = store.create(b"b", "b.txt", "text", 1, max_active=3)
+    store.create(b"c", "c.txt", "text", 1, max_active=3)
+    with pytest.raises(QueueFull):
+        store.create(b"d", "d.txt", "text", 1, max_active=3)
+    assert len(list((tmp_path / "uploads").iterdir())) == 3   # the refused upload is not kept
+    assert store.claim_next().id == a.id and store.claim_next().id == b.id   # oldest first
+    store.finish(b.id, "{}", 0.1, 1)
+    # `a` was running when the server died: it goes back to the queue, until it has had its tries.
+    assert store.requeue_unfinished(max_attempts=2) == (1, 0)
+    assert store.get(a.id).state == "queued"
+    assert store.claim_next().id == a.id and store.get(a.id).attempts == 2
+    assert store.requeue_unfinished(max_attempts=2) == (0, 1)
+    gone = store.get(a.id)
+    assert gone.state == "failed" and "gave up after 2 attempts" in gone.error
+    assert store.counts() == {"queued": 1, "running": 0, "done": 1, "failed": 1}
+    assert store.prune(older_than_s=-1) == 2 and store.counts()["queued"] == 1
+    assert not store.upload_path(a.id).exists() and store.upload_path(store.claim_next().id).exists()
