@@ -147,13 +147,18 @@ def _nfkc(match: re.Match) -> str:
 def _read_page(page, number: int, first_table: int) -> tuple[list[Line], int]:
     """Lines of one page in reading order, and the next free table index."""
     chars = [char for char in page.chars if not char["text"].isspace() and not _diagonal(char)]
+    grids = [_Grid(table.cells, table.bbox) for table in _ruled_tables(page)]
+    turn = _Turn.of(chars, page.width, page.height)
+    if turn:   # a sideways page: read it turned upright, report boxes on the page as it is
+        chars = [turn.char(char) for char in chars]
+        grids = [_Grid([turn.bbox(cell) for cell in grid.cells], turn.bbox(grid.bbox)) for grid in grids]
     items: list[tuple[float, list[Line]]] = []
     used: set[int] = set()
     index = first_table
-    for table in _ruled_tables(page):
-        table_lines = _table_lines(table, chars, used, number, index)
+    for grid in grids:
+        table_lines = _table_lines(grid, chars, used, number, index)
         if table_lines:
-            items.append((table.bbox[1], table_lines))
+            items.append((grid.bbox[1], table_lines))
             index += 1
     rest = [char for i, char in enumerate(chars) if i not in used]
     for top, lines in _unruled_lines(rest, number):
@@ -162,7 +167,57 @@ def _read_page(page, number: int, first_table: int) -> tuple[list[Line], int]:
             index += 1
         items.append((top, lines))
     items.sort(key=lambda item: item[0])
-    return [line for _, lines in items for line in lines], index
+    lines = [line for _, lines in items for line in lines]
+    if turn:
+        for line in lines:
+            for cell in line.cells:
+                cell.box = turn.unturn(cell.box) if cell.box else None
+    return lines, index
+
+
+@dataclass
+class _Grid:
+    """A ruled table: its cell rectangles and its outline, (x0, top, x1, bottom) in points."""
+    cells: list[tuple[float, float, float, float]]
+    bbox: tuple[float, float, float, float]
+
+
+@dataclass
+class _Turn:
+    """A page whose text runs up or down (a landscape table printed sideways on a portrait page): coordinates
+    turned a quarter so the text runs left to right, and back."""
+    up: bool          # text runs towards the top of the page (turn clockwise to read)
+    width: float
+    height: float
+
+    @classmethod
+    def of(cls, chars: list[dict], width: float, height: float) -> _Turn | None:
+        up = down = 0
+        for char in chars:
+            a, b = char.get("matrix", (1, 0, 0, 1, 0, 0))[:2]
+            if abs(b) > 2 * abs(a):
+                up, down = (up + 1, down) if b > 0 else (up, down + 1)
+        if max(up, down) <= 0.6 * len(chars):
+            return None
+        return cls(up=up > down, width=width, height=height)
+
+    def bbox(self, box):
+        x0, top, x1, bottom = box
+        if self.up:
+            return (self.height - bottom, x0, self.height - top, x1)
+        return (top, self.width - x1, bottom, self.width - x0)
+
+    def char(self, char: dict) -> dict:
+        x0, top, x1, bottom = self.bbox((char["x0"], char["top"], char["x1"], char["bottom"]))
+        return {**char, "x0": x0, "top": top, "x1": x1, "bottom": bottom}
+
+    def unturn(self, box: Box) -> Box:
+        x0, top, x1, bottom = box.x, box.y, box.x + box.w, box.y + box.h
+        if self.up:
+            x0, top, x1, bottom = top, self.height - x1, bottom, self.height - x0
+        else:
+            x0, top, x1, bottom = self.width - bottom, x0, self.width - top, x1
+        return Box(page=box.page, x=x0, y=top, w=x1 - x0, h=bottom - top)
 
 
 def _ruled_tables(page) -> list:

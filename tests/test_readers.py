@@ -344,3 +344,53 @@ def test_pdf_text_mapped_to_wrong_ideographs_is_garbage():
     source = load_source(buffer.getvalue())
     assert text_layer_quality(source) < 0.5 and read_pdf_text(source) is None
     assert text_layer_quality(load_source(make_pdf())) == 1.0
+
+
+def _sideways_pdf(angle: int) -> bytes:
+    """The requests table drawn turned by `angle` degrees on a portrait page (as "print to PDF" leaves a
+    landscape page)."""
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfgen import canvas
+    from reportlab.platypus import Paragraph, Table, TableStyle
+    style = ParagraphStyle("cjk", fontName=_cjk_font(), fontSize=9, leading=12, wordWrap="CJK")
+    spans = requests_table()
+    grid = [[""] * COLUMNS for _ in range(max(s.row for s in spans) + 1)]
+    commands = [("GRID", (0, 0), (-1, -1), 0.5, "black"), ("FONT", (0, 0), (-1, -1), "WQY", 9)]
+    for s in spans:
+        grid[s.row][s.col] = Paragraph(s.text, style) if len(s.text) > 3 else s.text
+        if s.rows > 1 or s.cols > 1:
+            commands.append(("SPAN", (s.col, s.row), (s.col + s.cols - 1, s.row + s.rows - 1)))
+    table = Table(grid, colWidths=[40, 70, 170] + [45] * 7)
+    table.setStyle(TableStyle(commands))
+    width, height = table.wrap(2000, 2000)
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer, pagesize=(height + 100, width + 100))
+    if angle == 90:
+        c.translate(height + 50, 50)
+    else:
+        c.translate(50, width + 50)
+    c.rotate(angle)
+    table.drawOn(c, 0, 0)
+    c.showPage()
+    c.save()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("angle", [90, -90])
+def test_pdf_sideways_page_is_read_turned(angle):
+    import pypdfium2 as pdfium
+    data = _sideways_pdf(angle)
+    want = {(s.row, s.col): s.text for s in requests_table()}
+    document = read_pdf_text(load_source(data))
+    got = {(cell.row, cell.col): cell.text for line in document.lines if line.table == 0 for cell in line.cells}
+    assert got == want
+    total = next(cell for line in document.lines for cell in line.cells if cell.text == "总计")
+    natural = next(cell for line in document.lines for cell in line.cells if cell.text == "自然人")
+    assert abs(total.box.x - natural.box.x) < 1   # boxes stay on the page as printed: one above the other
+    pdf = pdfium.PdfDocument(data)   # the same page with /Rotate set, so a viewer shows it upright
+    pdf[0].set_rotation(angle % 360)
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    document = read_pdf_text(load_source(buffer.getvalue()))
+    assert {(cell.row, cell.col): cell.text for line in document.lines if line.table == 0
+            for cell in line.cells} == want
