@@ -93,11 +93,13 @@ def make_docx() -> bytes:
     document.add_paragraph("三、收到和处理政府信息公开申请情况")
     spans = requests_table()
     table = document.add_table(rows=max(s.row for s in spans) + 1, cols=COLUMNS)
+    grid = table._cells   # Table.cell() rescans the table on every call; merges here never overlap
     for s in spans:
-        cell = table.cell(s.row, s.col)
         if s.rows > 1 or s.cols > 1:
-            cell = cell.merge(table.cell(s.row + s.rows - 1, s.col + s.cols - 1))
-        cell.text = s.text.replace("，", "，\n", 1)
+            grid[s.row * COLUMNS + s.col].merge(grid[(s.row + s.rows - 1) * COLUMNS + s.col + s.cols - 1])
+    grid = table._cells
+    for s in spans:
+        grid[s.row * COLUMNS + s.col].text = s.text.replace("，", "，\n", 1)
     document.add_paragraph(OUTRO)
     small = document.add_table(rows=2, cols=2)
     for (r, c), text in {(0, 0): "行政复议", (0, 1): "行政诉讼", (1, 0): "0", (1, 1): "1"}.items():
