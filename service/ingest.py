@@ -44,6 +44,8 @@ def load_source(path_or_bytes: str | Path | bytes, name: str | None = None, limi
         raise InputError(f"{name}: the file is too large ({len(data) / MB:.0f} MB; the limit is "
                          f"{limits.max_bytes / MB:.0f} MB)")
     kind = detect_kind(data)
+    if kind == "mht":   # a web archive (Word's "single file web page", some .doc files): its HTML part is the page
+        data, kind = _mht_html(data, name), "html"
     if kind == "pdf":
         _check_pdf(data, name, limits)
     elif kind == "docx":
@@ -87,7 +89,6 @@ _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b
 _FOREIGN_MAGIC = [
     (b"\x7fELF", "an ELF binary (an executable program)"),
     (b"MZ", "a Windows executable"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "a legacy Office file (.doc/.xls/.wps); save it as DOCX or PDF"),
     (b"{\\rtf", "an RTF document; save it as DOCX or PDF"),
     (b"\x1f\x8b", "a gzip archive"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
@@ -101,6 +102,10 @@ _FOREIGN_MAGIC = [
     (b"ID3", "an MP3 audio file"),
     (b"\x00asm", "a WebAssembly binary"),
 ]
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_OFFICE = "EncryptedPackage".encode("utf-16-le")   # the stream an encrypted docx/xlsx is wrapped in
+_MHT_MARKER = re.compile(r"\s*(?:[\w-]+:[^\n]*\n)*?MIME-Version:", re.I)
+_CLOSING_TAG = re.compile(r"</(?:p|div|span|td|tr|table|font|strong|b|h\d|li|a)>", re.I)
 _HTML_MARKERS = re.compile(r"<!doctype\s+html|<html[\s>]|<table[\s>]|<body[\s>]|<head[\s>]|<meta\s", re.I)
 _ZIP_KINDS = [("word/document.xml", "docx"), ("xl/workbook.xml", "an Excel workbook (.xlsx); save it as PDF"),
               ("ppt/presentation.xml", "a PowerPoint file (.pptx)"),
@@ -116,6 +121,10 @@ def detect_kind(data: bytes) -> str:
         return _zip_kind(data)
     if any(head.startswith(magic) for magic in _IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
         return "image"
+    if head.startswith(_OLE_MAGIC):
+        if _ENCRYPTED_OFFICE in data:
+            return "a password-protected Office document; give an unlocked copy"
+        return "a legacy Office file (.doc/.xls/.wps); save it as DOCX or PDF"
     for magic, what in _FOREIGN_MAGIC:
         if head.startswith(magic):
             return what
@@ -124,7 +133,9 @@ def detect_kind(data: bytes) -> str:
     text = decode_text(data[:65536], partial=True)
     if text is None:
         return f"binary data of an unrecognised format ({len(data):,} bytes)"
-    if _HTML_MARKERS.search(text):
+    if _MHT_MARKER.match(text) and "multipart/related" in text[:4096].lower():
+        return "mht"
+    if _HTML_MARKERS.search(text) or (text.lstrip().startswith("<") and _CLOSING_TAG.search(text)):
         return "html"
     return "text"
 
@@ -209,6 +220,20 @@ def _read_path(path: Path, limits: Limits) -> bytes:
                          f"{limits.max_bytes / MB:.0f} MB)")
     with path.open("rb") as handle:
         return handle.read(limits.max_bytes + 1)   # a file that grew after stat is still caught by the size check
+
+
+def _mht_html(data: bytes, name: str) -> bytes:
+    """The first text/html part of a MIME web archive, as UTF-8."""
+    import email
+    import email.policy
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            try:
+                return part.get_content().encode("utf-8")
+            except (LookupError, UnicodeError, ValueError):
+                return part.get_payload(decode=True) or b""
+    raise InputError(f"{name}: the web archive (MHT) holds no HTML page")
 
 
 def _check_pdf(data: bytes, name: str, limits: Limits) -> None:

@@ -183,3 +183,23 @@ def test_damaged_docx():
 
 def test_text_too_long():
     _fails(("年" * 2000).encode(), "too long", Limits(max_text_chars=1000))
+
+
+def test_web_archive_mht_becomes_its_html_page():
+    import quopri
+    page = "<html><head><meta charset='gb2312'></head><body><p>三、收到和处理政府信息公开申请情况</p></body></html>"
+    body = quopri.encodestring(page.encode("gbk")).decode("ascii")
+    mht = ("MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=\"----=_NextPart_01\"\r\n\r\n"
+           "------=_NextPart_01\r\nContent-Location: file:///C:/report.htm\r\n"
+           "Content-Transfer-Encoding: quoted-printable\r\nContent-Type: text/html; charset=\"gb2312\"\r\n\r\n"
+           f"{body}\r\n------=_NextPart_01--\r\n")
+    source = load_source(mht.encode("ascii"), name="report.doc")
+    assert source.kind == "html"
+    assert "三、收到和处理政府信息公开申请情况" in source.data.decode("utf-8")
+
+
+def test_html_fragment_and_encrypted_office_file():
+    assert detect_kind("  <p>一、总体情况</p><p>正文</p>".encode()) == "html"
+    assert detect_kind("一、总体情况 a<b 且 c>d".encode()) == "text"
+    encrypted = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500) + "EncryptedPackage".encode("utf-16-le") + bytes(100)
+    _fails(encrypted, "password-protected Office")
