@@ -34,13 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dpi", type=int, default=None, help="fix the scan DPI (default: drawn per level, 100-300)")
     p.add_argument("--start", type=int, default=0, help="index of the first document (ids continue from it)")
     p.add_argument("--p-break", type=float, default=0.05, help="share of reports with one rule broken on purpose")
+    p.add_argument("--cycle", action="store_true",
+                   help="cycle levels and templates by document index instead of drawing them (for small samples)")
     p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), help="parallel processes")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     if args.n < 0:
         p.error("--n must be >= 0")
     jobs = [Job(index=i, seed=args.seed, out=args.out, kinds=args.kinds, templates=args.templates,
-                levels=args.levels, dpi=args.dpi, p_break=args.p_break)
+                levels=args.levels, dpi=args.dpi, p_break=args.p_break, cycle=args.cycle)
             for i in range(args.start, args.start + args.n)]
 
     def progress(entry: dict) -> None:

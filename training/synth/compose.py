@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from service.template import Template, all_templates, get_template
+from service.template import Template, all_templates
 from training.synth import words
 from training.synth.draw import draw_report
 from training.synth.style import Style, draw_style
@@ -43,9 +43,8 @@ def pick_template(rng: random.Random, year: int, allowed: list[str]) -> Template
 
 
 def compose(doc_id: str, rng: random.Random, templates: list[str], p_break: float = 0.05) -> SynthDoc:
-    allowed = [t for t in templates]
     year = rng.randint(2019, 2025)
-    template = pick_template(rng, year, allowed)
+    template = pick_template(rng, year, templates)
     if template.first_year > year:
         year = rng.randint(template.first_year, 2025)
     agency = words.agency_name(rng)
@@ -55,7 +54,7 @@ def compose(doc_id: str, rng: random.Random, templates: list[str], p_break: floa
                  variants=style.variants)
     tables = build_tables(template, drawn.report, fmt)
     title_style, title = words.title(rng, agency, year)
-    prose = words.prose(rng, agency, year)
+    prose = words.prose(rng, agency, year, drawn.report["requests"]["new"]["total"])
     blocks = [Block("title", title)]
     for heading in words.HEADINGS:
         blocks.append(Block("heading", heading))
@@ -69,6 +68,3 @@ def compose(doc_id: str, rng: random.Random, templates: list[str], p_break: floa
     return SynthDoc(doc_id=doc_id, template=template, report=drawn.report, broken_rules=drawn.broken_rules,
                     style=style, blocks=blocks, title_style=title_style)
 
-
-def get(template_id: str) -> Template:
-    return get_template(template_id)

@@ -35,6 +35,8 @@ class Job:
     levels: tuple[str, ...] = LEVELS
     dpi: int | None = None
     p_break: float = 0.05
+    # Cycle levels and templates by index (a small sample then covers every combination) instead of drawing them.
+    cycle: bool = False
 
 
 def doc_id(index: int) -> str:
@@ -45,13 +47,27 @@ def dump_json(obj) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=1) + "\n"
 
 
+def dump_cells(obj: dict) -> str:
+    """One page or cell per line: small, and still readable and diffable."""
+    def line(x) -> str:
+        return json.dumps(x, ensure_ascii=False, separators=(",", ":"))
+    pages = ",\n  ".join(line(p) for p in obj["pages"])
+    cells = ",\n  ".join(line(c) for c in obj["cells"])
+    return f'{{"pages": [\n  {pages}\n ],\n "cells": [\n  {cells}\n ]}}\n'
+
+
 def generate(job: Job) -> dict:
     """Write every kind of one document; returns its manifest entry (and `_scan_pages`, `_seconds` for timing)."""
     t0 = time.perf_counter()
     did = doc_id(job.index)
     rng = random.Random(f"{job.seed}-{job.index}")
-    doc = compose(did, rng, list(job.templates), p_break=job.p_break)
+    templates = list(job.templates)
+    if job.cycle:
+        templates = [templates[(job.index // len(job.levels)) % len(templates)]]
+    doc = compose(did, rng, templates, p_break=job.p_break)
     level = rng.choice(list(job.levels))
+    if job.cycle:
+        level = job.levels[job.index % len(job.levels)]
     out = Path(job.out)
     files: dict[str, str] = {}
 
@@ -81,7 +97,7 @@ def generate(job: Job) -> dict:
         if "scan" in job.kinds:
             result = scan(pdf.data, pdf.cells, np.random.default_rng([job.seed, job.index, 7]), level, job.dpi)
             write("scan", ".scan.pdf", result.pdf)
-            write("scan_cells", ".scan.cells.json", dump_json(cells_json(result)))
+            write("scan_cells", ".scan.cells.json", dump_cells(cells_json(result)))
             degradation = result.degradation()
             scan_pages = len(result.pages)
     truth_name = f"{did}.truth.json"

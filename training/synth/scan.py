@@ -96,32 +96,37 @@ def _background(rng: np.random.Generator, profile: str) -> tuple[int, int, int]:
     return (255, 255, 255)
 
 
+FIELD_STEP = 8  # light fields are smooth: compute them on a coarse grid and scale up (full size costs seconds)
+
+
 def _illumination(rng: np.random.Generator, h: int, w: int, strength: float) -> np.ndarray:
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    sh, sw = max(2, h // FIELD_STEP), max(2, w // FIELD_STEP)
+    yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
     gx, gy = rng.uniform(-1, 1, 2)
-    field_ = (gx * (xx / w - 0.5) + gy * (yy / h - 0.5))
-    cx, cy = rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h
-    radial = ((xx - cx) ** 2 + (yy - cy) ** 2) / (w * w + h * h)
-    light = 1.0 - strength * (0.5 * (field_ - field_.min()) + radial)
-    return np.clip(light, 0.3, 1.0)
+    ramp = gx * (xx / sw - 0.5) + gy * (yy / sh - 0.5)
+    cx, cy = rng.uniform(0.2, 0.8) * sw, rng.uniform(0.2, 0.8) * sh
+    radial = ((xx - cx) ** 2 + (yy - cy) ** 2) / (sw * sw + sh * sh)
+    light = np.clip(1.0 - strength * (0.5 * (ramp - ramp.min()) + radial), 0.3, 1.0).astype(np.float32)
+    return cv2.resize(light, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _shadow(rng: np.random.Generator, h: int, w: int, strength: float) -> np.ndarray:
     """A soft dark region from one edge, like a hand or phone shadow."""
-    mask = np.zeros((h, w), np.float32)
+    sh, sw = max(2, h // FIELD_STEP), max(2, w // FIELD_STEP)
+    mask = np.zeros((sh, sw), np.float32)
     edge = rng.integers(0, 4)
     depth = rng.uniform(0.08, 0.3)
     if edge == 0:
-        mask[:, : int(w * depth)] = 1
+        mask[:, : int(sw * depth)] = 1
     elif edge == 1:
-        mask[:, int(w * (1 - depth)):] = 1
+        mask[:, int(sw * (1 - depth)):] = 1
     elif edge == 2:
-        mask[: int(h * depth), :] = 1
+        mask[: int(sh * depth), :] = 1
     else:
-        mask[int(h * (1 - depth)):, :] = 1
-    k = int(max(w, h) * 0.08) | 1
+        mask[int(sh * (1 - depth)):, :] = 1
+    k = int(max(sw, sh) * 0.08) | 1
     mask = cv2.GaussianBlur(mask, (k, k), 0)
-    return 1.0 - strength * mask
+    return cv2.resize(1.0 - strength * mask, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str, dpi: int
@@ -184,7 +189,7 @@ def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str,
     # Sensor noise.
     if rng.random() < 0.5 + 0.5 * strength:
         sigma = _r(rng, 1, 4 + 10 * strength)
-        f = f + rng.normal(0, sigma, f.shape).astype(np.float32)
+        f = f + rng.standard_normal(f.shape, dtype=np.float32) * np.float32(sigma)
         ops.append({"op": "noise", "sigma": round(sigma, 2)})
     out = np.clip(f, 0, 255).astype(np.uint8)
     return (m, *_finish(out, rng, level, ops, gray, w, strength, profile))
@@ -194,7 +199,7 @@ def _fax(work: np.ndarray, rng: np.random.Generator, w: int, h: int, dpi: int) -
     """Fax: about 200x100 lines per inch, a hard threshold, then back to the page size (blocky, pure black/white)."""
     fx, fy = min(1.0, 200 / dpi), min(1.0, 100 / dpi)
     small = cv2.resize(work, (max(1, int(w * fx)), max(1, int(h * fy))), interpolation=cv2.INTER_AREA)
-    noisy = small.astype(np.float32) + rng.normal(0, 12, small.shape).astype(np.float32)
+    noisy = small.astype(np.float32) + rng.standard_normal(small.shape, dtype=np.float32) * np.float32(12)
     thr = int(rng.integers(215, 242))  # thin strokes average to light grey at fax resolution
     small = np.where(noisy > thr, 255, 0).astype(np.uint8)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST), [
@@ -206,7 +211,7 @@ def _finish(out: np.ndarray, rng: np.random.Generator, level: str, ops: list[dic
     # Dust and toner specks.
     if level != "light" and rng.random() < 0.3 + 0.5 * strength:
         p = _r(rng, 0.00002, 0.0004 * strength)
-        u = rng.random(out.shape[:2])
+        u = rng.random(out.shape[:2], dtype=np.float32)
         out[u < p / 2] = 0
         out[u > 1 - p / 2] = 255
         ops.append({"op": "salt_pepper", "p": round(p, 5)})

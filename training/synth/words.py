@@ -111,8 +111,8 @@ SENTENCES = {
     ],
     "监督保障": [
         "成立政务公开工作领导小组，将政府信息公开工作纳入年度绩效考核。",
-        "组织开展政务公开业务培训{n5}次，参训人员{n6}人次，工作人员业务水平进一步提升。",
-        "自觉接受社会监督，全年未发生因政府信息公开工作引起的行政复议和行政诉讼。",
+        "组织开展政务公开业务培训{n5}次，参训人员{n3}人次，工作人员业务水平进一步提升。",
+        "自觉接受社会监督，畅通投诉举报渠道，对发现的问题及时整改。",
     ],
 }
 
@@ -145,18 +145,21 @@ def short_name(agency: str) -> str:
     return "本机关"
 
 
-def _fill(rng: random.Random, text: str, year: int, short: str) -> str:
-    nums = {f"n{i}": rng.choice([rng.randint(1, 30), rng.randint(30, 900)]) for i in range(1, 7)}
+def _fill(rng: random.Random, text: str, year: int, short: str, requests: int = 0) -> str:
+    """n1-n3: items published, n4: applications received (the table's number), n5: people or sessions, n6: a
+    large count (followers, trainees)."""
+    nums = {"n1": rng.choice([rng.randint(5, 60), rng.randint(60, 2000)]), "n2": rng.randint(1, 40),
+            "n3": rng.randint(1, 80), "n4": requests, "n5": rng.randint(1, 12), "n6": rng.randint(20, 30000)}
     return text.format(year=year, short=short, **nums)
 
 
-def prose(rng: random.Random, agency: str, year: int) -> dict[str, list[str]]:
-    """Paragraphs for sections 一, 五 and 六 (the tables fill 二 to 四)."""
+def prose(rng: random.Random, agency: str, year: int, requests: int = 0) -> dict[str, list[str]]:
+    """Paragraphs for sections 一, 五 and 六 (the tables fill 二 to 四); `requests` is the year's new applications."""
     short = short_name(agency)
     overview = [_fill(rng, rng.choice(OPENERS), year, short)]
     numbered = rng.random() < 0.7
     for i, sub in enumerate(rng.sample(SUBHEADS, rng.randint(2, 5))):
-        body = "".join(_fill(rng, s, year, short) for s in rng.sample(SENTENCES[sub], rng.randint(1, 3)))
+        body = "".join(_fill(rng, s, year, short, requests) for s in rng.sample(SENTENCES[sub], rng.randint(1, 3)))
         prefix = f"（{CN_DIGITS[i + 1] if i < 9 else i + 1}）" if numbered else ""
         overview.append(f"{prefix}{sub}：{body}")
     problems = [f"（一）存在的主要问题：{rng.choice(PROBLEMS)}", f"（二）改进情况：{rng.choice(IMPROVEMENTS)}"]
