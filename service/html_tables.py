@@ -44,22 +44,25 @@ def read_html(source: Source) -> Document:
 
 
 def html_text(data: bytes) -> str:
-    """Decode by BOM, then as UTF-8 if it is valid UTF-8 (GB18030 would also accept UTF-8 bytes, as mojibake, so a
-    page that declares GBK but was saved as UTF-8 is caught here), then the declared charset, then GB18030."""
+    """Decode by BOM; else as UTF-8 when it is (nearly) valid UTF-8, because GB18030 also accepts UTF-8 bytes, as
+    mojibake, so a page that declares GBK but was saved as UTF-8 is caught; else by the declared charset; else
+    GB18030. A stray broken byte costs one replacement character, not the page."""
     if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         return decode_text(data) or data.decode("utf-8", "replace")
-    candidates = ["utf-8"]
+    as_utf8 = data.decode("utf-8", "replace")
+    broken = as_utf8.count("\ufffd")
+    non_ascii = len(as_utf8) - len(as_utf8.encode("ascii", "ignore"))
+    if broken <= 3 + 0.01 * non_ascii:
+        return as_utf8
     declared = _CHARSET.search(data[:8192])
+    encoding = "gb18030"
     if declared:
         name = declared.group(1).decode("ascii").lower()
-        candidates.append(_ENCODING_ALIASES.get(name, name))
-    candidates.append("gb18030")
-    for encoding in candidates:
-        try:
-            return data.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return data.decode("gb18030", "replace")
+        encoding = _ENCODING_ALIASES.get(name, name)
+    try:
+        return data.decode(encoding, "replace")
+    except LookupError:
+        return data.decode("gb18030", "replace")
 
 
 class _Walker:

@@ -190,6 +190,10 @@ def decode_text(data: bytes, partial: bool = False) -> str | None:
                 continue
         if _mostly_printable(text):
             return text.lstrip("\ufeff")
+    for encoding in candidates:   # real files carry the odd broken byte: a few replacement characters are fine
+        text = data.decode(encoding, "replace")
+        if _mostly_printable(text):
+            return text.lstrip("\ufeff")
     return None
 
 

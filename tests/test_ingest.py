@@ -203,3 +203,11 @@ def test_html_fragment_and_encrypted_office_file():
     assert detect_kind("一、总体情况 a<b 且 c>d".encode()) == "text"
     encrypted = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500) + "EncryptedPackage".encode("utf-16-le") + bytes(100)
     _fails(encrypted, "password-protected Office")
+
+
+def test_text_with_a_few_broken_bytes_is_still_text():
+    data = ("一、总体情况\n" * 200).encode("utf-8") + b"\xff\xfe\x80" + "二、主动公开".encode("utf-8")
+    source = load_source(data)
+    assert source.kind == "text" and "二、主动公开" in source.data.decode("utf-8")
+    page = ("<html><body>" + "<p>一、总体情况</p>" * 200 + "</body></html>").encode("gbk") + b"\xff"
+    assert load_source(page).kind == "html"

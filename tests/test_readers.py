@@ -396,3 +396,10 @@ def test_pdf_sideways_page_is_read_turned(angle):
     document = read_pdf_text(load_source(buffer.getvalue()))
     assert {(cell.row, cell.col): cell.text for line in document.lines if line.table == 0
             for cell in line.cells} == want
+
+
+def test_html_with_a_stray_byte_keeps_its_encoding():
+    for encoding in ("utf-8", "gbk"):
+        page = make_html().encode(encoding).replace(b"</h2>", b"\xff</h2>")
+        lines = [line.cells[0].text for line in read_html(load_source(page)).lines]
+        assert OUTRO in lines and any(line.startswith(TITLE) for line in lines), encoding
