@@ -8,6 +8,7 @@ seed only.
 from __future__ import annotations
 
 import io
+import random
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -16,7 +17,8 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as rl_canvas
 
 from training.synth import fonts
-from training.synth.compose import Block, SynthDoc
+from training.synth.compose import SynthDoc
+from training.synth.seal import seal_image
 from training.synth.tables import Table
 
 NO_LINE_START = set("，。、；：？！）》”’,.;:)%")
@@ -106,6 +108,24 @@ class Writer:
     def width(self) -> float:
         return self.size[0] - 2 * self.style.margin
 
+    def _seal(self, last_line: str, top: float, bottom: float) -> None:
+        """The red seal over the signature and date (centred on the signature block)."""
+        from reportlab.lib.utils import ImageReader
+
+        st = self.style
+        rng = random.Random(f"{self.doc.doc_id}-seal")
+        diameter = rng.uniform(110, 130)  # about 4 cm, as real seals
+        width = max(text_width(b.text, self.body, st.body_size) for b in self.doc.blocks if b.kind == "sign")
+        if st.signature_align == "center":
+            cx = self.style.margin + self.width / 2
+        else:
+            cx = self.style.margin + self.width - st.body_size * 2 - width / 2
+        cx += rng.uniform(-15, 15)
+        cy = (top + bottom) / 2 + rng.uniform(-10, 10)
+        image = seal_image(self.doc.report["agency"], rng)
+        self.c.drawImage(ImageReader(image), cx - diameter / 2, self.size[1] - cy - diameter / 2, diameter, diameter,
+                         mask="auto")
+
     def _footer(self) -> None:
         w, h = self.size
         label = f"- {len(self.pages)} -"
@@ -130,14 +150,19 @@ class Writer:
     # -- text --------------------------------------------------------------------------------------------------
     def draw_text(self, x: float, top: float, text: str, font: str, size: float, bold: bool = False) -> None:
         baseline = self.size[1] - (top + size * 0.86)
+        # Bold is fill+stroke; the render mode is graphics state that reportlab does not reset, so it lives
+        # inside q/Q.
+        if bold:
+            self.c.saveState()
+            self.c.setLineWidth(size * 0.03)
         t = self.c.beginText(x, baseline)
         t.setFont(font, size)
-        # The render mode is graphics state and persists: set it on every text object.
-        t.setTextRenderMode(2 if bold else 0)
         if bold:
-            self.c.setLineWidth(size * 0.03)
+            t.setTextRenderMode(2)
         t.textOut(text)
         self.c.drawText(t)
+        if bold:
+            self.c.restoreState()
 
     def paragraph(self, text: str, font: str, size: float, align: str = "left", indent: float = 0.0,
                   bold: bool = False, after: float = 0.0) -> None:
@@ -245,9 +270,13 @@ class Writer:
                 self.table(block.table)
             elif block.kind == "sign":
                 if first_sign:
+                    self.ensure(st.body_size * st.leading * 2 + st.body_size * 2)
                     self.y += st.body_size * 2
                     first_sign = False
+                    sign_top = self.y
                 self.paragraph(block.text, self.body, st.body_size, align=st.signature_align)
+                if st.seal and (nxt is None or nxt.kind != "sign"):
+                    self._seal(block.text, sign_top, self.y)
         self._footer()
         self.c.showPage()
         self.c.save()

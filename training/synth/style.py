@@ -36,6 +36,7 @@ class Style:
     text_style: str = "tabs"
     html_border: int = 1
     signature_align: str = "right"
+    seal: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -70,4 +71,5 @@ def draw_style(rng: random.Random) -> Style:
         text_style=rng.choice(TEXT_STYLES),
         html_border=rng.choices([1, 0], [9, 1])[0],
         signature_align=rng.choices(["right", "center"], [8, 2])[0],
+        seal=rng.random() < 0.6,
     )
