@@ -2,13 +2,15 @@
 
 Conventions every reader shares: a merged cell's text appears once, at its top-left grid position, and positions
 it covers are omitted; an empty cell is Cell(text=""); cell text is whitespace-collapsed.
-A table that holds other tables, or has a single column, is page layout, not data: its cells are read as blocks.
+A table that holds other tables, has a single column, or a cell with a whole article is page layout, not data:
+its cells are read as blocks.
 """
 from __future__ import annotations
 
 import re
 
 import lxml.html
+from lxml import etree
 
 from service.document import Cell, Document, Line, Source
 from service.ingest import collapse_whitespace, decode_text
@@ -26,11 +28,16 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _ENCODING_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "gb_2312-80": "gb18030", "x-gbk": "gb18030",
                      "cp936": "gb18030", "euc-cn": "gb18030", "hz-gb-2312": "gb18030"}
 MAX_SPAN = 1000
+MAX_DEPTH = 200       # nesting levels walked; deeper text is kept flat
 MAX_DATA_CELL = 400   # characters: a longer cell is a layout cell holding prose
 
 
 def read_html(source: Source) -> Document:
-    root = lxml.html.document_fromstring(_XML_DECLARATION.sub("", html_text(source.data)) or "<html></html>")
+    # huge_tree: libxml2 otherwise drops everything below 256 levels of nesting (broken editor output nests deep)
+    text = _XML_DECLARATION.sub("", html_text(source.data))
+    root = etree.fromstring(text, lxml.html.HTMLParser(huge_tree=True)) if text.strip() else None
+    if root is None:
+        return Document(source=source.name, kind="html", lines=[], pages=1, method="html")
     walker = _Walker()
     body = root.find("body")
     walker.walk(body if body is not None else root)
@@ -79,13 +86,16 @@ class _Walker:
         if text:
             self.lines.append(Line([Cell(text)]))
 
-    def walk(self, element) -> None:
+    def walk(self, element, depth: int = 0) -> None:
         if not isinstance(element.tag, str) or _skipped(element):
+            return
+        if depth > MAX_DEPTH:   # pathological nesting: keep the text, drop the structure (and the recursion)
+            self.buffer.append(" ".join(element.itertext()))
             return
         tag = element.tag.lower()
         if tag == "table":
             self.flush()
-            self.table(element)
+            self.table(element, depth)
             return
         if tag == "br":
             self.flush()
@@ -96,20 +106,20 @@ class _Walker:
         if element.text:
             self.buffer.append(element.text)
         for child in element:
-            self.walk(child)
+            self.walk(child, depth + 1)
             if child.tail:
                 self.buffer.append(child.tail)
         if block:
             self.flush()
 
-    def table(self, table) -> None:
+    def table(self, table, depth: int) -> None:
         for caption in table.findall("caption"):
-            self.walk(caption)
+            self.walk(caption, depth + 1)
         rows = _rows(table)
         if _is_layout(table, rows):
             for row in rows:
                 for cell in row:
-                    self.walk(cell)
+                    self.walk(cell, depth + 1)
             self.flush()
             return
         lines = [Line(cells, table=self.tables) for cells in _grid(rows)]
@@ -138,7 +148,7 @@ def _is_layout(table, rows: list[list]) -> bool:
         return True
     if max((sum(_span(cell, "colspan") for cell in row) for row in rows), default=0) <= 1:
         return True
-    return any(len(cell.text_content()) > MAX_DATA_CELL for row in rows for cell in row)
+    return any(len("".join(cell.itertext())) > MAX_DATA_CELL for row in rows for cell in row)
 
 
 def _span(cell, attribute: str) -> int:
@@ -172,8 +182,11 @@ def cell_text(element) -> str:
     """A cell's visible text, line breaks kept until whitespace is collapsed."""
     parts: list[str] = []
 
-    def visit(node) -> None:
+    def visit(node, depth: int) -> None:
         if not isinstance(node.tag, str) or _skipped(node):
+            return
+        if depth > MAX_DEPTH:
+            parts.append(" ".join(node.itertext()))
             return
         tag = node.tag.lower()
         if tag == "br" or tag in _BLOCK:
@@ -181,12 +194,12 @@ def cell_text(element) -> str:
         if node.text:
             parts.append(node.text)
         for child in node:
-            visit(child)
+            visit(child, depth + 1)
             if child.tail:
                 parts.append(child.tail)
         if tag in _BLOCK:
             parts.append("\n")
 
-    visit(element)
+    visit(element, 0)
     return collapse_whitespace("".join(parts))
 

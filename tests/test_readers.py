@@ -403,3 +403,9 @@ def test_html_with_a_stray_byte_keeps_its_encoding():
         page = make_html().encode(encoding).replace(b"</h2>", b"\xff</h2>")
         lines = [line.cells[0].text for line in read_html(load_source(page)).lines]
         assert OUTRO in lines and any(line.startswith(TITLE) for line in lines), encoding
+
+
+def test_html_deep_nesting_keeps_text_without_recursion_errors():
+    page = "<html><body>" + "<table><tr><td>" * 600 + "深层文字" + "</td></tr></table>" * 600 + f"<p>{OUTRO}</p>"
+    lines = [line.cells[0].text for line in read_html(load_source(page.encode())).lines]
+    assert lines == ["深层文字", OUTRO]
