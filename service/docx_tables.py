@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from service.document import Cell, Document, Line, Source
+from service.document import Cell, Document, InputError, Line, Source
 from service.ingest import collapse_whitespace
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -30,8 +30,15 @@ def _w(tag: str) -> str:
 
 
 def read_docx(source: Source) -> Document:
-    walker = _Walker(_Numbering.from_package(source.data))
-    walker.blocks(_body(source.data))
+    try:
+        body = _body(source.data)
+        numbering = _Numbering.from_package(source.data)
+    except (etree.XMLSyntaxError, KeyError, zipfile.BadZipFile, OSError) as error:
+        raise InputError(f"{source.name}: the DOCX is damaged ({type(error).__name__})") from None
+    if body is None:
+        raise InputError(f"{source.name}: the DOCX has no document body")
+    walker = _Walker(numbering)
+    walker.blocks(body)
     return Document(source=source.name, kind="docx", lines=walker.lines, pages=1, method="docx")
 
 

@@ -409,3 +409,16 @@ def test_html_deep_nesting_keeps_text_without_recursion_errors():
     page = "<html><body>" + "<table><tr><td>" * 600 + "深层文字" + "</td></tr></table>" * 600 + f"<p>{OUTRO}</p>"
     lines = [line.cells[0].text for line in read_html(load_source(page.encode())).lines]
     assert lines == ["深层文字", OUTRO]
+
+
+def test_docx_with_broken_xml_is_an_input_error():
+    import zipfile
+    from service.document import InputError
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(make_docx())) as original, \
+            zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as broken:
+        for item in original.infolist():
+            data = original.read(item.filename)
+            broken.writestr(item, data[: len(data) // 2] if item.filename == "word/document.xml" else data)
+    with pytest.raises(InputError, match="DOCX is damaged"):
+        read_docx(load_source(buffer.getvalue()))
