@@ -53,6 +53,9 @@ def load_source(path_or_bytes: str | Path | bytes, name: str | None = None, limi
     elif kind == "image":
         _check_image(data, name, limits)
     elif kind in ("text", "html"):
+        if len(data) > 4 * limits.max_text_chars:   # no encoding spends more than 4 bytes a character
+            raise InputError(f"{name}: the text is too long ({len(data) / MB:.0f} MB; the limit is "
+                             f"{limits.max_text_chars:,} characters)")
         text = decode_text(data)
         if text is None:
             raise InputError(f"{name}: not a supported document: the text is in an unknown encoding")
