@@ -209,4 +209,4 @@ def test_committed_sample_is_complete():
     for e in entries:
         for name in e["files"].values():
             assert (sample / name).is_file(), name
-    assert sum(p.stat().st_size for p in sample.iterdir()) < 6_000_000
+    assert sum(p.stat().st_size for p in sample.iterdir()) < 5_500_000
