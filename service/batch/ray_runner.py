@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from service.batch.inputs import Locator, sha256
 from service.batch.workers import Outcome, Worker
 
-log = logging.getLogger("nianbao.batch")
-
 FIELDS = ("sha256", "source", "ok", "json", "error", "pages", "seconds", "kind")
 
 
@@ -47,9 +45,9 @@ def connect(address: str, workers: int) -> None:
     if ray.is_initialized():
         return
     if address == "local":
-        ray.init(num_cpus=workers, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+        ray.init(num_cpus=workers, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
     else:
-        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+        ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
 
 
 def cluster_device(requested: str) -> tuple[str, str | None]:
@@ -63,20 +61,18 @@ def cluster_device(requested: str) -> tuple[str, str | None]:
     return "cpu", "--device cuda: the Ray cluster has no GPU; running on CPU"
 
 
-def run_ray(items: list[dict], address: str, workers: int, device: str = "cpu",
-            classifier: str = "auto") -> Iterator[Outcome]:
-    """items: {"sha256", "source", "locator" (Locator JSON)}; outcomes stream back as actors finish them."""
+def run_ray(items: list[dict], workers: int, device: str = "cpu", classifier: str = "auto") -> Iterator[Outcome]:
+    """items: {"sha256", "source", "locator" (Locator JSON)}; outcomes stream back as actors finish them.
+
+    Call connect() first, and cluster_device() for the device."""
     import ray
     import ray.data
 
-    connect(address, workers)
-    device, warning = cluster_device(device)
-    if warning:
-        log.warning(warning)
     if not items:
         return
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False   # the batch draws its own bar
+    logging.getLogger("ray.data").setLevel(logging.ERROR)   # no INFO/notice lines between the bar and the summary
     gpus = 1 if device == "cuda" else 0
     actors = workers if not gpus else max(1, int(ray.cluster_resources().get("GPU", 1)))
     dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(

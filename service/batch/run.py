@@ -167,8 +167,11 @@ class Batch:
             for item in items:
                 self.manifest.start(item["sha256"])
             try:
-                yield from ray_runner.run_ray(items, self.args.ray, self.args.workers, self.args.device,
-                                              self.args.classifier)
+                ray_runner.connect(self.args.ray, self.args.workers)
+                device, warning = ray_runner.cluster_device(self.args.device)
+                if warning:
+                    print(f"warning: {warning}", file=sys.stderr)
+                yield from ray_runner.run_ray(items, self.args.workers, device, self.args.classifier)
             finally:
                 ray_runner.shutdown()
             return
