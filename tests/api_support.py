@@ -40,7 +40,7 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 90.0) -> "Server":
+    def start(self, timeout: float = 90.0) -> Server:
         self.port = free_port()
         env = {**os.environ, "NIANBAO_DATA_DIR": str(self.data_dir), "NIANBAO_CLASSIFIER": "fuzzy",
                "NIANBAO_WORKERS": "2", **self.env}
@@ -136,7 +136,7 @@ def pdf_report(seed: int = 0) -> tuple[bytes, dict]:
         widths = [200.0 if i == len(cells) - 1 else 90.0 for i in range(len(cells))] + [40.0] * len(values)
         x = margin
         c.setFont("WQY", 8)
-        for cell, w in zip([*cells, *values], widths):
+        for cell, w in zip([*cells, *values], widths, strict=True):
             c.rect(x, y - row_h, w, row_h)
             c.drawString(x + 2, y - row_h + 4, cell[:int(w / 8)])
             x += w

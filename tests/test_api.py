@@ -100,7 +100,7 @@ def test_async_job_lifecycle_and_formats(client):
 
 def test_large_upload_goes_async(client):
     data, _ = text_report(seed=3)
-    padded = data + ("\n" + "其他需要报告的事项。" * 60) .encode() * 400   # past the 0.5 MB answer-at-once size
+    padded = data + ("\n" + "其他需要报告的事项。" * 60).encode() * 400   # past the 0.5 MB answer-at-once size
     assert 0.5 * 2**20 < len(padded) < 2 * 2**20
     r = client.post("/v1/extract", files=upload("big.txt", padded))
     assert r.status_code == 202, r.text
@@ -136,9 +136,12 @@ def test_pdf_page_images_boxes_and_crops(client):
     crop = client.get(f"/v1/jobs/{job_id}/pages/1/crop", params={k: box[k] for k in ("x", "y", "w", "h")})
     assert crop.status_code == 200
     cw, ch = Image.open(io.BytesIO(crop.content)).size
-    assert cw == pytest.approx((box["w"] + 12) * 200 / 72, abs=3) and ch == pytest.approx((box["h"] + 12) * 200 / 72, abs=3)
+    # The crop is the box and a 6 pt margin, at 200 DPI.
+    assert cw == pytest.approx((box["w"] + 12) * 200 / 72, abs=3)
+    assert ch == pytest.approx((box["h"] + 12) * 200 / 72, abs=3)
     assert client.get(f"/v1/jobs/{job_id}/pages/2.png").status_code == 404
-    assert client.get(f"/v1/jobs/{job_id}/pages/1/crop", params={"x": 5000, "y": 5000, "w": 10, "h": 10}).status_code == 422
+    outside = {"x": 5000, "y": 5000, "w": 10, "h": 10}
+    assert client.get(f"/v1/jobs/{job_id}/pages/1/crop", params=outside).status_code == 422
 
 
 def test_text_inputs_have_no_page_images(client):
@@ -221,7 +224,8 @@ def test_metrics_count_requests_jobs_and_seconds(client):
     assert 'nianbao_http_requests_total{method="POST",route="/v1/extract",status="422"}' in text
     done = next(line for line in text.splitlines() if line.startswith('nianbao_jobs{state="done"}'))
     assert float(done.split()[-1]) >= 1
-    count = next(line for line in text.splitlines() if line.startswith('nianbao_extraction_seconds_count{outcome="done"}'))
+    count = next(line for line in text.splitlines()
+                 if line.startswith('nianbao_extraction_seconds_count{outcome="done"}'))
     assert float(count.split()[-1]) >= 1
     assert "nianbao_workers_ready 2.0" in text
 

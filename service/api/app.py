@@ -12,14 +12,17 @@ import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from service.api.deps import require_key
 from service.api.jobs import JobStore, WorkerPool
 from service.api.metrics import Metrics
 from service.api.routes import extract, health, jobs, pages, templates
 from service.api.sandbox import Sandbox
+from service.api.schemas import ErrorOut
 from service.api.settings import MB, Settings
 
 log = logging.getLogger("nianbao.api")
@@ -58,6 +61,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
 
+    @app.exception_handler(RequestValidationError)
+    async def one_line_validation_error(request: Request, error: RequestValidationError):
+        # Every error answer has the same shape, {"detail": "one line"}, as the spec promises (ErrorOut).
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in error.errors())
+        return JSONResponse({"detail": f"invalid request: {problems}"}, status_code=422)
+
     @app.middleware("http")
     async def guard_and_count(request: Request, call_next):
         # A body announced larger than the upload limit is refused before it is read.
@@ -67,15 +76,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                f"{settings.max_upload_mb:g} MB"}, status_code=413)
         else:
             response = await call_next(request)
-        route = request.scope.get("route")
-        app.state.metrics.requests.labels(request.method, getattr(route, "path", "other"),
-                                          str(response.status_code)).inc()
+        route = getattr(request.scope.get("route"), "path", None)  # the template (/v1/jobs/{job_id}), not the URL
+        app.state.metrics.requests.labels(request.method, route or "static", str(response.status_code)).inc()
         return response
 
-    app.include_router(extract.router)
-    app.include_router(jobs.router)
-    app.include_router(pages.router)
-    app.include_router(templates.router)
+    # The key is asked for (and documented in the OpenAPI spec) only when one is set.
+    auth = {"dependencies": [Depends(require_key)], "responses": {401: {"model": ErrorOut}}} \
+        if settings.api_key else {}
+    for router in (extract.router, jobs.router, pages.router, templates.router):
+        app.include_router(router, **auth)
     app.include_router(health.router)
     app.mount("/", StaticFiles(directory=STATIC, html=True), name="review")
     return app

@@ -4,7 +4,8 @@ Every extraction, the quick synchronous ones included, is a job run by the pool,
 is bounded and a document that crashes or hangs its worker process costs that job only:
 
     upload -> JobStore.create (file in data_dir/uploads, row 'queued') -> a Slot claims it ('running')
-           -> its worker process (service.api.worker) extracts -> 'done' with the result JSON, or 'failed' with a message
+           -> its worker process (service.api.worker) extracts
+           -> 'done' with the result JSON, or 'failed' with a message
 
 A restart loses nothing: rows and uploads persist, and jobs left 'running' by a dead server are queued again at start.
 """
@@ -16,9 +17,9 @@ import multiprocessing
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import Float, Integer, String, Text, create_engine, event, func, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -75,7 +76,7 @@ class Job:
     has_result: bool
 
     @classmethod
-    def of(cls, row: JobRow) -> "Job":
+    def of(cls, row: JobRow) -> Job:
         return cls(id=row.id, state=row.state, name=row.name, kind=row.kind, size=row.size, pages=row.pages,
                    pages_done=row.pages_done, progress=row.progress, attempts=row.attempts, error=row.error,
                    seconds=row.seconds, created_at=row.created_at, started_at=row.started_at,
@@ -220,7 +221,7 @@ class Slot(threading.Thread):
     The process is killed and replaced when it dies, overruns the time limit, or its job is deleted while running.
     """
 
-    def __init__(self, number: int, pool: "WorkerPool"):
+    def __init__(self, number: int, pool: WorkerPool):
         super().__init__(name=f"nianbao-slot-{number}", daemon=True)
         self.pool = pool
         self.settings = pool.settings

@@ -31,7 +31,7 @@ class Sandbox:
         except BrokenProcessPool:
             self._discard(pool)
             raise SandboxFailed("the file crashed the document reader") from None
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._discard(pool)
             raise SandboxFailed(f"reading the file took longer than {self.timeout_s:g} s") from None
 

@@ -28,7 +28,7 @@ class JobOut(BaseModel):
     result_url: str | None = Field(None, description="where the result is, once done")
 
     @classmethod
-    def of(cls, job: Job) -> "JobOut":
+    def of(cls, job: Job) -> JobOut:
         fields = {k: getattr(job, k) for k in cls.model_fields if k != "result_url"}
         return cls(**fields, result_url=f"/v1/jobs/{job.id}/result" if job.state == "done" else None)
 

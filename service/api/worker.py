@@ -39,7 +39,7 @@ def worker_main(conn, options: dict) -> None:
             message = conn.recv()
         except (EOFError, OSError):
             return
-        _, job_id, upload, name, limits, slow_down_s = message
+        _, _job_id, upload, name, limits, slow_down_s = message
         try:
             conn.send(run_job(pipeline, takes_progress, conn, Path(upload), name, limits, slow_down_s))
         except (BrokenPipeError, OSError):

@@ -2,31 +2,30 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from service.api import deps
-from service.api.jobs import JobStore, WorkerPool
-from service.api.sandbox import Sandbox
+from service.api.deps import PoolDep, SandboxDep, SettingsDep, StoreDep
+from service.api.routes.jobs import FileField
 from service.api.schemas import ErrorOut, JobOut
-from service.api.settings import Settings
 from service.api.uploads import accept, queue
 from service.report import ExtractionResult
 
-router = APIRouter(prefix="/v1", tags=["extract"], dependencies=[Depends(deps.require_key)],
-                   responses={401: {"model": ErrorOut}})
+router = APIRouter(prefix="/v1", tags=["extract"],
+                   responses={400: {"model": ErrorOut, "description": "not a multipart upload"},
+                              422: {"model": ErrorOut}})
 
 
 @router.post("/extract", response_model=ExtractionResult,
              responses={202: {"model": JobOut, "description": "queued: large upload, ?async=true, or a long wait"},
                         413: {"model": ErrorOut}, 422: {"model": ErrorOut}, 429: {"model": ErrorOut},
                         500: {"model": ErrorOut}})
-async def extract(file: UploadFile = File(description="PDF, image, HTML, DOCX or text"),
-                  run_async: bool = Query(False, alias="async", description="always answer 202 with a job"),
-                  settings: Settings = Depends(deps.settings), store: JobStore = Depends(deps.store),
-                  pool: WorkerPool = Depends(deps.pool), sandbox: Sandbox = Depends(deps.sandbox)) -> Response:
+async def extract(file: FileField, settings: SettingsDep, store: StoreDep, pool: PoolDep, sandbox: SandboxDep,
+                  run_async: Annotated[bool, Query(alias="async", description="always answer 202 with a job")] = False,
+                  ) -> Response:
     upload = await accept(file, settings, sandbox)
     large = len(upload.data) > settings.sync_max_bytes or upload.pages > settings.sync_max_pages
     job = await queue(upload, store, pool, settings)
@@ -40,7 +39,7 @@ async def extract(file: UploadFile = File(description="PDF, image, HTML, DOCX or
         if job is not None and job.state not in ("done", "failed"):
             await asyncio.wait_for(done, settings.job_timeout_s * 2 + 60)
             job = await run_in_threadpool(store.get, job_id)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return _accepted(await run_in_threadpool(store.get, job_id))  # queue too long to wait: poll instead
     finally:
         pool.forget(job_id)

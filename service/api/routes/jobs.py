@@ -2,45 +2,43 @@
 from __future__ import annotations
 
 import io
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Response, UploadFile
+from fastapi import APIRouter, File, HTTPException, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
-from service.api import deps
-from service.api.jobs import Job, JobStore, WorkerPool
-from service.api.sandbox import Sandbox
+from service.api.deps import JobDep, PoolDep, SandboxDep, SettingsDep, StoreDep
 from service.api.schemas import ErrorOut, JobOut
-from service.api.settings import Settings
 from service.api.uploads import accept, queue
 from service.report import ExtractionResult
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[Depends(deps.require_key)],
-                   responses={401: {"model": ErrorOut}})
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"],
+                   responses={400: {"model": ErrorOut, "description": "not a multipart upload"},
+                              422: {"model": ErrorOut}})
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FileField = Annotated[UploadFile, File(description="PDF, image, HTML, DOCX or text")]
 
 
 @router.post("", status_code=202, response_model=JobOut,
-             responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}, 429: {"model": ErrorOut}})
-async def create_job(response: Response, file: UploadFile = File(description="PDF, image, HTML, DOCX or text"),
-                     settings: Settings = Depends(deps.settings), store: JobStore = Depends(deps.store),
-                     pool: WorkerPool = Depends(deps.pool), sandbox: Sandbox = Depends(deps.sandbox)) -> JobOut:
+             responses={413: {"model": ErrorOut}, 429: {"model": ErrorOut}})
+async def create_job(response: Response, file: FileField, settings: SettingsDep, store: StoreDep, pool: PoolDep,
+                     sandbox: SandboxDep) -> JobOut:
     job = await queue(await accept(file, settings, sandbox), store, pool, settings)
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return JobOut.of(job)
 
 
 @router.get("/{job_id}", response_model=JobOut, responses={404: {"model": ErrorOut}})
-def get_job(job: Job = Depends(deps.job)) -> JobOut:
+def get_job(job: JobDep) -> JobOut:
     return JobOut.of(job)
 
 
 @router.get("/{job_id}/result", response_model=ExtractionResult,
             responses={200: {"content": {"text/csv": {}, XLSX: {}}}, 404: {"model": ErrorOut},
                        409: {"model": ErrorOut, "description": "the job is not done (yet, or it failed)"}})
-def get_result(job: Job = Depends(deps.job), store: JobStore = Depends(deps.store),
-               format: Literal["json", "csv", "xlsx"] = Query("json")) -> Response:
+def get_result(job: JobDep, store: StoreDep,
+               format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json") -> Response:
     if job.state != "done":
         message = f"job {job.id} failed: {job.error}" if job.state == "failed" else f"job {job.id} is {job.state}"
         return JSONResponse({"detail": message}, status_code=409)
@@ -58,7 +56,7 @@ def get_result(job: Job = Depends(deps.job), store: JobStore = Depends(deps.stor
 
 
 @router.delete("/{job_id}", status_code=204, responses={404: {"model": ErrorOut}})
-def delete_job(job_id: str, store: JobStore = Depends(deps.store), pool: WorkerPool = Depends(deps.pool)) -> Response:
+def delete_job(job_id: str, store: StoreDep, pool: PoolDep) -> Response:
     if not store.delete(job_id):
         raise HTTPException(404, f"no job {job_id}")
     pool.cancel(job_id)

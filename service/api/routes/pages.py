@@ -1,39 +1,37 @@
 """Page images and value crops of a job's upload, for the review page."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from typing import Annotated
 
-from service.api import deps
-from service.api.jobs import Job, JobStore
+from fastapi import APIRouter, HTTPException, Query, Response
+
+from service.api.deps import JobDep, SandboxDep, SettingsDep, StoreDep
 from service.api.sandbox import Sandbox, SandboxFailed, list_pages, render_crop, render_page
 from service.api.schemas import ErrorOut, PagesOut
-from service.api.settings import Settings
 
-router = APIRouter(prefix="/v1/jobs/{job_id}/pages", tags=["review"], dependencies=[Depends(deps.require_key)],
-                   responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}})
+router = APIRouter(prefix="/v1/jobs/{job_id}/pages", tags=["review"],
+                   responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
 
 UNITS = {"pdf": "PDF points (1/72 inch), top-left origin", "image": "pixels of the uploaded image, top-left origin"}
 PNG = {200: {"content": {"image/png": {}}}}
 
 
 @router.get("", response_model=PagesOut)
-async def pages(job: Job = Depends(deps.job), settings: Settings = Depends(deps.settings),
-                store: JobStore = Depends(deps.store), sandbox: Sandbox = Depends(deps.sandbox)) -> PagesOut:
+async def pages(job: JobDep, settings: SettingsDep, store: StoreDep, sandbox: SandboxDep) -> PagesOut:
     infos = await _call(sandbox, list_pages, str(store.upload_path(job.id)), job.kind, settings.render_dpi)
     return PagesOut(job_id=job.id, kind=job.kind, units=UNITS.get(job.kind, "no page images"), pages=infos)
 
 
 @router.get("/{n}.png", response_class=Response, responses=PNG)
-async def page_image(n: int, job: Job = Depends(deps.job), settings: Settings = Depends(deps.settings),
-                     store: JobStore = Depends(deps.store), sandbox: Sandbox = Depends(deps.sandbox)) -> Response:
+async def page_image(n: int, job: JobDep, settings: SettingsDep, store: StoreDep, sandbox: SandboxDep) -> Response:
     png = await _call(sandbox, render_page, str(store.upload_path(job.id)), job.kind, n, settings.render_dpi)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.get("/{n}/crop", response_class=Response, responses=PNG)
-async def crop(n: int, x: float = Query(description="box units, as in result.provenance"), y: float = Query(),
-               w: float = Query(gt=0), h: float = Query(gt=0), job: Job = Depends(deps.job),
-               store: JobStore = Depends(deps.store), sandbox: Sandbox = Depends(deps.sandbox)) -> Response:
+async def crop(n: int, job: JobDep, store: StoreDep, sandbox: SandboxDep,
+               x: Annotated[float, Query(description="box units, as in result.provenance")],
+               y: float, w: Annotated[float, Query(gt=0)], h: Annotated[float, Query(gt=0)]) -> Response:
     if w * h > 4_000_000:
         raise HTTPException(422, "the crop rectangle is too large")
     png = await _call(sandbox, render_crop, str(store.upload_path(job.id)), job.kind, n, x, y, w, h)
