@@ -55,6 +55,10 @@ class Extraction:
         return None if r is None else r.value
 
 
+class AmbiguousSplit(Exception):
+    pass
+
+
 @dataclass
 class _Event:
     labels: list[Token]
@@ -256,7 +260,15 @@ class Assembler:
     def _fill_row(self, toks: list[Token], section: Section, row: str, score: float, ex: Extraction):
         cols = section.row(row).columns
         if len(toks) < len(cols):
-            split = self._split_run_together(toks, section, [(row, c) for c in cols], ex.template.rules)
+            try:
+                split = self._split_run_together(toks, section, [(row, c) for c in cols], ex.template.rules)
+            except AmbiguousSplit as e:
+                ex.issues.append({"rule": "assembly.ambiguous_digits", "message": f"{section.key}.{row}: {e}",
+                                  "cells": [f"{section.key}.{row}.{c}" for c in cols]})
+                for c in cols:
+                    ex.values[(section.key, row, c)] = Reading(None, "".join(t.text for t in toks),
+                                                               toks[0].cell.box, 0.0, "read", str(e))
+                return
             if split is not None:
                 for col, r in zip(cols, split):
                     ex.values[(section.key, row, col)] = r
@@ -286,7 +298,11 @@ class Assembler:
                     options = [o for o in options if sum(int(o[idx[c]]) for c in rule.left)
                                == sum(int(o[idx[c]]) for c in rule.right)]
         distinct = {tuple(o) for o in options}
-        if len(distinct) != 1:
+        if len(distinct) > 1:
+            cuts = ", ".join("/".join(o) for o in sorted(distinct)[:3])
+            raise AmbiguousSplit(f"run-together digits '{''.join(texts)}' can be cut {len(distinct)} ways "
+                                 f"({cuts}{', ...' if len(distinct) > 3 else ''}); left null")
+        if not distinct:
             return None
         cell = toks[0].cell
         return [Reading(int(p), p, cell.box, cell.confidence * 0.9, "split",
@@ -298,7 +314,10 @@ class Assembler:
         start = cursor.get(section.key, 0)
         numbers = ev.numbers
         if start == 0 and len(numbers) < len(slots):
-            split = self._split_run_together(numbers, section, slots, ex.template.rules)
+            try:
+                split = self._split_run_together(numbers, section, slots, ex.template.rules)
+            except AmbiguousSplit:
+                split = None
             if split is not None:
                 for (row, col), r in zip(slots, split):
                     ex.values[(section.key, row, col)] = r

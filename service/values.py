@@ -57,5 +57,6 @@ def tokenize(cell: Cell, line: int) -> list[Token]:
     glued = _GLUED.match(text)
     if glued and _HAS_CJK.search(glued.group(1)) and not re.search(r"第[\d一二三四五六七八九十]*$", glued.group(1)):
         label, digits = glued.groups()
-        return [Token("label", label, cell, line)] + [Token("number", t, cell, line) for t in digits.split()]
+        numbers = re.findall(_NUM, digits)
+        return [Token("label", label, cell, line)] + [Token("number", t.strip(), cell, line) for t in numbers]
     return [Token("label", text, cell, line)]
