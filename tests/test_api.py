@@ -136,9 +136,10 @@ def test_pdf_page_images_boxes_and_crops(client):
     crop = client.get(f"/v1/jobs/{job_id}/pages/1/crop", params={k: box[k] for k in ("x", "y", "w", "h")})
     assert crop.status_code == 200
     cw, ch = Image.open(io.BytesIO(crop.content)).size
-    # The crop is the box and a 6 pt margin, at 200 DPI.
-    assert cw == pytest.approx((box["w"] + 12) * 200 / 72, abs=3)
-    assert ch == pytest.approx((box["h"] + 12) * 200 / 72, abs=3)
+    # The crop is the box and a margin of 0.15 box heights each side, at 200 DPI.
+    margin = 0.3 * box["h"]
+    assert cw == pytest.approx((box["w"] + margin) * 200 / 72, abs=3)
+    assert ch == pytest.approx((box["h"] + margin) * 200 / 72, abs=3)
     assert client.get(f"/v1/jobs/{job_id}/pages/2.png").status_code == 404
     outside = {"x": 5000, "y": 5000, "w": 10, "h": 10}
     assert client.get(f"/v1/jobs/{job_id}/pages/1/crop", params=outside).status_code == 422

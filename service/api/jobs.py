@@ -12,6 +12,7 @@ A restart loses nothing: rows and uploads persist, and jobs left 'running' by a 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import multiprocessing
 import threading
@@ -50,6 +51,7 @@ class JobRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     result: Mapped[str | None] = mapped_column(Text, nullable=True)  # the ExtractionResult as JSON
+    frames: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: OCR pages' box frames (render.py)
     seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[float] = mapped_column(Float, index=True)
     started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -140,9 +142,10 @@ class JobStore:
     def set_progress(self, job_id: str, progress: float, pages_done: int) -> None:
         self._update(job_id, "running", progress=progress, pages_done=pages_done)
 
-    def finish(self, job_id: str, result_json: str, seconds: float, pages: int) -> None:
+    def finish(self, job_id: str, result_json: str, seconds: float, pages: int, frames: list | None = None) -> None:
         self._update(job_id, "running", state="done", result=result_json, seconds=seconds, progress=1.0,
-                     pages=pages, pages_done=pages, finished_at=time.time())
+                     pages=pages, pages_done=pages, finished_at=time.time(),
+                     frames=json.dumps(frames) if frames else None)
 
     def fail(self, job_id: str, message: str, seconds: float | None = None) -> None:
         self._update(job_id, None, state="failed", error=message, seconds=seconds, finished_at=time.time())
@@ -195,6 +198,11 @@ class JobStore:
     def result(self, job_id: str) -> str | None:
         with Session(self.engine) as s:
             return s.scalar(select(JobRow.result).where(JobRow.id == job_id))
+
+    def frames(self, job_id: str) -> list[dict] | None:
+        with Session(self.engine) as s:
+            text = s.scalar(select(JobRow.frames).where(JobRow.id == job_id))
+        return json.loads(text) if text else None
 
     def counts(self) -> dict[str, int]:
         with Session(self.engine) as s:
@@ -298,8 +306,8 @@ class Slot(threading.Thread):
                     self.pool.store.set_progress(job.id, message[1], message[2])
                     continue
                 if message[0] == "done":
-                    _, result_json, seconds, pages = message
-                    self.pool.store.finish(job.id, result_json, seconds, pages)
+                    _, result_json, seconds, pages, frames = message
+                    self.pool.store.finish(job.id, result_json, seconds, pages, frames)
                     self.pool.observe("done", seconds)
                 else:
                     self._fail(job, message[1], message[2])

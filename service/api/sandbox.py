@@ -90,24 +90,25 @@ def inspect_upload(data: bytes, name: str, limits: dict) -> tuple[str, str | int
         return "error", str(error)
 
 
-def render_page(path: str, kind: str, n: int, dpi: int) -> tuple[str, bytes | str]:
+def render_page(path: str, kind: str, n: int, dpi: int, frames: list | None) -> tuple[str, bytes | str]:
     from service.api.render import page_png
 
-    return _guard(page_png, Path(path), kind, n, dpi)
+    return _guard(page_png, Path(path), kind, n, dpi, frames)
 
 
-def render_crop(path: str, kind: str, n: int, x: float, y: float, w: float, h: float) -> tuple[str, bytes | str]:
+def render_crop(path: str, kind: str, n: int, box: tuple[float, float, float, float],
+                frames: list | None) -> tuple[str, bytes | str]:
     from service.api.render import crop_png
 
-    return _guard(crop_png, Path(path), kind, n, x, y, w, h)
+    return _guard(crop_png, Path(path), kind, n, *box, frames)
 
 
-def list_pages(path: str, kind: str, dpi: int) -> tuple[str, list | str]:
+def list_pages(path: str, kind: str, dpi: int, frames: list | None) -> tuple[str, list | str]:
     from dataclasses import asdict
 
     from service.api.render import page_infos
 
-    return _guard(lambda: [asdict(p) for p in page_infos(Path(path), kind, dpi)])
+    return _guard(lambda: [asdict(p) for p in page_infos(Path(path), kind, dpi, frames)])
 
 
 def _guard(fn, *args):

@@ -2,7 +2,7 @@
 
 Messages over the pipe, parent -> worker: ("run", job_id, upload_path, name, limits, slow_down_s).
 Worker -> parent: ("ready",) once, then per job ("progress", fraction, pages_done)* and
-("done", result_json, seconds, pages) or ("failed", message, seconds).
+("done", result_json, seconds, pages, frames) or ("failed", message, seconds).
 The worker exits when the pipe closes, so it never outlives a killed server for long.
 """
 from __future__ import annotations
@@ -61,7 +61,8 @@ def run_job(pipeline, takes_progress: bool, conn, upload: Path, name: str, limit
                 ("progress", round(0.05 + 0.9 * done / max(total, 1), 3), done)))
         else:
             result = pipeline.run(source)
-        return "done", result.model_dump_json(), time.perf_counter() - start, result.source.pages
+        return ("done", result.model_dump_json(), time.perf_counter() - start, result.source.pages,
+                ocr_frames(pipeline, result))
     except InputError as error:
         return "failed", str(error), time.perf_counter() - start
     except MemoryError:
@@ -69,3 +70,18 @@ def run_job(pipeline, takes_progress: bool, conn, upload: Path, name: str, limit
     except Exception as error:  # one document's bug must not end the worker
         return ("failed", f"internal error while extracting: {type(error).__name__}: {error}",
                 time.perf_counter() - start)
+
+
+def ocr_frames(pipeline, result) -> list[dict] | None:
+    """For OCR results: each page's box frame (the page image the scan reader read), so the review page can draw
+    the boxes on its own rendering of the page (service.api.render). The scan reader keeps per-page facts of its
+    last read (dpi, size before any turn, quarter turn applied); the frame is that size, turned."""
+    if result.source.method != "ocr":
+        return None
+    pages = getattr(getattr(pipeline, "_scanner", None), "pages", None) or []
+    frames = []
+    for p in pages:
+        rotation = int(p.get("rotation", 0)) % 360
+        w, h = (p["height"], p["width"]) if rotation in (90, 270) else (p["width"], p["height"])
+        frames.append({"page": p["page"], "width": w, "height": h, "rotation": rotation})
+    return frames or None

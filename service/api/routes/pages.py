@@ -12,19 +12,24 @@ from service.api.schemas import ErrorOut, PagesOut
 router = APIRouter(prefix="/v1/jobs/{job_id}/pages", tags=["review"],
                    responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
 
-UNITS = {"pdf": "PDF points (1/72 inch), top-left origin", "image": "pixels of the uploaded image, top-left origin"}
+UNITS = {"text-layer": "PDF points (1/72 inch), top-left origin",
+         "ocr": "pixels of the page image the scan reader read (its frame), top-left origin",
+         "image": "pixels of the uploaded image, top-left origin"}
 PNG = {200: {"content": {"image/png": {}}}}
 
 
 @router.get("", response_model=PagesOut)
 async def pages(job: JobDep, settings: SettingsDep, store: StoreDep, sandbox: SandboxDep) -> PagesOut:
-    infos = await _call(sandbox, list_pages, str(store.upload_path(job.id)), job.kind, settings.render_dpi)
-    return PagesOut(job_id=job.id, kind=job.kind, units=UNITS.get(job.kind, "no page images"), pages=infos)
+    frames = store.frames(job.id)
+    infos = await _call(sandbox, list_pages, str(store.upload_path(job.id)), job.kind, settings.render_dpi, frames)
+    units = UNITS["ocr"] if frames else UNITS["text-layer"] if job.kind == "pdf" else UNITS.get(job.kind)
+    return PagesOut(job_id=job.id, kind=job.kind, units=units or "no page images", pages=infos)
 
 
 @router.get("/{n}.png", response_class=Response, responses=PNG)
 async def page_image(n: int, job: JobDep, settings: SettingsDep, store: StoreDep, sandbox: SandboxDep) -> Response:
-    png = await _call(sandbox, render_page, str(store.upload_path(job.id)), job.kind, n, settings.render_dpi)
+    png = await _call(sandbox, render_page, str(store.upload_path(job.id)), job.kind, n, settings.render_dpi,
+                      store.frames(job.id))
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
@@ -34,7 +39,8 @@ async def crop(n: int, job: JobDep, store: StoreDep, sandbox: SandboxDep,
                y: float, w: Annotated[float, Query(gt=0)], h: Annotated[float, Query(gt=0)]) -> Response:
     if w * h > 4_000_000:
         raise HTTPException(422, "the crop rectangle is too large")
-    png = await _call(sandbox, render_crop, str(store.upload_path(job.id)), job.kind, n, x, y, w, h)
+    png = await _call(sandbox, render_crop, str(store.upload_path(job.id)), job.kind, n, (x, y, w, h),
+                      store.frames(job.id))
     return Response(png, media_type="image/png")
 
 
