@@ -422,3 +422,27 @@ def test_docx_with_broken_xml_is_an_input_error():
             broken.writestr(item, data[: len(data) // 2] if item.filename == "word/document.xml" else data)
     with pytest.raises(InputError, match="DOCX is damaged"):
         read_docx(load_source(buffer.getvalue()))
+
+
+def test_pdf_table_going_on_over_a_page_break_keeps_one_index():
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+    style = ParagraphStyle("cjk", fontName=_cjk_font(), fontSize=10, leading=14)
+    rows = [["事项", "数量", "备注"]] + [[f"第{i}项事务", str(i), "无"] for i in range(1, 81)]
+    table = Table(rows, colWidths=[200, 80, 80])
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, "black"), ("FONT", (0, 0), (-1, -1), "WQY", 10)]))
+
+    def page_number(canvas, doc):
+        canvas.setFont("WQY", 9)
+        canvas.drawString(290, 30, f"- {doc.page} -")
+
+    buffer = io.BytesIO()
+    SimpleDocTemplate(buffer).build([Paragraph(PROSE, style), table, Paragraph(OUTRO, style)],
+                                    onFirstPage=page_number, onLaterPages=page_number)
+    document = read_pdf_text(load_source(buffer.getvalue()))
+    assert document.pages >= 2
+    table_lines = [line for line in document.lines if line.table is not None]
+    assert {line.table for line in table_lines} == {0}
+    assert [line.cells[0].row for line in table_lines] == list(range(81))
+    assert [line.cells[0].text for line in table_lines][-1] == "第80项事务"
+    assert "-1-" in [line.cells[0].text for line in document.lines if line.table is None]
