@@ -51,6 +51,9 @@ class OcrEngine(Protocol):
     def detect(self, image: np.ndarray) -> list[TextLine]:
         """Find and read the text lines of a region (detection + recognition, no angle classifier)."""
 
+    def upside_down(self, crops: Sequence[np.ndarray]) -> list[tuple[bool, float]]:
+        """For each text-line crop: is it upside down, and how sure is the classifier."""
+
 
 def onnx_engine_params(device: str, threads: int) -> dict:
     """rapidocr's onnxruntime settings for a device: CUDA falls back to CPU inside onnxruntime when absent."""
@@ -149,6 +152,13 @@ class RapidOcrEngine:
             return []
         self._recognizer()
         return [self._decode(p, self._digit_ids if num else None) for p, num in zip(self._probs(crops), numeric)]
+
+    def upside_down(self, crops: Sequence[np.ndarray]) -> list[tuple[bool, float]]:
+        if not crops:
+            return []
+        cls = self._ocr._load_cls_model()
+        res = cls([_as_bgr(c).copy() for c in crops])  # it turns the images it judges upside down: give it copies
+        return [("180" in str(label), float(score)) for label, score in res.cls_res]
 
     # -- detection (text outside tables) -------------------------------------------------------------------------
     def detect(self, image: np.ndarray) -> list[TextLine]:

@@ -66,10 +66,16 @@ def find_rulings(ink: np.ndarray, dpi: float) -> Rulings:
     vert = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 5)))
     vert = cv2.morphologyEx(vert, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, vk)))
     reach = max(3, int(dpi / 25))
-    return Rulings(_keep_anchored(horiz, vert, 0, 4 * hk, reach), _keep_anchored(vert, horiz, 1, 6 * vk, reach))
+    side = max(2, int(dpi / 40))
+    thick = max(4, int(dpi / 25))
+    return Rulings(_keep_anchored(horiz, vert, ink, 0, 4 * hk, reach, side, thick),
+                   _keep_anchored(vert, horiz, ink, 1, 6 * vk, reach, side, thick))
 
 
-def _keep_anchored(mask: np.ndarray, other: np.ndarray, axis: int, long_enough: int, reach: int) -> np.ndarray:
+def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: int, long_enough: int, reach: int,
+                   side: int, thick: int) -> np.ndarray:
+    """Keep thin strokes that end on strokes of the other direction and have mostly paper on both sides (a
+    character's stroke has the rest of the character beside it)."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     keep = np.zeros(n, dtype=bool)
     H, W = mask.shape
@@ -78,8 +84,23 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, axis: int, long_enough: 
         return bool(other[max(0, ya):min(H, yb), max(0, xa):min(W, xb)].any())
 
     for i in range(1, n):
-        x, y, w, h, _ = stats[i]
-        if (w if axis == 0 else h) >= long_enough:
+        x, y, w, h, area = stats[i]
+        length = w if axis == 0 else h
+        if area / max(1, length) > thick:  # a bar of bold text, not a rule
+            continue
+        # Paper beside the stroke, following it (scans bend long lines): near = just beside, far = a few px out.
+        pad = 3 * side + 2
+        ya, yb, xa, xb = max(0, y - pad), min(H, y + h + pad), max(0, x - pad), min(W, x + w + pad)
+        own = labels[ya:yb, xa:xb] == i
+        paper = ink[ya:yb, xa:xb] == 0
+        near = [_beside_density(own, paper, axis, sign, 1, side) for sign in (-1, 1)]
+        if max(near) > 0.45:  # a rule has paper on both sides, bar where text touches it
+            continue
+        if axis == 1:  # a stroke inside a line of text has the neighbouring characters left and right of it
+            far = [_beside_density(own, paper, axis, sign, 1, 3 * side) for sign in (-1, 1)]
+            if min(far) > 0.2:
+                continue
+        if length >= long_enough:
             keep[i] = True
         elif axis == 0:
             keep[i] = (touches(x - reach, x + reach + 1, y - reach, y + h + reach)
@@ -88,6 +109,17 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, axis: int, long_enough: 
             keep[i] = (touches(x - reach, x + w + reach, y - reach, y + reach + 1)
                        and touches(x - reach, x + w + reach, y + h - 1 - reach, y + h + reach))
     return np.where(keep[labels], 255, 0).astype(np.uint8)
+
+
+def _beside_density(own: np.ndarray, paper: np.ndarray, axis: int, sign: int, start: int, stop: int) -> float:
+    """Share of ink in the pixels `start`..`stop` px beside the stroke `own` (above/below for horizontal strokes,
+    left/right for vertical ones), not counting the stroke itself."""
+    ring = np.zeros_like(own)
+    for d in range(start, stop + 1):
+        ring |= np.roll(own, sign * d, axis=0 if axis == 0 else 1)
+    ring &= ~own
+    total = int(ring.sum())
+    return float((ring & ~paper).sum()) / total if total else 0.0
 
 
 def _segments(mask: np.ndarray, axis: int) -> list[tuple[float, int, int, int]]:
@@ -151,15 +183,16 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
     hmask = rulings.horizontal[y0:y1, x0:x1]
     vmask = rulings.vertical[y0:y1, x0:x1]
     tol = max(4.0, dpi / 30.0)
+    reach = max(3.0, dpi / 30.0)  # how far a rule's end may stop short of the rule it meets
     gap = dpi / 5  # no row or column is narrower than a line of text with its padding
     hsegs = [s for s in _segments(hmask, 0) if s[2] - s[1] >= (x1 - x0) * 0.04]
     vsegs = [s for s in _segments(vmask, 1) if s[2] - s[1] >= dpi / 8]
     # A ruling runs from one line of the other direction to another; a text stroke that slipped through the
     # masks does not. Rows first (long, reliable), then columns between rows, then rows again between columns.
     rows = _cluster([(p, e - s) for p, s, e, _ in hsegs], tol, gap)
-    vsegs = [s for s in vsegs if _spans(s, rows, 2 * tol)]
+    vsegs = [s for s in vsegs if _spans(s, rows, reach)]
     cols = _cluster([(p, e - s) for p, s, e, _ in vsegs], tol, gap)
-    hsegs = [s for s in hsegs if _spans(s, cols, 2 * tol)] or hsegs
+    hsegs = [s for s in hsegs if _spans(s, cols, reach)] or hsegs
     rows = _cluster([(p, e - s) for p, s, e, _ in hsegs], tol, gap)
     # A table always has its outer frame; when the scan lost an edge, the extent of the other lines stands in.
     if hsegs and vsegs:
@@ -229,7 +262,12 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
 
 
 def _spans(seg: tuple[float, int, int, int], lines: list[float], tol: float) -> bool:
-    """Does the segment start at one line and end at another (or cross lines on the way)?"""
+    """Does the segment start at one line and end at another (or cross lines on the way)? It may stop short of a
+    line by `tol` and run past it (a crossing, a serif of the scan) by 3 * tol."""
     _, start, end, _ = seg
     inside = [v for v in lines if start - tol <= v <= end + tol]
-    return len(inside) >= 2 and inside[0] - start <= tol and end - inside[-1] <= tol
+    if len(inside) < 2:
+        return False
+    first = min(lines, key=lambda v: abs(v - start))
+    last = min(lines, key=lambda v: abs(v - end))
+    return first < last and -tol <= first - start <= 3 * tol and -tol <= end - last <= 3 * tol

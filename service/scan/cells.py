@@ -1,0 +1,169 @@
+"""Stage 4: each cell's crop, trimmed to its ink and split into text lines, recognised alone.
+
+Recognition needs one text line per crop: a wrapped label is cut into its lines by the horizontal ink profile,
+each line read, and the texts joined. Value columns are found after reading (most cells look like numbers) and
+their cells take the digit-restricted reading of the same network output.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from models.ocr import DIGIT_ALPHABET, OcrEngine, as_number_text
+from service.scan.grid import Grid, GridCell
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass
+class Crop:
+    """A text line to recognise: its pixels and where it came from (the cell's index, or -1 for free text)."""
+    image: np.ndarray
+    owner: int
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in page pixels
+
+
+@dataclass
+class CellText:
+    table: int
+    cell: GridCell
+    text: str
+    confidence: float
+    numeric: bool = False
+
+
+def clean_page(gray: np.ndarray, lines_mask: np.ndarray) -> np.ndarray:
+    """The page with ruling strokes painted white, so crops next to a cell border hold only text."""
+    grown = cv2.dilate(lines_mask, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    out = gray.copy()
+    out[grown > 0] = 255
+    return out
+
+
+def text_ink(ink: np.ndarray, lines_mask: np.ndarray) -> np.ndarray:
+    grown = cv2.dilate(lines_mask, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    return cv2.bitwise_and(ink, cv2.bitwise_not(grown))
+
+
+def line_bands(ink: np.ndarray, min_area: int = 6) -> list[tuple[int, int, int, int]]:
+    """Text lines inside a small region (a cell): (x0, y0, x1, y1) per line, top to bottom, in region pixels.
+
+    Specks smaller than min_area are ignored; a band much thinner than the tallest (the lower half of a split
+    character, a stray dot) is merged into its nearest neighbour.
+    """
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if n <= 1:
+        return []
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False
+    if not keep.any():
+        return []
+    mask = keep[labels]
+    rows = np.flatnonzero(mask.any(axis=1))
+    bands: list[list[int]] = []
+    start = prev = rows[0]
+    for r in rows[1:]:
+        if r > prev + 1:
+            bands.append([start, prev + 1])
+            start = r
+        prev = r
+    bands.append([start, prev + 1])
+    tallest = max(b - a for a, b in bands)
+    merged = True
+    while merged and len(bands) > 1:
+        merged = False
+        for i, (a, b) in enumerate(bands):
+            if b - a < 0.55 * tallest:
+                gap_up = a - bands[i - 1][1] if i > 0 else 1 << 30
+                gap_dn = bands[i + 1][0] - b if i + 1 < len(bands) else 1 << 30
+                j = i - 1 if gap_up <= gap_dn else i + 1
+                lo, hi = min(i, j), max(i, j)
+                bands[lo] = [min(bands[lo][0], bands[hi][0]), max(bands[lo][1], bands[hi][1])]
+                del bands[hi]
+                merged = True
+                break
+    out = []
+    for a, b in bands:
+        cols = np.flatnonzero(mask[a:b].any(axis=0))
+        out.append((int(cols[0]), int(a), int(cols[-1]) + 1, int(b)))
+    return out
+
+
+def crop_line(gray: np.ndarray, box: tuple[int, int, int, int], bound: tuple[int, int, int, int]) -> np.ndarray:
+    """The line's pixels with a margin of about a quarter of its height (PP-OCR rec was trained on such crops),
+    never reaching outside `bound` (the cell's inner rectangle); white beyond it."""
+    x0, y0, x1, y1 = box
+    m = max(3, int(round((y1 - y0) * 0.25)))
+    bx0, by0, bx1, by1 = bound
+    h, w = y1 - y0 + 2 * m, x1 - x0 + 2 * m
+    out = np.full((h, w), 255, dtype=np.uint8)
+    sx0, sy0, sx1, sy1 = max(bx0, x0 - m), max(by0, y0 - m), min(bx1, x1 + m), min(by1, y1 + m)
+    out[sy0 - (y0 - m):sy1 - (y0 - m), sx0 - (x0 - m):sx1 - (x0 - m)] = gray[sy0:sy1, sx0:sx1]
+    return out
+
+
+def cell_crops(gray_clean: np.ndarray, ink_clean: np.ndarray, cell: GridCell, owner: int, dpi: float) -> list[Crop]:
+    inset = max(2, int(dpi / 60))
+    x0, y0 = int(cell.x0) + inset, int(cell.y0) + inset
+    x1, y1 = int(cell.x1) - inset, int(cell.y1) - inset
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return []
+    min_area = max(4, int((dpi / 75) ** 2 * 2))
+    crops = []
+    for bx0, by0, bx1, by1 in line_bands(ink_clean[y0:y1, x0:x1], min_area):
+        if by1 - by0 < dpi / 40:  # a leftover of a ruling line, not text
+            continue
+        box = (bx0 + x0, by0 + y0, bx1 + x0, by1 + y0)
+        crops.append(Crop(crop_line(gray_clean, box, (x0, y0, x1, y1)), owner, box))
+    return crops
+
+
+def looks_numeric(text: str) -> bool:
+    t = as_number_text(text)
+    return bool(t) and all(ch in DIGIT_ALPHABET for ch in t) and any(ch.isdigit() for ch in t)
+
+
+def read_grids(gray_clean: np.ndarray, ink_clean: np.ndarray, grids: list[Grid], first_table: int, dpi: float,
+               engine: OcrEngine) -> list[CellText]:
+    """Read every cell of the page's tables in one batched recognition call."""
+    owners: list[tuple[int, GridCell]] = []
+    crops: list[Crop] = []
+    for t, grid in enumerate(grids):
+        for cell in grid.cells:
+            crops += cell_crops(gray_clean, ink_clean, cell, len(owners), dpi)
+            owners.append((first_table + t, cell))
+    readings = engine.read([c.image for c in crops])
+    per_cell: dict[int, list] = {}
+    for crop, reading in zip(crops, readings):
+        per_cell.setdefault(crop.owner, []).append(reading)
+    numeric_cols = _numeric_columns(owners, per_cell)
+    out = []
+    for i, (table, cell) in enumerate(owners):
+        rs = per_cell.get(i, [])
+        if not rs:
+            out.append(CellText(table, cell, "", 1.0))
+            continue
+        numeric = (table, cell.col) in numeric_cols and cell.colspan == 1
+        full = "".join(r.text for r in rs)
+        if numeric and len(_CJK.findall(full.replace("减", ""))) < 2:
+            text = "".join(r.digits for r in rs)
+            conf = min(r.digits_confidence for r in rs)
+        else:
+            numeric = False
+            text = full
+            conf = sum(r.confidence * max(1, len(r.text)) for r in rs) / sum(max(1, len(r.text)) for r in rs)
+        out.append(CellText(table, cell, text, round(float(conf), 4), numeric))
+    return out
+
+
+def _numeric_columns(owners: list[tuple[int, GridCell]], per_cell: dict[int, list]) -> set[tuple[int, int]]:
+    """(table, col) pairs where most non-empty single-column cells read as numbers."""
+    votes: dict[tuple[int, int], list[bool]] = {}
+    for i, (table, cell) in enumerate(owners):
+        rs = per_cell.get(i)
+        if rs and cell.colspan == 1:
+            votes.setdefault((table, cell.col), []).append(looks_numeric("".join(r.text for r in rs)))
+    return {k for k, v in votes.items() if sum(v) >= max(1, 0.5 * len(v))}

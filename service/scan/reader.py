@@ -1,0 +1,226 @@
+"""The scanned-document reader: a scanned PDF or a photo of a report -> Document (method "ocr").
+
+Stages, per page, in order (each a plain function; seconds per stage are summed in `ScanReader.timings`):
+  raster     load_pages, straighten (noise, quarter turn, skew), settle_upside_down (recogniser confidence)
+  rulings    binarize, find_rulings, find_tables (ruled grids)
+  layout     unruled_tables (layout + structure models), only on pages without a ruled table
+  cells      read_grids: every cell's lines, recognised alone, batched; digit decode in value columns
+  text       find_text_lines outside tables, choose_lines, recognise
+  assemble   table rows and text lines in reading order; a table that runs onto the next page continues
+"""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from models.layout import LayoutModel
+from models.ocr import OcrEngine
+from models.table_structure import TableStructureModel
+from service.document import Box, Cell, Document, Line, PageImage, Source
+from service.scan.cells import CellText, clean_page, crop_line, read_grids, text_ink
+from service.scan.grid import Grid, find_rulings, find_tables
+from service.scan.layout import TextBox, choose_lines, find_text_lines, unruled_tables
+from service.scan.raster import Page, binarize, load_pages, straighten, turn
+
+
+@dataclass
+class ScanOptions:
+    dpi: int = 150  # body text ~20 px high: PP-OCR rec scales crops to 48 px, more pixels only cost time
+    device: str = "cpu"  # "cuda" asks onnxruntime for CUDA and falls back to CPU when absent
+    threads: int = 2
+    read_prose: bool = False  # read every text line, not only titles, headings, signatures and lines by tables
+    use_layout_model: bool = True  # look for unruled tables with the layout model on pages without ruled ones
+    max_pages: int = 60
+    keep_images: bool = True
+
+
+@dataclass
+class PageItem:
+    """A thing on a page in reading order: a table row or a text line."""
+    y: float
+    line: Line
+    table_key: int | None = None  # page-local table number for rows, None for text
+
+
+class ScanReader:
+    """Holds the models (loaded once, lazily) and reads documents; `timings` has the last read's seconds per stage."""
+
+    def __init__(self, options: ScanOptions | None = None, engine: OcrEngine | None = None,
+                 layout: LayoutModel | None = None, structure: TableStructureModel | None = None):
+        self.options = options or ScanOptions()
+        self._engine, self._layout, self._structure = engine, layout, structure
+        self.timings: dict[str, float] = {}
+        self.pages: list[dict] = []  # per page of the last read: dpi, size as rendered, quarter turn, skew
+
+    # -- models ---------------------------------------------------------------------------------------------------
+    @property
+    def engine(self) -> OcrEngine:
+        if self._engine is None:
+            from models.ocr import RapidOcrEngine
+            self._engine = RapidOcrEngine(device=self.options.device, threads=self.options.threads)
+        return self._engine
+
+    @property
+    def layout(self) -> LayoutModel:
+        if self._layout is None:
+            from models.layout import CdlaLayoutModel
+            self._layout = CdlaLayoutModel(device=self.options.device, threads=self.options.threads)
+        return self._layout
+
+    @property
+    def structure(self) -> TableStructureModel:
+        if self._structure is None:
+            from models.table_structure import SlanetPlusModel
+            self._structure = SlanetPlusModel(device=self.options.device)
+        return self._structure
+
+    @contextmanager
+    def _stage(self, name: str):
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t
+
+    # -- reading --------------------------------------------------------------------------------------------------
+    def read(self, source: Source) -> Document:
+        self.timings, self.pages = {}, []
+        opts = self.options
+        with self._stage("raster"):
+            raw = load_pages(source, opts.dpi, opts.max_pages)
+        lines: list[Line] = []
+        images: list[PageImage] = []
+        warnings: list[str] = []
+        table_count = 0
+        last_table: tuple[int, int, int] | None = None  # (table index, n_cols, next row) of the previous page's end
+        for number, (gray, dpi) in enumerate(raw, start=1):
+            with self._stage("raster"):
+                page = straighten(gray, number, dpi)
+                page = settle_upside_down(page, self.engine)
+            self.pages.append({"page": number, "dpi": dpi, "width": gray.shape[1], "height": gray.shape[0],
+                               "rotation": page.rotation, "skew": page.skew, "noise": page.noise,
+                               "denoised": page.denoised})
+            items, grids = self._read_page(page, first=number == 1, last=number == len(raw))
+            # Page-local tables get document-wide numbers; a table at the very top of a page with the column count
+            # of the table that ended the previous page is its continuation (its rows keep counting).
+            mapping: dict[int, int] = {}
+            continued, row_offset = None, 0
+            if items and items[0].table_key is not None and last_table:
+                first_key = items[0].table_key
+                if grids[first_key].n_cols == last_table[1]:
+                    continued, row_offset = first_key, last_table[2]
+                    mapping[first_key] = last_table[0]
+            for key in range(len(grids)):
+                if key not in mapping:
+                    mapping[key] = table_count
+                    table_count += 1
+            for it in items:
+                if it.table_key is not None:
+                    it.line.table = mapping[it.table_key]
+                    if it.table_key == continued:
+                        for c in it.line.cells:
+                            c.row = (c.row or 0) + row_offset
+                lines.append(it.line)
+            last_table = _last_table(items, grids)
+            if page.rotation:
+                warnings.append(f"page {number} was turned {page.rotation} degrees")
+            if opts.keep_images:
+                h, w = page.gray.shape
+                images.append(PageImage(number=number, width=w, height=h,
+                                        image=np.broadcast_to(page.gray[..., None], (h, w, 3))))
+        if not lines:
+            warnings.append("no text found on the scanned pages")
+        return Document(source=source.name, kind=source.kind, lines=lines, pages=len(raw), method="ocr",
+                        warnings=warnings, images=images)
+
+    def _read_page(self, page: Page, first: bool, last: bool) -> tuple[list[PageItem], list[Grid]]:
+        opts = self.options
+        with self._stage("rulings"):
+            ink = binarize(page.gray)
+            rulings = find_rulings(ink, page.dpi)
+            grids = find_tables(ink, rulings, page.dpi)
+            lines_mask = cv2.bitwise_or(rulings.horizontal, rulings.vertical)
+            gray_clean = clean_page(page.gray, lines_mask)
+            ink_clean = text_ink(ink, lines_mask)
+        with self._stage("text"):
+            text_lines = find_text_lines(ink_clean, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
+        if not grids and opts.use_layout_model and len(text_lines) >= 4:
+            with self._stage("layout"):
+                grids = unruled_tables(page.gray, grids, self.layout, self.structure)
+                if grids:
+                    text_lines = find_text_lines(ink_clean, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
+        with self._stage("cells"):
+            cell_texts = read_grids(gray_clean, ink_clean, grids, 0, page.dpi, self.engine)
+        with self._stage("text"):
+            chosen = choose_lines(text_lines, grids, page.gray.shape[1], first, last, opts.read_prose)
+            h, w = page.gray.shape
+            crops = [crop_line(gray_clean, (b.x0, b.y0, b.x1, b.y1), (0, 0, w, h)) for b in chosen]
+            texts = self.engine.recognize(crops, [False] * len(crops))
+        with self._stage("assemble"):
+            items = _table_items(cell_texts, page.number)
+            for box, (text, conf) in zip(chosen, texts):
+                if text:
+                    items.append(PageItem(box.y0, Line([Cell(text, _box(page.number, box), conf)], table=None)))
+            items.sort(key=lambda it: it.y)
+        return items, grids
+
+
+def read_scan(source: Source, options: ScanOptions | None = None, reader: ScanReader | None = None) -> Document:
+    """Read a scanned PDF or image. Pass a `reader` to reuse its loaded models across documents."""
+    return (reader or ScanReader(options)).read(source)
+
+
+# -- small stages ------------------------------------------------------------------------------------------------------
+def settle_upside_down(page: Page, engine: OcrEngine, samples: int = 8) -> Page:
+    """Turn the page 180 degrees when the angle classifier says most of its lines are upside down and the
+    recogniser agrees (reads them more confidently turned). Two opinions, because a wrong turn loses the page."""
+    ink = binarize(page.gray)
+    lines = [b for b in find_text_lines(ink, page.dpi) if 2 <= b.width / max(1, b.height) <= 14]
+    if len(lines) < 2:
+        return page
+    lines = sorted(lines, key=lambda b: -b.width)[:samples]
+    h, w = page.gray.shape
+    crops = [crop_line(page.gray, (b.x0, b.y0, b.x1, b.y1), (0, 0, w, h)) for b in lines]
+    votes = engine.upside_down(crops)
+    if sum(1 for flipped, score in votes if flipped and score >= 0.8) < 0.7 * len(votes):
+        return page
+    readings = engine.read(crops + [cv2.rotate(c, cv2.ROTATE_180) for c in crops])
+    upright = np.mean([r.confidence for r in readings[:len(crops)]])
+    flipped = np.mean([r.confidence for r in readings[len(crops):]])
+    if flipped > upright:
+        page.gray = turn(page.gray, 180)
+        page.rotation = (page.rotation + 180) % 360
+    return page
+
+
+def _box(page: int, b: TextBox) -> Box:
+    return Box(page, float(b.x0), float(b.y0), float(b.width), float(b.height))
+
+
+def _table_items(cell_texts: list[CellText], page: int) -> list[PageItem]:
+    """One Line per grid row of each table, cells left to right; a merged cell only in its top-left row."""
+    rows: dict[tuple[int, int], list[CellText]] = {}
+    for ct in cell_texts:
+        rows.setdefault((ct.table, ct.cell.row), []).append(ct)
+    items = []
+    for (table, row), cts in rows.items():
+        cts.sort(key=lambda c: c.cell.col)
+        cells = [Cell(c.text, Box(page, c.cell.x0, c.cell.y0, c.cell.x1 - c.cell.x0, c.cell.y1 - c.cell.y0),
+                      c.confidence, row=c.cell.row, col=c.cell.col) for c in cts]
+        y = min(c.cell.y0 for c in cts)
+        items.append(PageItem(y + 0.01 * row, Line(cells, table=None), table_key=table))
+    return items
+
+
+def _last_table(items: list[PageItem], grids: list[Grid]) -> tuple[int, int, int] | None:
+    """(table index, column count, next row index) when the page ends with a table, else None."""
+    if not items or items[-1].table_key is None:
+        return None
+    key = items[-1].table_key
+    rows = [it for it in items if it.table_key == key]
+    next_row = max((c.row or 0) for it in rows for c in it.line.cells) + 1
+    return rows[-1].line.table, grids[key].n_cols, next_row
