@@ -294,7 +294,8 @@ def _plan_rows(w: Writer, table: Table) -> dict:
     font = w.body
     pad = size * 0.35
     lead = size * 1.25
-    widths = [cw * (1 + st.col_jitter * ((i * 7919) % 13 / 13 - 0.5)) for i, cw in enumerate(table.col_weights)]
+    jitter = random.Random(f"{w.doc.doc_id}-{table.section}-widths")
+    widths = [cw * (1 + st.col_jitter * jitter.uniform(-1, 1)) for cw in table.col_weights]
     scale = w.width / sum(widths)
     widths = [cw * scale for cw in widths]
     xs = [st.margin]
