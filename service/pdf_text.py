@@ -4,7 +4,8 @@ Per page: tables come from pdfplumber's ruling-line finder; each cell takes exac
 lies in its rectangle. Characters outside every cell are grouped into visual lines and split at wide gaps; runs of
 such lines that form aligned columns with numbers are read as a table without rules, the rest as prose (one cell
 per gap-separated segment, like the tab-separated cells of a text dump). Items are ordered top to bottom.
-Diagonal glyphs (watermarks) are dropped; overprinted "fake bold" duplicates are removed.
+Diagonal glyphs (watermarks) are dropped; overprinted "fake bold" duplicates are removed; a sideways page is read
+turned upright; a table that goes on over a page break keeps its index, its rows counted on.
 A merged cell appears once, at its top-left grid position (the grid is the table's distinct cell edges); an empty
 cell is Cell(text="").
 When the text layer is missing or garbage (scans, unmapped fonts) the reader returns None and the pipeline OCRs.
@@ -24,6 +25,7 @@ LINE_TABLES = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
 WIDE_GAP = 1.2          # a gap wider than this many font sizes separates columns on an unruled line
 GOOD_PAGE = 0.6          # a page whose text quality is below this needs OCR
 MAX_RULING_OBJECTS = 3000   # vector objects on a page beyond which tables are not searched for
+SCAN_GLYPHS = 150        # fewer glyphs than this on a page that is mostly one image: a scan
 EDGE_TOLERANCE = 2.0     # points: cell edges closer than this are the same grid line
 
 _CJK_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -160,9 +162,24 @@ def _continue_table(end: _TableEnd | None, page_lines: list[Line]) -> bool:
 # --- quality -----------------------------------------------------------------------------------------------------
 
 def _page_quality(page, number: int) -> PageQuality:
+    """A page mostly covered by images with only a little text (a scan with a page number or a stamp added
+    digitally) has no usable layer either: its content is in the picture."""
     glyphs = [char["text"] for char in page.chars if not char["text"].isspace()]
-    return PageQuality(page=number, glyphs=len(glyphs), quality=char_quality(glyphs),
-                       has_images=bool(page.images))
+    quality = char_quality(glyphs)
+    if len(glyphs) < SCAN_GLYPHS and _image_cover(page) > 0.5:
+        quality = 0.0
+    return PageQuality(page=number, glyphs=len(glyphs), quality=quality, has_images=bool(page.images))
+
+
+def _image_cover(page) -> float:
+    """Share of the page under its largest image."""
+    area = float(page.width * page.height) or 1.0
+    best = 0.0
+    for image in page.images:
+        w = min(image["x1"], page.width) - max(image["x0"], 0)
+        h = min(image["bottom"], page.height) - max(image["top"], 0)
+        best = max(best, max(w, 0) * max(h, 0) / area)
+    return best
 
 
 def char_quality(glyphs: list[str]) -> float:

@@ -138,15 +138,19 @@ def make_pdf() -> bytes:
     return buffer.getvalue()
 
 
-def make_image_pdf() -> bytes:
+def make_image_pdf(stamp: str | None = None) -> bytes:
+    """A scanned page: one picture, no text (or a page number stamped on digitally)."""
     from PIL import Image, ImageDraw
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
-    image = Image.new("RGB", (600, 400), "white")
-    ImageDraw.Draw(image).rectangle((50, 50, 550, 350), outline="black", width=3)
+    image = Image.new("RGB", (600, 800), "white")
+    ImageDraw.Draw(image).rectangle((50, 50, 550, 750), outline="black", width=3)
     buffer = io.BytesIO()
     c = canvas.Canvas(buffer)
-    c.drawImage(ImageReader(image), 50, 300, width=500, height=330)
+    c.drawImage(ImageReader(image), 20, 20, width=555, height=800)
+    if stamp:
+        c.setFont(_cjk_font(), 9)
+        c.drawString(280, 10, stamp)
     c.showPage()
     c.save()
     return buffer.getvalue()
@@ -244,6 +248,7 @@ def test_pdf_without_text_layer_returns_none():
     assert text_layer_quality(source) == 0.0
     [page] = page_text_quality(source)
     assert page.needs_ocr and page.has_images and page.glyphs == 0
+    assert read_pdf_text(load_source(make_image_pdf(stamp="第 1 页 政府信息公开"))) is None
 
 
 def test_pdf_with_garbage_text_layer_returns_none():
