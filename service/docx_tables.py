@@ -22,6 +22,8 @@ MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 # Compiled XPath works on python-docx's element classes too (their .xpath() takes no namespaces argument).
 _ROW_CELLS = etree.XPath("./w:tc|./w:sdt/w:sdtContent/w:tc|./w:customXml/w:tc", namespaces={"w": W})
 _CELL_PARAGRAPHS = etree.XPath("./w:p|./w:sdt/w:sdtContent/w:p|./w:customXml/w:p", namespaces={"w": W})
+# Deleted and moved-away revisions, and property blocks, hold no visible text.
+_NOT_TEXT = {f"{{{W}}}{tag}" for tag in ("del", "moveFrom", "rPr", "pPr")}
 _CONTAINERS = {f"{{{W}}}sdt", f"{{{W}}}sdtContent", f"{{{W}}}customXml", f"{{{W}}}smartTag"}
 
 
@@ -150,7 +152,7 @@ def paragraph_text(p, boxes: list | None = None) -> str:
     def visit(node) -> None:
         for child in node:
             tag = child.tag
-            if not isinstance(tag, str) or tag == f"{{{MC}}}Fallback" or tag in (_w("del"), _w("rPr"), _w("pPr")):
+            if not isinstance(tag, str) or tag == f"{{{MC}}}Fallback" or tag in _NOT_TEXT:
                 continue
             if tag == _w("txbxContent"):
                 if boxes is not None:
