@@ -129,7 +129,7 @@ def _shadow(rng: np.random.Generator, h: int, w: int, strength: float) -> np.nda
     return cv2.resize(1.0 - strength * mask, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str, dpi: int
+def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str, dpi: int, first_page: bool = False
             ) -> tuple[np.ndarray, np.ndarray, list[dict], bool, int]:  # noqa: E501
     """Returns (matrix from clean pixels to scan pixels, image, ops, gray, jpeg quality)."""
     h, w = img.shape[:2]
@@ -149,6 +149,21 @@ def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str,
             work = cv2.dilate(work, kernel)
             ops.append({"op": "ink_erosion", "kernel": size + 1})
 
+    # Paper: the back page showing through, a staple in the corner (before geometry: they are on the sheet).
+    if profile in ("scanner", "copier") and level != "light" and rng.random() < 0.3:
+        alpha = _r(rng, 0.03, 0.09)
+        back = cv2.GaussianBlur(cv2.flip(work, 1), (0, 0), 1.5 * dpi / 200)  # diffused through the paper
+        dark = (255 - work.astype(np.float32)) + alpha * (255 - back.astype(np.float32))
+        work = (255 - np.clip(dark, 0, 255)).astype(np.uint8)
+        ops.append({"op": "show_through", "alpha": round(alpha, 3)})
+    if first_page and rng.random() < 0.25:
+        x0, y0 = int(w * _r(rng, 0.03, 0.08)), int(h * _r(rng, 0.02, 0.05))
+        length, tone = int(dpi * 0.45), int(rng.integers(60, 140))
+        ang = _r(rng, 0.5, 1.0)
+        x1, y1 = int(x0 + length * np.cos(ang)), int(y0 - length * np.sin(ang) * 0.3)
+        cv2.line(work, (x0, y0), (x1, y1), (tone,) * (1 if gray else 3), max(2, dpi // 40))
+        ops.append({"op": "staple"})
+
     # Geometry (one matrix), background where the page left the frame.
     m, geo_ops = _geometry(rng, w, h, level, profile)
     ops += geo_ops
@@ -156,6 +171,16 @@ def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str,
     border = bg[0] if gray else bg
     work = cv2.warpPerspective(work, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                                borderValue=border)
+
+    # Scanner lid: a dark band along one or two edges of the bed.
+    if profile == "scanner" and rng.random() < 0.2 + 0.2 * strength:
+        tone = int(rng.integers(20, 110))
+        for side in rng.choice(4, size=int(rng.integers(1, 3)), replace=False):
+            band = max(2, int((w if side < 2 else h) * _r(rng, 0.004, 0.02)))
+            sl = [(slice(None), slice(0, band)), (slice(None), slice(w - band, w)),
+                  (slice(0, band), slice(None)), (slice(h - band, h), slice(None))][int(side)]
+            work[sl] = tone
+        ops.append({"op": "edge_shadow", "tone": tone})
 
     if profile == "fax":
         work, fax_ops = _fax(work, rng, w, h, dpi)
@@ -250,8 +275,8 @@ def scan(pdf: bytes, cells: list[PlacedCell], rng: np.random.Generator, level: s
     if dpi is None:
         dpi = int(rng.choice(DPIS[level]))
     pages = []
-    for img in rasterise(pdf, dpi):
-        m, out, ops, gray, quality = degrade(img, rng, level, profile, dpi)
+    for i, img in enumerate(rasterise(pdf, dpi)):
+        m, out, ops, gray, quality = degrade(img, rng, level, profile, dpi, first_page=i == 0)
         h, w = out.shape[:2]
         pt = np.array([[dpi / 72.0, 0, 0], [0, dpi / 72.0, 0], [0, 0, 1]])
         pages.append(ScanPage(_encode(out, gray, quality), w, h, gray, m @ pt, ops))
