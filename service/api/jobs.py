@@ -290,7 +290,8 @@ class Slot(threading.Thread):
             self.conn.send(("run", job.id, str(self.pool.store.upload_path(job.id)), job.name,
                             self.pool.limits_dict(), self.settings.slow_down_s))
             while True:
-                if self.cancelled:
+                if self.cancelled or self.pool.stopping.is_set():
+                    # Deleted, or the server is stopping: a stopped job stays 'running' and is queued again at start.
                     self._kill()
                     return
                 left = deadline - time.perf_counter()
