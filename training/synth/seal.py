@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from training.synth.fonts import WQY
 
 
-def seal_image(agency: str, rng: random.Random, size: int = 420) -> Image.Image:
+def seal_image(agency: str, rng: random.Random, size: int = 300) -> Image.Image:
     """RGBA image of a round seal; ink is uneven, as a real stamp."""
     img = Image.new("L", (size, size), 0)
     d = ImageDraw.Draw(img)
@@ -45,7 +45,8 @@ def seal_image(agency: str, rng: random.Random, size: int = 420) -> Image.Image:
     gen = np.random.default_rng(rng.randrange(2**32))
     coarse = Image.fromarray((gen.random((size // 8, size // 8)) * 255).astype(np.uint8))
     noise = np.asarray(coarse.resize((size, size), Image.BILINEAR), np.float32)
-    speck = gen.random((size, size)) > 0.06
+    # Ink gaps, coarser than a pixel (also keeps the embedded image small).
+    speck = np.kron(gen.random((size // 3 + 1, size // 3 + 1)) > 0.06, np.ones((3, 3)))[:size, :size]
     alpha = np.asarray(img, np.float32) * np.clip(noise / 128.0, 0.35, 1.0) * speck * rng.uniform(0.65, 0.9)
     alpha_img = Image.fromarray(alpha.astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.0))
     red = (int(rng.uniform(200, 235)), int(rng.uniform(20, 60)), int(rng.uniform(30, 60)))
