@@ -217,7 +217,7 @@ def test_committed_sample_matches_its_command(tmp_path):
     sample = ROOT / "training" / "samples"
     if not (sample / "manifest.jsonl").exists():
         pytest.skip("sample not generated")
-    run([Job(index=0, seed=2026, out=str(tmp_path), dpi=120, p_break=0.3, cycle=True)], workers=1)
+    run([Job(index=0, seed=2026, out=str(tmp_path), dpi=110, p_break=0.3, cycle=True)], workers=1)
     entry = json.loads((sample / "manifest.jsonl").read_text(encoding="utf-8").splitlines()[0])
     for name in entry["files"].values():
         assert (tmp_path / name).read_bytes() == (sample / name).read_bytes(), name
