@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import io
 import re
+import statistics
 import unicodedata
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ LINE_TABLES = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
 WIDE_GAP = 1.2          # a gap wider than this many font sizes separates columns on an unruled line
 GOOD_PAGE = 0.6          # a page whose text quality is below this needs OCR
 MAX_RULING_OBJECTS = 3000   # vector objects on a page beyond which tables are not searched for
+TITLE_SIZE = 1.15        # type this much larger than the page's median is title type
 SCAN_GLYPHS = 150        # fewer glyphs than this on a page that is mostly one image: a scan
 EDGE_TOLERANCE = 2.0     # points: cell edges closer than this are the same grid line
 
@@ -32,6 +34,7 @@ _CJK_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _BAD_CHAR = re.compile(r"\(cid:\d+\)|[\ue000-\uf8ff\ufffd\x00-\x08\x0e-\x1f]")
 _RADICAL = re.compile(r"[\u2e80-\u2fdf]")   # Kangxi radicals some fonts map instead of the unified ideographs
 _PAGE_NUMBER = re.compile(r"[\s\-—–_·.|/第页共PpAaGgEe0-9]*")
+_HEADING = re.compile(r"^\s*(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d+[.．、]|第[一二三四五六七八九十\d]+)")
 _NUMBER = re.compile(r"^[\d,，.．]+$")
 
 
@@ -58,6 +61,7 @@ def read_pdf_text(source: Source) -> Document | None:
     import pdfplumber
     lines: list[Line] = []
     qualities: list[PageQuality] = []
+    failures: list[str] = []
     tables = 0
     try:
         pdf = pdfplumber.open(io.BytesIO(source.data))
@@ -73,13 +77,15 @@ def read_pdf_text(source: Source) -> Document | None:
                         after -= 1
                     lines.extend(page_lines)
                     tables = after
-            except Exception:
+            except Exception as error:   # one odd page must not sink the file: it goes to OCR, and we say why
                 quality = PageQuality(page=number, glyphs=0, quality=0.0, has_images=True)
+                failures.append(f"page {number}: text layer unreadable ({type(error).__name__}: {error})"[:200])
             qualities.append(quality)
             page.close()   # drop pdfplumber's per-page caches: long files stay in bounded memory
     if not text_layer_usable(qualities):
         return None
     document = Document(source=source.name, kind="pdf", lines=lines, pages=len(qualities), method="text-layer")
+    document.warnings.extend(failures)
     ocr_pages = [q.page for q in qualities if q.needs_ocr]
     if ocr_pages:
         document.warnings.append(f"no usable text layer on pages {', '.join(map(str, ocr_pages))}: they need OCR")
@@ -315,13 +321,16 @@ class _Segment:
     """A run of glyphs on one visual line with no wide gap inside."""
     text: str
     bbox: tuple[float, float, float, float]
+    size: float = 0.0    # font size of its first glyph
 
 
 def _unruled_lines(chars: list[dict], page: int) -> list[tuple[float, list[Line]]]:
     """Visual lines split at wide gaps; runs of lines that split into aligned columns with numbers become a table
     (table=0 as a placeholder for the caller's index); other lines stay prose, one cell per segment."""
     rows = [segments for segments in (_segments(group) for group in _group_lines(chars)) if segments]
+    body_size = statistics.median(char.get("size", 0.0) for char in chars) if chars else 0.0
     items: list[tuple[float, list[Line]]] = []
+    title: _Segment | None = None   # the previous prose line when it is a single segment in large type
     i = 0
     while i < len(rows):
         j = i
@@ -330,13 +339,26 @@ def _unruled_lines(chars: list[dict], page: int) -> list[tuple[float, list[Line]
         block = rows[i:j]
         if _aligned_table(block):
             items.append((block[0][0].bbox[1], _aligned_table_lines(block, page)))
-            i = j
+            title, i = None, j
             continue
         row = rows[i]
-        cells = [Cell(segment.text, box=_box(page, segment.bbox)) for segment in row]
-        items.append((row[0].bbox[1], [Line(cells)]))
         i += 1
+        if title is not None and _continues_title(title, row):
+            title = _Segment(collapse_whitespace(f"{title.text} {row[0].text}"), _union([title.bbox, row[0].bbox]),
+                             title.size)
+            items[-1] = (items[-1][0], [Line([Cell(title.text, box=_box(page, title.bbox))])])
+            continue
+        title = row[0] if len(row) == 1 and row[0].size >= TITLE_SIZE * body_size else None
+        items.append((row[0].bbox[1], [Line([Cell(segment.text, box=_box(page, segment.bbox)) for segment in row])]))
     return items
+
+
+def _continues_title(title: _Segment, row: list[_Segment]) -> bool:
+    """A title set in large type over two or three lines ("某某区人民政府办公室" / "2023年政府信息公开工作年度报告") is
+    one line of text: the next single-segment line in the same type, close below, not a numbered heading."""
+    if len(row) != 1 or abs(row[0].size - title.size) > 0.5 or _HEADING.match(row[0].text):
+        return False
+    return row[0].bbox[1] - title.bbox[3] < 0.8 * title.size
 
 
 def _segments(line: list[dict]) -> list[_Segment]:
@@ -348,7 +370,7 @@ def _segments(line: list[dict]) -> list[_Segment]:
         current.append(char)
     if current:
         segments.append(current)
-    out = [_Segment(_text(chars), _bbox(chars)) for chars in segments]
+    out = [_Segment(_text(chars), _bbox(chars), chars[0].get("size", 0.0)) for chars in segments]
     return [segment for segment in out if segment.text]
 
 

@@ -455,3 +455,21 @@ def test_pdf_table_going_on_over_a_page_break_keeps_one_index():
     assert [line.cells[0].row for line in table_lines] == list(range(81))
     assert [line.cells[0].text for line in table_lines][-1] == "第80项事务"
     assert "-1-" in [line.cells[0].text for line in document.lines if line.table is None]
+
+
+def test_pdf_title_over_two_lines_in_large_type_is_one_line():
+    from reportlab.pdfgen import canvas
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer)
+    c.setFont(_cjk_font(), 18)
+    c.drawCentredString(300, 780, "某某市某某区人民政府办公室")
+    c.drawCentredString(300, 756, "2023年政府信息公开工作年度报告")
+    c.drawString(60, 720, "一、总体情况")
+    c.setFont(_cjk_font(), 10.5)
+    for i in range(8):
+        c.drawString(60, 690 - 16 * i, PROSE + "现将有关情况报告如下。")
+    c.showPage()
+    c.save()
+    lines = [line.cells[0].text for line in read_pdf_text(load_source(buffer.getvalue())).lines]
+    assert lines[:2] == ["某某市某某区人民政府办公室 2023年政府信息公开工作年度报告", "一、总体情况"]
+    assert lines[2:] == [PROSE + "现将有关情况报告如下。"] * 8
