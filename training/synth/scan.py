@@ -278,6 +278,16 @@ def scan(pdf: bytes, cells: list[PlacedCell], rng: np.random.Generator, level: s
     for i, img in enumerate(rasterise(pdf, dpi)):
         m, out, ops, gray, quality = degrade(img, rng, level, profile, dpi, first_page=i == 0)
         h, w = out.shape[:2]
+        if w > h and rng.random() < 0.35:
+            # A landscape page fed in portrait: the scan comes out turned a quarter.
+            if rng.random() < 0.5:
+                out, turn = cv2.rotate(out, cv2.ROTATE_90_CLOCKWISE), np.array([[0, -1, h], [1, 0, 0], [0, 0, 1]])
+                ops.insert(-1, {"op": "rotate90", "direction": "clockwise"})
+            else:
+                out, turn = cv2.rotate(out, cv2.ROTATE_90_COUNTERCLOCKWISE), np.array([[0, 1, 0], [-1, 0, w], [0, 0, 1]])
+                ops.insert(-1, {"op": "rotate90", "direction": "counterclockwise"})
+            m = turn @ m
+            h, w = out.shape[:2]
         pt = np.array([[dpi / 72.0, 0, 0], [0, dpi / 72.0, 0], [0, 0, 1]])
         pages.append(ScanPage(_encode(out, gray, quality), w, h, gray, m @ pt, ops))
     pdf_bytes = jpeg_pages_to_pdf([(p.jpeg, p.width, p.height, dpi, p.gray) for p in pages])
