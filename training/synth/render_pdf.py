@@ -108,7 +108,7 @@ class Writer:
     def width(self) -> float:
         return self.size[0] - 2 * self.style.margin
 
-    def _seal(self, last_line: str, top: float, bottom: float) -> None:
+    def _seal(self, top: float, bottom: float) -> None:
         """The red seal over the signature and date (centred on the signature block)."""
         from reportlab.lib.utils import ImageReader
 
@@ -127,7 +127,7 @@ class Writer:
                          mask="auto")
 
     def _footer(self) -> None:
-        w, h = self.size
+        w = self.size[0]
         label = f"- {len(self.pages)} -"
         self.c.setFont(self.body, 9)
         self.c.drawCentredString(w / 2, self.style.margin * 0.45, label)
@@ -276,12 +276,11 @@ class Writer:
                     sign_top = self.y
                 self.paragraph(block.text, self.body, st.body_size, align=st.signature_align)
                 if st.seal and (nxt is None or nxt.kind != "sign"):
-                    self._seal(block.text, sign_top, self.y)
+                    self._seal(sign_top, self.y)
         self._footer()
         self.c.showPage()
         self.c.save()
         return PdfResult(self.buf.getvalue(), self.pages, self.cells)
-
 
 
 def render_pdf(doc: SynthDoc) -> PdfResult:
