@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import sqlite3
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         listing = Path(tmp) / "inputs.lst"
         files = list_files(folder, args.glob, listing)
         rows = []
+        load_before = os.getloadavg()[0]
         for spec in args.runs.split(","):
             mode, workers = spec.split(":")
             if mode == "ray":
@@ -134,17 +136,18 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
     described = (f"{files} files matching {args.glob!r} in {args.folder}" if args.folder
                  else f"{args.n} text reports made from the seeds (eval.batch_bench.make_text_corpus)")
-    write_report(Path(args.report), rows, described, argv if argv is not None else sys.argv[1:])
+    write_report(Path(args.report), rows, described, argv if argv is not None else sys.argv[1:],
+                 (load_before, os.getloadavg()[0]))
     return 0
 
 
-def write_report(path: Path, rows: list[dict], corpus: str, argv: list[str]) -> None:
-    import os
+def write_report(path: Path, rows: list[dict], corpus: str, argv: list[str], load: tuple[float, float]) -> None:
 
     lines = ["# Batch throughput", "",
              f"Command: `.venv/bin/python -m eval.batch_bench {' '.join(argv)}`".replace("  ", " "), "",
              f"Corpus: {corpus}. Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-             f"{platform.python_version()}, CPU only.", "",
+             f"{platform.python_version()}, CPU only; load average {load[0]:.1f} before the runs, {load[1]:.1f} "
+             "after (other work on the machine slows every run alike).", "",
              "Wall time is the whole command (start-up, scan, worker start and model loading, tables), so pages/s "
              "is what a user sees; steady pages/s leaves start-up out (pages finished after the first report, over "
              "the time since it finished); busy is the sum of the per-input seconds inside the workers.", "",

@@ -167,15 +167,30 @@ def test_cuda_without_a_gpu_falls_back_to_cpu_with_a_warning(tmp_path, capsys):
     assert len(list((out / "json").glob("*.json"))) == 1
 
 
+def test_a_second_batch_on_the_same_folder_is_refused(tmp_path, capsys):
+    fcntl = pytest.importorskip("fcntl")
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / ".batch.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)   # as a running batch holds it
+        assert cli_main(["batch", str(tmp_path), "--out", str(out)]) == 2
+    assert "already running" in capsys.readouterr().err
+    assert not (out / "manifest.sqlite").exists()
+
+
 def test_ray_data_backend_writes_the_same_outputs(tmp_path):
     pytest.importorskip("ray")
     inputs, distinct = _build_inputs(tmp_path)
     out = tmp_path / "ray_out"
+    from service.batch.workers import cuda_available
+
+    # --device cuda on a cluster without GPUs: CPU actors and a warning (GPU actors would wait for ever).
     cmd = [*_nianbao(), "batch", *map(str, inputs), "--out", str(out), "--ray", "local", "--workers", "2",
-           "--classifier", "fuzzy"]
+           "--classifier", "fuzzy", "--device", "cuda"]
     run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 1, run.stderr   # the corrupt PDF, recorded as failed
     assert "on Ray (local)" in run.stderr
+    assert cuda_available() or "the Ray cluster has no GPU; running on CPU" in run.stderr
     _assert_each_report_once(out, distinct)
     reports = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in (out / "json").iterdir()}
     assert reports["r001_2022.json"]["requests"]["carried_over"]["total"] == 1

@@ -74,7 +74,7 @@ def run_ray(items: list[dict], workers: int, device: str = "cpu", classifier: st
     context.enable_progress_bars = False   # the batch draws its own bar
     logging.getLogger("ray.data").setLevel(logging.ERROR)   # no INFO/notice lines between the bar and the summary
     gpus = 1 if device == "cuda" else 0
-    actors = workers if not gpus else max(1, int(ray.cluster_resources().get("GPU", 1)))
+    actors = workers if not gpus else max(1, min(workers, int(ray.cluster_resources().get("GPU", 1))))
     dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
         PipelineActor,
         fn_constructor_kwargs={"device": device, "classifier": classifier},

@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,18 +67,18 @@ class ScanResult:
 def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     (out / "json").mkdir(parents=True, exist_ok=True)
-    try:
-        with _exclusive(out):
-            for stale in [*out.glob(".*.tmp*"), *(out / "json").glob(".*.tmp")]:   # left by a killed run
-                stale.unlink()
-            manifest = Manifest(out / "manifest.sqlite")
-            try:
-                return Batch(args, out, manifest).run()
-            finally:
-                manifest.close()
-    except BlockingIOError:
+    lock = _lock(out)
+    if lock is None:
         print(f"error: another batch is already running on {out}", file=sys.stderr)
         return 2
+    with lock:
+        for stale in [*out.glob(".*.tmp*"), *(out / "json").glob(".*.tmp")]:   # left by a killed run
+            stale.unlink()
+        manifest = Manifest(out / "manifest.sqlite")
+        try:
+            return Batch(args, out, manifest).run()
+        finally:
+            manifest.close()
 
 
 class Batch:
@@ -109,7 +109,6 @@ class Batch:
     def scan(self) -> ScanResult:
         from tqdm import tqdm
 
-        from service.document import InputError
         from service.ingest import load_source, page_count
 
         result = ScanResult(todo={})
@@ -135,7 +134,7 @@ class Batch:
                 continue
             try:
                 pages = page_count(load_source(item.data, name=item.name))
-            except (InputError, Exception):   # the worker meets the same problem and records it
+            except Exception:   # InputError and the like: the worker meets the same problem and records it
                 pages = 1
             result.todo[item.sha256] = Todo(item.sha256, item.source, item.locator.to_json(), entry.json_name, pages)
         return result
@@ -148,13 +147,12 @@ class Batch:
             return
         bar = tqdm(total=sum(t.pages for t in scan.todo.values()), desc="batch", unit="page", dynamic_ncols=True,
                    disable=not self.show_bar, file=sys.stderr)
-        try:
-            for outcome in self.outcomes(scan):
+        # closing(): on Ctrl-C the workers are stopped here, not whenever the generator is collected.
+        with bar, closing(self.outcomes(scan)) as outcomes:
+            for outcome in outcomes:
                 self.record(outcome, scan.todo[outcome.sha256])
                 bar.update(scan.todo[outcome.sha256].pages)
                 bar.set_postfix(done=self.done_now, failed=self.failed_now, refresh=False)
-        finally:
-            bar.close()
 
     def outcomes(self, scan: ScanResult):
         if self.args.ray:
@@ -236,14 +234,17 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-@contextmanager
-def _exclusive(out: Path):
-    """One batch per output folder at a time (the lock goes with the process, even on SIGKILL)."""
+def _lock(out: Path):
+    """One batch per output folder at a time: the lock is held while the returned file is open, and the OS drops it
+    when the process ends, even on SIGKILL. None when another batch holds it."""
+    handle = open(out / ".batch.lock", "w")
     try:
         import fcntl
+
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except ImportError:   # not POSIX: no lock
-        yield
-        return
-    with open(out / ".batch.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        yield
+        pass
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle

@@ -176,10 +176,17 @@ class LocalRunner:
                     self._pool.shutdown(wait=False, cancel_futures=True)
                     log.warning("a worker process died; restarting the pool and retrying %d inputs", len(retry))
                     self._pool = self._new_pool()
-        finally:
-            self.close()
+        except BaseException:   # Ctrl-C, or the consumer stopped early (GeneratorExit)
+            self.close(kill=True)
+            raise
+        self.close()
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+    def close(self, kill: bool = False) -> None:
+        """kill: stop the workers now; one may be hours into a long scan, and its result would be thrown away."""
+        if self._pool is None:
+            return
+        if kill:
+            for process in list((self._pool._processes or {}).values()):
+                process.terminate()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = None
