@@ -1,0 +1,257 @@
+"""The benchmark's report: one JSON with every number, a Markdown page for people, and the plots."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from eval.cases import Case
+from eval.score import aggregate
+
+PROJECT = "project"
+LEVEL_ORDER = ("clean", "light", "moderate", "heavy")
+
+
+# -- numbers --------------------------------------------------------------------------------------------------------
+
+def speed(records: dict[str, dict], kind_of: dict[str, str]) -> dict:
+    """Seconds per page and per report, for each stage and each input kind; pages per second over the set."""
+    ok = {cid: r for cid, r in records.items() if not r["error"]}
+    pages = sum(r["pages"] for r in ok.values())
+    walls = [r["wall"] for r in records.values()]
+    stages: dict[str, float] = defaultdict(float)
+    for r in ok.values():
+        for stage, s in r["timings"].items():
+            stages[stage] += s
+    by_kind: dict[str, dict] = {}
+    for kind in sorted({kind_of[c] for c in ok}):
+        rs = [r for c, r in ok.items() if kind_of[c] == kind]
+        kp, kw = sum(r["pages"] for r in rs), sum(r["wall"] for r in rs)
+        by_kind[kind] = {"reports": len(rs), "pages": kp, "s_per_page": round(kw / kp, 4) if kp else None,
+                         "s_per_report": round(kw / len(rs), 4)}
+    n = len(ok)
+    return {
+        "reports": n, "pages": pages, "wall_s": round(sum(walls), 3),
+        "pages_per_s": round(pages / sum(r["wall"] for r in ok.values()), 3) if pages else None,
+        "s_per_report_median": round(statistics.median(walls), 4) if walls else None,
+        "s_per_report_p90": round(sorted(walls)[int(0.9 * (len(walls) - 1))], 4) if walls else None,
+        "stages": {st: {"s_total": round(s, 3), "s_per_page": round(s / pages, 4) if pages else None,
+                        "s_per_report": round(s / n, 4) if n else None} for st, s in stages.items()},
+        "by_kind": by_kind,
+    }
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              timeout=5).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def build_report(cases: list[Case], runs, scored: dict[str, list[dict]], set_dir: str, set_name: str | None,
+                 command: str | None, started: float) -> dict:
+    kind_of = {c.id: c.kind for c in cases}
+    systems = {}
+    for run in runs:
+        docs = scored.get(run.name, [])
+        entry = {"title": run.title, "kinds": list(run.kinds) if run.kinds else "all", "skipped": run.skipped}
+        if not run.skipped:
+            entry.update({
+                "summary": aggregate(docs),
+                "speed": speed(run.records, kind_of),
+                "resources": run.resources,
+                "failures": [{"case": d["case"], "error": d["error"]} for d in docs if d["error"]],
+                "docs": [{"case": d["case"], "kind": d["kind"], "level": d["level"],
+                          "right": sum(d["hits"].values()), "fields": len(d["hits"]), "exact": d["exact"],
+                          "valid": d["valid"], "meta": d["meta"], "error": d["error"],
+                          "wall": run.records[d["case"]]["wall"], "pages": run.records[d["case"]]["pages"]}
+                         for d in docs],
+            })
+        systems[run.name] = entry
+    # Side by side: the project on exactly the cases each baseline read.
+    comparison = {}
+    project_docs = {d["case"]: d for d in scored.get(PROJECT, [])}
+    for name, docs in scored.items():
+        if name == PROJECT or not docs:
+            continue
+        mine = [project_docs[d["case"]] for d in docs if d["case"] in project_docs]
+        comparison[name] = {"cases": len(docs), "project": aggregate(mine), "baseline": aggregate(docs)}
+    return {
+        "command": command,
+        "set": {"name": set_name, "path": set_dir, "cases": len(cases), "documents": len({c.doc for c in cases}),
+                "kinds": dict(Counter(c.kind for c in cases)), "levels": dict(Counter(c.level for c in cases)),
+                "with_cell_boxes": sum(1 for c in cases if c.cells)},
+        "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+        "commit": _git_commit(),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "systems": systems,
+        "comparison": comparison,
+    }
+
+
+# -- Markdown -------------------------------------------------------------------------------------------------------
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{100 * x:.1f}%"
+
+
+def _num(x, digits: int = 3) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return out + [""]
+
+
+def _levels(keys) -> list[str]:
+    return sorted(keys, key=lambda k: (LEVEL_ORDER.index(k) if k in LEVEL_ORDER else 99, k))
+
+
+def _acc_cell(group: dict | None) -> str:
+    if not group:
+        return "–"
+    return f"{_pct(group['accuracy'])} ({group['right']}/{group['fields']})"
+
+
+def markdown(data: dict) -> str:
+    systems = {k: v for k, v in data["systems"].items() if not v.get("skipped")}
+    project = systems.get(PROJECT, {})
+    s = project.get("summary", {})
+    st = data["set"]
+    lines = [f"# Benchmark: {st['name'] or st['path']}", ""]
+    if data.get("command"):
+        lines += ["Made by:", "", "```", data["command"], "```", ""]
+    lines += [f"Set `{st['path']}`: {st['cases']} inputs from {st['documents']} documents; kinds "
+              + ", ".join(f"{k} {n}" for k, n in sorted(st["kinds"].items())) + "; degradation "
+              + ", ".join(f"{k} {st['levels'][k]}" for k in _levels(st["levels"]))
+              + f"; {st['with_cell_boxes']} with cell boxes.",
+              f"Run {data['created']} at commit {data['commit']} on {data['machine']['cpus']} CPUs "
+              f"({data['machine']['platform']}).", ""]
+
+    lines += ["## Summary (this project)", ""]
+    if s:
+        f = s["findings"]
+        rows = [["field accuracy (every number of the three tables)", _acc_cell(s["fields"])],
+                ["documents exactly right (every number)", _pct(s["exact"])],
+                ["documents exactly right (numbers + template, agency, year)", _pct(s["exact_with_meta"])],
+                ["documents that pass validation", _pct(s["valid"])],
+                ["template / agency / year right",
+                 f"{_pct(s['meta']['template'])} / {_pct(s['meta']['agency'])} / {_pct(s['meta']['year'])}"],
+                ["findings precision (reported rule breaks the truth has)",
+                 f"{_pct(f['precision'])} ({f['tp']} of {f['tp'] + f['fp']})"],
+                ["findings recall (true rule breaks reported)", f"{_pct(f['recall'])} ({f['tp']} of {f['tp'] + f['fn']})"],
+                ["planted rule breaks found (cell named)", f"{f['planted_found']} of {f['planted']}"],
+                ["inputs that failed (no result)", f"{s['failed']} of {s['cases']}"]]
+        sp = project["speed"]
+        rows.append(["speed", f"{_num(sp['pages_per_s'], 2)} pages/s, median {_num(sp['s_per_report_median'], 2)} "
+                              f"s/report, peak memory {project['resources']['peak_rss_mb']} MB"])
+        lines += _table(["metric", "value"], rows)
+
+    names = list(systems)
+    lines += ["## Field accuracy by input kind", ""]
+    kinds = sorted({k for v in systems.values() for k in v["summary"]["by_kind"]})
+    lines += _table(["kind"] + names, [[k] + [_acc_cell(systems[n]["summary"]["by_kind"].get(k)) for n in names]
+                                       for k in kinds])
+    lines += ["## Field accuracy by degradation level", ""]
+    levels = _levels({k for v in systems.values() for k in v["summary"]["by_level"]})
+    lines += _table(["level"] + names, [[lv] + [_acc_cell(systems[n]["summary"]["by_level"].get(lv)) for n in names]
+                                        for lv in levels])
+    if s:
+        lines += ["## Field accuracy by section (this project)", ""]
+        lines += _table(["section", "accuracy"], [[k, _acc_cell(v)] for k, v in s["by_section"].items()])
+
+    if data["comparison"]:
+        lines += ["## Baselines side by side (same inputs, same label mapper)", "",
+                  "Each baseline's text goes through the project's own assembler, gap filling, repair and validation,"
+                  " so the difference is the extraction.", ""]
+        rows = []
+        for name, comp in data["comparison"].items():
+            for who, agg in ((PROJECT, comp["project"]), (name, comp["baseline"])):
+                sp = systems[who]["speed"] if who != PROJECT else None
+                rows.append([f"{name} inputs ({comp['cases']})", who, _acc_cell(agg["fields"]), _pct(agg["exact"]),
+                             _pct(agg["valid"]), _pct(agg["meta"]["year"]),
+                             f"{_pct(agg['findings']['precision'])} / {_pct(agg['findings']['recall'])}",
+                             agg["failed"], _num(sp["pages_per_s"], 2) if sp else "see Speed"])
+        lines += _table(["inputs", "system", "field accuracy", "exact docs", "valid", "year right",
+                         "findings P / R", "failed", "pages/s"], rows)
+
+    if s:
+        lines += ["## Worst fields (this project)", ""]
+        if s["worst_fields"]:
+            lines += _table(["field", "wrong"], [[w["field"], f"{w['wrong']} of {w['of']}"]
+                                                  for w in s["worst_fields"]])
+        else:
+            lines += ["(every field right)", ""]
+        lines += ["## Wrong values: structure or OCR", "",
+                  "Where the truth has cell boxes: *structure* = the value's cell was not found or another cell was "
+                  "read for it (provenance box vs truth box by IoU / centre); *ocr* = the right cell, misread; "
+                  "*derived* = no cell read, the value was placed by the arithmetic or the row order.", ""]
+        rows = [[n] + [systems[n]["summary"]["error_kinds"].get(k, 0) for k in ("structure", "ocr", "derived")]
+                for n in names if systems[n]["summary"]["error_kinds"]]
+        lines += _table(["system", "structure", "ocr", "derived"], rows) if rows else ["(no input with cell boxes "
+                                                                                      "had a wrong value)", ""]
+
+    lines += ["## Speed", ""]
+    if project:
+        sp = project["speed"]
+        lines += [f"This project: {sp['reports']} reports, {sp['pages']} pages in {sp['wall_s']} s: "
+                  f"{_num(sp['pages_per_s'], 2)} pages/s; per report median {_num(sp['s_per_report_median'], 3)} s, "
+                  f"p90 {_num(sp['s_per_report_p90'], 3)} s.", ""]
+        lines += _table(["stage", "s/page", "s/report", "total s"],
+                        [[k, _num(v["s_per_page"], 4), _num(v["s_per_report"], 4), v["s_total"]]
+                         for k, v in sp["stages"].items()])
+    rows = [[n, k, v["reports"], v["pages"], _num(v["s_per_page"], 3), _num(v["s_per_report"], 3)]
+            for n in names for k, v in systems[n]["speed"]["by_kind"].items()]
+    lines += _table(["system", "kind", "reports", "pages", "s/page", "s/report"], rows)
+    rows = []
+    for n in names:
+        r = systems[n]["resources"]
+        busy = r["cpu_s"] / r["wall_s"] if r.get("wall_s") else None
+        rows.append([n, r["wall_s"], r["load_s"], r["cpu_s"], _num(busy, 2), r["peak_rss_mb"], r["threads_max"],
+                     r["torch_threads"] if r["torch_threads"] is not None else "–"])
+    lines += ["Resources per system (each in its own process; CPU includes child processes such as tesseract):", ""]
+    lines += _table(["system", "wall s", "model load s", "CPU s", "cores busy", "peak RSS MB", "threads (max)",
+                     "torch threads"], rows)
+
+    failures = [(n, f) for n in names for f in systems[n]["failures"]]
+    if failures:
+        lines += ["## Failures", ""]
+        lines += _table(["system", "input", "error"], [[n, f["case"], f["error"].replace("|", "/")[:160]]
+                                                         for n, f in failures[:30]])
+        if len(failures) > 30:
+            lines += [f"... and {len(failures) - 30} more in report.json", ""]
+    skipped = {k: v["skipped"] for k, v in data["systems"].items() if v.get("skipped")}
+    if skipped:
+        lines += ["## Skipped", ""] + [f"- {k}: {v}" for k, v in skipped.items()] + [""]
+    lines += ["## Plots", "", "![accuracy by degradation level](accuracy_by_level.png)", "",
+              "![time per stage](time_per_stage.png)", ""]
+    return "\n".join(lines)
+
+
+def write_records(runs, folder: Path) -> None:
+    """Every system's raw output per case (values, provenance, findings), for digging into a number; not committed
+    (eval/runs/ is ignored)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for run in runs:
+        if run.records:
+            with (folder / f"{run.name}.jsonl").open("w", encoding="utf-8") as f:
+                for case, record in run.records.items():
+                    f.write(json.dumps({"case": case, **record}, ensure_ascii=False) + "\n")
+
+
+def write_report(data: dict, out_dir: Path) -> None:
+    from eval.plots import accuracy_by_level, time_per_stage
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out_dir / "report.md").write_text(markdown(data), encoding="utf-8")
+    accuracy_by_level(data, out_dir / "accuracy_by_level.png")
+    time_per_stage(data, out_dir / "time_per_stage.png")

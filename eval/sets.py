@@ -1,0 +1,104 @@
+"""The standard benchmark sets, as fixed commands: the same name always means the same files.
+
+Synthetic sets are made on demand by the factory (training.synth) into a cache folder (eval/runs/sets/<name>, not
+committed); a stamp file holds the command that made them, so a changed command regenerates the set.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "eval" / "runs" / "sets"
+SEEDS = Path(os.environ.get("NIANBAO_SEEDS", "/work/shared/seeds"))
+STAMP = ".made-by"
+
+
+@dataclass(frozen=True)
+class SynthSet:
+    name: str
+    description: str
+    n: int
+    seed: int
+    kinds: str = "text,html,docx,pdf,scan"
+    # Scan degradation levels: one sub-folder per level with n documents each (an even split), or None for one
+    # folder whose documents draw their level at random (the factory's default).
+    levels: tuple[str, ...] | None = None
+
+    def parts(self, out: Path) -> list[tuple[Path, list[str]]]:
+        """(folder, factory arguments) for each part of the set."""
+        base = ["-m", "training.synth", "--seed", str(self.seed), "--kinds", self.kinds]
+        if not self.levels:
+            return [(out, base + ["--n", str(self.n), "--out", str(out)])]
+        return [(out / level, base + ["--n", str(self.n), "--start", str(i * self.n), "--levels", level,
+                                      "--out", str(out / level)])
+                for i, level in enumerate(self.levels)]
+
+    def command(self, out: Path | None = None) -> str:
+        """The factory command(s), with paths inside the repository written relative to it."""
+        out = out or CACHE / self.name
+        if out.is_absolute() and out.is_relative_to(ROOT):
+            out = out.relative_to(ROOT)
+        return " && ".join("python " + shlex.join(args) for _, args in self.parts(out))
+
+
+@dataclass(frozen=True)
+class FolderSet:
+    name: str
+    description: str
+    path: Path
+
+
+SETS: dict[str, SynthSet | FolderSet] = {s.name: s for s in (
+    FolderSet("seeds", "the real text dumps with their expected output (/work/shared/seeds or $NIANBAO_SEEDS)", SEEDS),
+    SynthSet("synth-standard", "40 synthetic reports, both templates, every kind (text, HTML, DOCX, digital PDF, "
+                               "scan at a drawn level)", n=40, seed=2026),
+    SynthSet("synth-scans", "30 synthetic scans, 10 at each degradation level (light, moderate, heavy)", n=10,
+             seed=2027, kinds="scan", levels=("light", "moderate", "heavy")),
+    SynthSet("synth-digital", "40 synthetic reports as text, HTML, DOCX and digital PDF only (fast)", n=40, seed=2028,
+             kinds="text,html,docx,pdf"),
+    SynthSet("synth-smoke", "3 synthetic reports, every kind: a quick check", n=3, seed=7),
+)}
+
+
+def describe() -> str:
+    lines = []
+    for s in SETS.values():
+        how = s.command() if isinstance(s, SynthSet) else str(s.path)
+        lines.append(f"  {s.name:15} {s.description}\n  {'':15} {how}")
+    return "\n".join(lines)
+
+
+def materialize(name: str, cache: Path = CACHE, quiet: bool = False) -> Path:
+    """The folder holding the named set, generating it first when needed; a path that is not a set name is
+    returned as it is."""
+    spec = SETS.get(name)
+    if spec is None:
+        path = Path(name)
+        if not path.is_dir():
+            raise SystemExit(f"unknown set {name!r}: not a folder and not one of {', '.join(SETS)}")
+        return path
+    if isinstance(spec, FolderSet):
+        if not spec.path.is_dir():
+            raise SystemExit(f"set {name}: folder {spec.path} not found")
+        return spec.path
+    out = cache / spec.name
+    command = spec.command(out)
+    stamp = out / STAMP
+    if stamp.exists() and stamp.read_text().strip() == command:
+        return out
+    if out.exists():  # a stale set of another command: start clean
+        shutil.rmtree(out)
+    if not quiet:
+        print(f"making set {name}: {command}", file=sys.stderr, flush=True)
+    for folder, args in spec.parts(out.resolve()):
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, *args] + (["--quiet"] if quiet else []), cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL if quiet else None)
+    stamp.write_text(command + "\n")
+    return out

@@ -1,0 +1,89 @@
+"""The benchmark end to end: seeds in, report out; the factory's layout; baselines skipped or run; the CLI."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eval.__main__ import main
+from eval.baselines import BASELINES, Baseline
+from eval.baselines.pages import clean_text, group_rows
+from eval.cases import load_cases
+from eval.run import RunOptions, benchmark
+
+SEEDS = Path(__file__).parent / "data" / "eval" / "seeds"
+FAST = RunOptions(classifier="fuzzy", isolate=False, quiet=True)
+
+
+def test_seeds_end_to_end(tmp_path):
+    out = tmp_path / "report"
+    data = benchmark(SEEDS, out, baselines=[], options=FAST, set_name="seeds", command="python -m eval run --set x")
+    project = data["systems"]["project"]
+    assert data["set"]["cases"] == 2 and data["set"]["kinds"] == {"text": 2}
+    assert project["summary"]["fields"]["fields"] == 400
+    assert project["summary"]["fields"]["accuracy"] >= 0.9
+    assert project["speed"]["pages"] == 2 and project["speed"]["pages_per_s"] > 0
+    assert {"read", "assemble", "validate"} <= set(project["speed"]["stages"])
+    assert project["resources"]["peak_rss_mb"] > 0 and project["resources"]["threads_max"] >= 1
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert md.startswith("# Benchmark: seeds") and "python -m eval run --set x" in md
+    assert "## Speed" in md and "field accuracy" in md
+    assert json.loads((out / "report.json").read_text(encoding="utf-8"))["set"]["cases"] == 2
+    for png in ("accuracy_by_level.png", "time_per_stage.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_baseline_that_cannot_run_is_skipped_with_its_reason(tmp_path, monkeypatch):
+    fake = Baseline("nothing", "needs a package that is not here", ("text",), "eval.baselines.no_such_module")
+    monkeypatch.setitem(BASELINES, "nothing", fake)
+    data = benchmark(SEEDS, tmp_path, baselines=["nothing"], options=FAST, set_name="seeds")
+    assert "cannot import" in data["systems"]["nothing"]["skipped"]
+    assert "## Skipped" in (tmp_path / "report.md").read_text(encoding="utf-8")
+
+
+def test_factory_folder_with_pdfplumber_baseline(tmp_path):
+    factory = pytest.importorskip("training.synth.factory")
+    factory.run([factory.Job(index=0, seed=11, out=str(tmp_path / "set"), kinds=("text", "pdf"), p_break=0.0)])
+    cases = load_cases(tmp_path / "set")
+    assert sorted(c.kind for c in cases) == ["pdf", "text"] and all(c.level == "clean" for c in cases)
+    data = benchmark(tmp_path / "set", tmp_path / "out", baselines=["pdfplumber"], options=FAST, set_name="one")
+    comparison = data["comparison"]["pdfplumber"]
+    assert comparison["cases"] == 1
+    # Both read the digital PDF's text layer and share the assembler: the baseline gets most fields too.
+    assert comparison["baseline"]["fields"]["accuracy"] > 0.5
+    assert data["systems"]["pdfplumber"]["speed"]["by_kind"]["pdf"]["reports"] == 1
+
+
+def test_pair_folder_with_truth_json(tmp_path):
+    report = json.loads((SEEDS / "000_d248623b9f5ab470.expected.json").read_text(encoding="utf-8"))
+    (tmp_path / "a.txt").write_bytes((SEEDS / "000_d248623b9f5ab470.txt").read_bytes())
+    (tmp_path / "a.truth.json").write_text(json.dumps({"report": report, "broken_rules": []}), encoding="utf-8")
+    (tmp_path / "lonely.txt").write_text("no truth beside me", encoding="utf-8")
+    cases = load_cases(tmp_path)
+    assert [(c.id, c.kind, c.broken_rules) for c in cases] == [("a", "text", [])]
+
+
+def test_row_grouping_and_cjk_cleanup():
+    boxes = [(300, 102, 40, 20, "0", 0.9), (10, 100, 200, 24, "予以 公开", 0.9), (10, 140, 200, 22, "部分公开", 0.9),
+             (300, 141, 40, 20, "3", 0.9)]
+    rows = group_rows(boxes)
+    assert [[b[4] for b in row] for row in rows] == [["予以 公开", "0"], ["部分公开", "3"]]
+    assert clean_text(" 予以 公开\n情况 ") == "予以公开情况" and clean_text("12 34") == "12 34"
+
+
+def test_sauvola_stand_in_matches_a_plain_threshold():
+    from eval.baselines.tesseract import _sauvola
+    cv2 = pytest.importorskip("cv2")
+    img = np.full((40, 40), 230, np.uint8)
+    img[10:30, 18:22] = 20  # a dark stroke on paper
+    out = _sauvola(img, 255, cv2.THRESH_BINARY_INV, 15, 0.2)
+    assert out.dtype == np.uint8 and out[20, 20] == 255 and out[2, 2] == 0
+
+
+def test_cli_help_explains_sets_baselines_and_examples(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for word in ("synth-standard", "tesseract", "rapidocr-page", "pdfplumber", "examples:", "--limit"):
+        assert word in text
