@@ -142,7 +142,8 @@ def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str,
     if rng.random() < 0.3 + 0.4 * strength:
         size = 2 if dpi >= 200 and rng.random() < strength else 1
         kernel = np.ones((size + 1, size + 1), np.uint8)
-        if rng.random() < 0.6:
+        # At low DPI strokes are a pixel wide: erosion would wipe them out, so only bleed there.
+        if rng.random() < 0.6 or dpi < 200:
             work = cv2.erode(work, kernel)  # dark grows on white paper
             ops.append({"op": "ink_bleed", "kernel": size + 1})
         else:
@@ -303,21 +304,3 @@ def cells_json(result: ScanResult) -> dict:
     return {"pages": [{"page": i + 1, "width": p.width, "height": p.height, "dpi": result.dpi}
                       for i, p in enumerate(result.pages)],
             "cells": result.cells}
-
-
-def page_image(result: ScanResult, page: int) -> np.ndarray:
-    """Decoded scan page (for looking at it, or drawing the boxes on it)."""
-    data = np.frombuffer(result.pages[page - 1].jpeg, np.uint8)
-    return cv2.imdecode(data, cv2.IMREAD_COLOR)
-
-
-def draw_boxes(img: np.ndarray, cells: list[dict], page: int) -> np.ndarray:
-    out = img.copy()
-    for c in cells:
-        if c["page"] != page:
-            continue
-        x, y, w, h = c["box"]
-        color = (0, 0, 255) if c["key"] else (255, 0, 0)
-        cv2.rectangle(out, (int(x), int(y)), (int(x + w), int(y + h)), color, 1)
-    return out
-
