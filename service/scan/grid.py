@@ -160,25 +160,46 @@ def _cluster(values: list[tuple[float, float]], tol: float, min_gap: float = 0.0
     return [p for p, _ in out]
 
 
-def find_tables(ink: np.ndarray, rulings: Rulings, dpi: float, min_rows: int = 2, min_cols: int = 2) -> list[Grid]:
-    """Every ruled table on the page, top to bottom."""
+def find_tables(ink: np.ndarray, rulings: Rulings, dpi: float, min_rows: int = 2, min_cols: int = 2,
+                text: np.ndarray | None = None) -> list[Grid]:
+    """Every ruled table on the page, top to bottom. With `text` (the ink without rulings), a table ruled only
+    across (no column rules) gets its columns from the gaps between its text."""
     h, w = ink.shape
     frame = cv2.bitwise_or(rulings.horizontal, rulings.vertical)
-    frame = cv2.dilate(frame, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+    # Join the rules of one table, also rows ruled only across (most rows are under ~0.45 inch tall).
+    frame = cv2.dilate(frame, cv2.getStructuringElement(cv2.MORPH_RECT, (5, max(5, int(dpi * 0.45)))))
     n, _, stats, _ = cv2.connectedComponentsWithStats(frame, connectivity=8)
     grids = []
     for i in range(1, n):
         x, y, bw, bh, _ = stats[i]
         if bw < w * 0.2 or bh < dpi * 0.25:
             continue
-        grid = grid_in_region(rulings, (x, y, x + bw, y + bh), dpi)
+        grid = grid_in_region(rulings, (x, y, x + bw, y + bh), dpi, text=text)
         if grid and grid.n_rows >= min_rows and grid.n_cols >= min_cols:
             grids.append(grid)
-    return sorted(grids, key=lambda g: (g.y0, g.x0))
+    grids.sort(key=lambda g: (g.y0, g.x0))
+    return _join_split_tables(grids, rulings, dpi, text)
 
 
-def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: float,
-                   present: float = 0.55) -> Grid | None:
+def _join_split_tables(grids: list[Grid], rulings: Rulings, dpi: float, text: np.ndarray | None) -> list[Grid]:
+    """Rows taller than the join distance (three-line labels) split a table ruled only across into pieces; pieces
+    one above the other, with the same left and right edges, and whose union has the same columns, are one table."""
+    out: list[Grid] = []
+    tol = max(4.0, dpi / 30.0)
+    for g in grids:
+        prev = out[-1] if out else None
+        if (prev and 0 <= g.y0 - prev.y1 <= dpi * 0.8 and abs(g.x0 - prev.x0) <= 2 * tol
+                and abs(g.x1 - prev.x1) <= 2 * tol):
+            union = grid_in_region(rulings, (min(prev.x0, g.x0), prev.y0, max(prev.x1, g.x1), g.y1), dpi, text=text)
+            if union and union.n_cols == prev.n_cols:
+                out[-1] = union
+                continue
+        out.append(g)
+    return out
+
+
+def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: float, present: float = 0.55,
+                   text: np.ndarray | None = None) -> Grid | None:
     x0, y0, x1, y1 = region
     hmask = rulings.horizontal[y0:y1, x0:x1]
     vmask = rulings.vertical[y0:y1, x0:x1]
@@ -206,6 +227,10 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
             cols.insert(0, float(left))
         if cols[-1] < right - tol * 2:
             cols.append(float(right))
+    if len(cols) < 3 and len(rows) >= 4 and text is not None and hsegs:
+        # Ruled across only: columns where the rows' text leaves a gap.
+        left, right = min(s[1] for s in hsegs), max(s[2] for s in hsegs)
+        cols, vmask = columns_from_text(text[y0:y1, x0:x1], rows, left, right, dpi)
     if len(rows) < 2 or len(cols) < 2:
         return None
     nr, nc = len(rows) - 1, len(cols) - 1
@@ -259,6 +284,63 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
                               cols[c1 + 1] + x0, rows[r1 + 1] + y0))
     cells.sort(key=lambda g: (g.row, g.col))
     return Grid(x0=x0, y0=y0, x1=x1, y1=y1, rows=[r + y0 for r in rows], cols=[c + x0 for c in cols], cells=cells)
+
+
+def columns_from_text(text: np.ndarray, rows: list[float], left: int, right: int, dpi: float
+                      ) -> tuple[list[float], np.ndarray]:
+    """Column lines of a table without column rules: x positions left empty by the text of most rows; and a
+    stand-in mask of column rules, drawn in each row where no text crosses (so a label spanning columns merges)."""
+    h, w = text.shape
+    # Drop specks; characters (and the space in "(三) 不予") of one cell are close: smear them into one run.
+    text = cv2.morphologyEx(text, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (2, 2)))
+    smear = cv2.dilate(text, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(dpi / 8)), 1)))
+    bands = [(int(a) + 2, int(b) - 2) for a, b in zip(rows, rows[1:]) if b - a > dpi / 10]
+    if not bands:
+        return [float(left), float(right)], np.zeros_like(text)
+    occupied = np.array([smear[a:b, :].any(axis=0) for a, b in bands])  # bands x width
+    inked = occupied.any(axis=1)
+    if inked.sum() < 2:
+        return [float(left), float(right)], np.zeros_like(text)
+    # Rows of numbers (many separate runs) say more about the columns than header rows whose labels span several.
+    runs = np.array([max(1, int(np.count_nonzero(np.diff(o.astype(np.int8)) == 1))) for o in occupied], dtype=float)
+    weights = runs * inked
+    empty = 1.0 - (occupied * weights[:, None]).sum(axis=0) / weights.sum()
+    lo = max(left, int(np.argmax(occupied.any(axis=0))))
+    hi = min(right, w - int(np.argmax(occupied.any(axis=0)[::-1])))
+    cols = [float(left)]
+    x, min_run = lo, max(3, int(dpi / 25))
+    while x < hi:
+        if empty[x] >= 0.6:
+            start = x
+            while x < hi and empty[x] >= 0.6:
+                x += 1
+            if x - start >= min_run and x < hi:
+                # Where the most rows are empty (header labels are wider than the numbers below them); a wide run
+                # over sparse label columns can hold several such places, each a column line.
+                run = empty[start:x]
+                best = np.flatnonzero(run >= run.max() - 0.05)
+                pieces = np.split(best, np.flatnonzero(np.diff(best) > 1) + 1)
+                cols.extend(start + (p[0] + p[-1]) / 2.0 for p in pieces)
+        x += 1
+    cols.append(float(right))
+    # A column with text in no row is a gap split in two (specks, ragged text): keep one line in its middle.
+    kept = [cols[0]]
+    for c in cols[1:]:
+        a, b = int(kept[-1]), int(c)
+        if len(kept) > 1 and not occupied[:, a + 1:max(a + 2, b - 1)].any():
+            kept[-1] = (kept[-1] + c) / 2.0
+        else:
+            kept.append(c)
+    if len(kept) > 2 and not occupied[:, int(kept[-2]) + 1:int(kept[-1]) - 1].any():
+        del kept[-2]
+    cols = kept
+    vmask = np.zeros_like(text)
+    for c in cols:
+        ci = int(round(c))
+        for (a, b), occ in zip(bands, occupied):
+            if not occ[max(0, ci - 1):ci + 2].any():
+                vmask[a - 2:b + 2, max(0, ci - 1):ci + 1] = 255
+    return cols, vmask
 
 
 def _spans(seg: tuple[float, int, int, int], lines: list[float], tol: float) -> bool:

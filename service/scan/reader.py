@@ -142,10 +142,10 @@ class ScanReader:
         with self._stage("rulings"):
             ink = binarize(page.gray)
             rulings = find_rulings(ink, page.dpi)
-            grids = find_tables(ink, rulings, page.dpi)
             lines_mask = cv2.bitwise_or(rulings.horizontal, rulings.vertical)
             gray_clean = clean_page(page.gray, lines_mask)
             ink_clean = text_ink(ink, lines_mask)
+            grids = find_tables(ink, rulings, page.dpi, text=ink_clean)
         with self._stage("text"):
             text_lines = find_text_lines(ink_clean, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
         if not grids and opts.use_layout_model and len(text_lines) >= 4:
