@@ -175,7 +175,8 @@ def _many_pages_pdf(n: int) -> bytes:
     ("tool.exe", b"\x7fELF\x02\x01\x01" + b"\0" * 200, 422, "ELF"),
     ("broken.pdf", None, 422, "damaged"),
     ("empty.txt", b"", 422, "empty"),
-    ("huge.txt", b"a" * (2 * 2**20 + 10), 413, "limit"),
+    ("huge.txt", b"a" * (2 * 2**20 + 10), 413, "limit"),        # read, then refused
+    ("huger.txt", b"a" * (4 * 2**20), 413, "limit"),            # refused from its Content-Length, unread
     ("bomb.docx", None, 422, "zip bomb"),
     ("bomb.png", None, 422, "pixels"),
     ("anim.gif", b"GIF89a" + b"\0" * 100, 422, "GIF"),
