@@ -14,7 +14,7 @@ def _list(value: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
     items = tuple(v.strip() for v in value.split(",") if v.strip())
     bad = [v for v in items if v not in allowed]
     if bad or not items:
-        raise argparse.ArgumentTypeError(f"{what}: expected some of {','.join(allowed)}, got {value!r}")
+        raise argparse.ArgumentTypeError(f"expected some of {','.join(allowed)}, got {value!r}")
     return items
 
 

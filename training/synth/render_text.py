@@ -24,14 +24,23 @@ def _spaced(text: str, rng: random.Random, narrow: bool) -> str:
     return text
 
 
+def _wrapped(text: str, width: int) -> str:
+    """A long cell that wrapped in the PDF comes out with a space at each line break ("等 于第三项")."""
+    if width <= 0 or len(text) <= width:
+        return text
+    return " ".join(text[i:i + width] for i in range(0, len(text), width))
+
+
 def _tall(cell: TCell) -> bool:
     return cell.rowspan >= 3 and cell.label
 
 
-def _tabs(table: Table, rng: random.Random, spread: bool) -> list[str]:
+def _tabs(table: Table, rng: random.Random, spread: bool, wrap_at: int) -> list[str]:
     slots = [[""] * table.ncols for _ in range(table.nrows)]
     for c in table.cells:
         text = _spaced(c.text, rng, c.header and c.colspan == 1)
+        if not c.key and not _tall(c):
+            text = _wrapped(text, wrap_at)
         if spread and _tall(c):
             # Pieces of 2-3 characters in the middle rows of the span, as pdftotext emits a narrow column.
             size = rng.choice([2, 3])
@@ -87,6 +96,7 @@ def render_text(doc: SynthDoc) -> str:
     style = doc.style.text_style
     rng = random.Random(f"{doc.doc_id}-text")
     spread = rng.random() < 0.5
+    wrap_at = rng.choice([0, 0, 14, 18, 22])  # 0: cells never wrapped (or the tool joined them without a space)
     sep = rng.choice(["", "", " "])
     blank = style == "tabs"
     out: list[str] = ["", ""] if blank else []
@@ -94,7 +104,7 @@ def render_text(doc: SynthDoc) -> str:
         if block.kind == "table":
             t = block.table
             if style == "tabs":
-                out.extend(_tabs(t, rng, spread))
+                out.extend(_tabs(t, rng, spread, wrap_at))
             elif style == "pipes_cell":
                 out.extend(_pipes_cell(t, rng))
             elif style == "pipes_row":
