@@ -14,12 +14,13 @@ import sys
 import time
 from contextlib import closing
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from service.batch.inputs import iter_inputs
 from service.batch.manifest import DONE, FAILED, Manifest
 from service.batch.tables import build_tables
-from service.batch.workers import Job, LocalRunner, Outcome, resolve_device
+from service.batch.workers import Job, LocalRunner, Outcome, Worker, resolve_device
 
 
 def default_workers() -> int:
@@ -176,7 +177,7 @@ class Batch:
         device, warning = resolve_device(self.args.device)
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
-        runner = LocalRunner(min(self.args.workers, len(scan.todo)), device, self.args.classifier)
+        runner = LocalRunner(min(self.args.workers, len(scan.todo)), partial(Worker, device, self.args.classifier))
         yield from runner.run(self.jobs(scan), on_start=lambda job: self.manifest.start(job.sha256))
 
     def jobs(self, scan: ScanResult):

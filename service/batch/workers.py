@@ -12,7 +12,7 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -20,8 +20,6 @@ from multiprocessing import get_context
 from pathlib import Path
 
 log = logging.getLogger("nianbao.batch")
-
-CRASHES_BEFORE_FAILING = 2   # an input in flight when a worker died twice is taken to be the cause
 
 
 @dataclass
@@ -112,11 +110,14 @@ def _one_line(text: str) -> str:
 _worker: Worker | None = None   # one per worker process, set by the pool's initializer
 
 
-def _init_worker(device: str, classifier: str) -> None:
+def _init_worker(make_worker: Callable[[], Worker], threads: int) -> None:
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the main process's to handle
+    # N workers share the cores: each gets its share of math-library threads (torch reads this when first imported),
+    # unless the user chose a number.
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     logging.basicConfig(level=os.environ.get("NIANBAO_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
-    _worker = Worker(device, classifier)
+    _worker = make_worker()
 
 
 def _run_job(job: Job) -> Outcome:
@@ -124,28 +125,38 @@ def _run_job(job: Job) -> Outcome:
 
 
 class LocalRunner:
-    def __init__(self, workers: int, device: str = "cpu", classifier: str = "auto"):
+    """make_worker: builds the Worker in each process (picklable: a class, or functools.partial(Worker, ...))."""
+
+    def __init__(self, workers: int, make_worker: Callable[[], Worker] = Worker):
         self.workers = max(1, workers)
-        self.device = device
-        self.classifier = classifier
+        self.make_worker = make_worker
         self._pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn: workers start clean (no inherited SQLite handle or half-initialised torch threads).
         return ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                                   initargs=(self.device, self.classifier))
+                                   initargs=(self.make_worker, max(1, (os.cpu_count() or 1) // self.workers)))
 
     def run(self, jobs: Iterable[Job], on_start=lambda job: None) -> Iterator[Outcome]:
-        """Outcomes as they finish; at most 2 jobs per worker are held in memory at once."""
+        """Outcomes as they finish; at most 2 jobs per worker are held in memory at once.
+
+        When a worker dies, every job in flight is a suspect: each then runs alone, and one that kills its worker
+        while alone is failed, while the others finish normally.
+        """
         jobs = iter(jobs)
-        retry: deque[Job] = deque()
-        crashes: dict[str, int] = {}
+        suspects: deque[Job] = deque()
         in_flight: dict[Future, Job] = {}
+        on_trial = False   # a suspect is running alone
         self._pool = self._new_pool()
         try:
             while True:
-                while len(in_flight) < 2 * self.workers:
-                    job = retry.popleft() if retry else next(jobs, None)
+                if suspects and not in_flight:
+                    job = suspects.popleft()
+                    on_start(job)
+                    in_flight[self._pool.submit(_run_job, job)] = job
+                    on_trial = True
+                while not suspects and not on_trial and len(in_flight) < 2 * self.workers:
+                    job = next(jobs, None)
                     if job is None:
                         break
                     on_start(job)
@@ -153,29 +164,29 @@ class LocalRunner:
                 if not in_flight:
                     return
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                broken = False
+                lost = []
                 for future in finished:
                     job = in_flight.pop(future)
                     try:
-                        yield future.result()
+                        outcome = future.result()
                     except BrokenProcessPool:
-                        broken = True
-                        crashes[job.sha256] = crashes.get(job.sha256, 0) + 1
-                        if crashes[job.sha256] >= CRASHES_BEFORE_FAILING:
-                            yield Outcome(job.sha256, job.source, False,
-                                          error="a worker process died while reading this input "
-                                                f"({crashes[job.sha256]} times)")
-                        else:
-                            retry.append(job)
-                if broken:
-                    # Every job still in flight went down with the pool: run them again on a fresh one.
-                    for future, job in in_flight.items():
-                        crashes[job.sha256] = crashes.get(job.sha256, 0) + 1
-                        retry.append(job)
+                        lost.append(job)
+                        continue
+                    yield outcome
+                if lost:
+                    lost += in_flight.values()   # they went down with the pool
                     in_flight.clear()
+                    if len(lost) == 1:   # it was alone: it is the one that kills
+                        yield Outcome(lost[0].sha256, lost[0].source, False,
+                                      error="the worker process died while reading this input (a crash in a "
+                                            "reader, or out of memory)")
+                    else:
+                        suspects.extend(lost)
+                    log.warning("a worker process died; restarting the workers")
                     self._pool.shutdown(wait=False, cancel_futures=True)
-                    log.warning("a worker process died; restarting the pool and retrying %d inputs", len(retry))
                     self._pool = self._new_pool()
+                if not in_flight:
+                    on_trial = False
         except BaseException:   # Ctrl-C, or the consumer stopped early (GeneratorExit)
             self.close(kill=True)
             raise
