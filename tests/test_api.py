@@ -270,6 +270,11 @@ def test_review_page_in_chromium(server, tmp_path):
             assert page.locator(f".box.selected[data-key='{key}']").count() == 1
             natural = page.evaluate("document.querySelector('#detail-crop').naturalWidth")
             assert natural > 50
+            other = "review_and_litigation.reconsideration.total"
+            page.click(f".box[data-key='{other}']")            # a box on the page selects its table cell
+            page.wait_for_selector(f"#detail-crop[data-loaded='{other}']", timeout=15_000)
+            assert page.locator(f"td.value.selected[data-key='{other}']").count() == 1
+            page.click(f"td.value[data-key='{key}']")
             with page.expect_download() as download:
                 page.click("#downloads button[data-format='csv']")
             assert download.value.suggested_filename == "report.csv"

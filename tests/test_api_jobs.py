@@ -62,7 +62,7 @@ def test_crash_queue_limit_auth_and_restart(tmp_path):
         # Two jobs fill the queue (max 2 queued or running): the third is refused with 429.
         first, second = submit(client, "first.txt", 2), submit(client, "second.txt", 3)
         r = client.post("/v1/jobs", files={"file": ("third.txt", text_report(4)[0])})
-        assert r.status_code == 429 and "too many jobs" in r.json()["detail"]
+        assert r.status_code == 429 and "too many jobs" in r.json()["detail"] and r.headers["retry-after"]
 
         # The server dies while `first` runs and `second` waits.
         wait_job(client, first, until=("running",), timeout=30)
@@ -92,7 +92,7 @@ def test_job_past_its_time_limit_is_stopped(tmp_path):
             start = time.monotonic()
             r = client.post("/v1/extract", files={"file": ("slow.txt", text_report(0)[0])})
             assert r.status_code == 422 and "time limit" in r.json()["detail"]
-            assert time.monotonic() - start < 10
+            assert time.monotonic() - start < 20   # the 1.5 s limit, not the 30 s job
             job = client.get(f"/v1/jobs/{r.headers['x-job-id']}").json()
             assert job["state"] == "failed" and job["seconds"] >= 1.5
             assert client.get("/healthz").status_code == 200
@@ -115,7 +115,7 @@ def test_graceful_stop_leaves_the_running_job_for_the_next_start(tmp_path):
             wait_job(client, job_id, until=("running",))
         start = time.monotonic()
         server.stop()   # SIGINT: uvicorn's shutdown stops the pool without waiting for the job
-        assert server.process.returncode == 0 and time.monotonic() - start < 8
+        assert server.process.returncode == 0 and time.monotonic() - start < 15   # not the 60 s job
         server = Server(data_dir, env={**env, "NIANBAO_SLOW_DOWN_S": "0"}).start()
         with httpx.Client(base_url=server.url, timeout=30) as client:
             job = wait_job(client, job_id)

@@ -56,6 +56,6 @@ async def queue(upload: Upload, store: JobStore, pool: WorkerPool, settings: Set
         job = await run_in_threadpool(store.create, upload.data, upload.name, upload.kind, upload.pages,
                                       settings.max_queue)
     except QueueFull as error:
-        raise HTTPException(429, str(error)) from None
+        raise HTTPException(429, str(error), headers={"Retry-After": "10"}) from None
     pool.notify()
     return job

@@ -129,7 +129,9 @@ function renderFindings() {
     item.addEventListener("click", () => f.cells.length && select(cellKeys(f.cells)[0]));
     list.append(item);
   });
-  $("#findings").replaceChildren(...(view.result.findings.length ? [el("h2", { textContent: "Findings" }), list] : []));
+  const warnings = el("ul", {}, ...view.result.warnings.map((w) => el("li", { className: "warning", textContent: w })));
+  $("#findings").replaceChildren(...(view.result.findings.length ? [el("h2", { textContent: "Findings" }), list] : []),
+    ...(view.result.warnings.length ? [el("h2", { textContent: "Warnings" }), warnings] : []));
 }
 
 function cellKeys(cells) {
@@ -205,6 +207,8 @@ async function select(key) {
   marks.forEach((n) => n.classList.add("selected"));
   const box = document.querySelector(`.box[data-key="${key}"]`);
   if (box) box.scrollIntoView({ block: "center", behavior: "instant" });
+  const cell = document.querySelector(`td[data-key="${key}"]`);
+  if (cell) cell.scrollIntoView({ block: "nearest", behavior: "instant" });
   const value = flatValues()[key];
   const p = view.result.provenance[key] || {};
   const fields = {
