@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from service.document import Box, Cell, Document, Line, Source
-from service.ingest import collapse_whitespace
+from service.ingest import collapse_whitespace, is_cjk
 
 LINE_TABLES = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
 WIDE_GAP = 1.2          # a gap wider than this many font sizes separates columns on an unruled line
@@ -318,7 +318,7 @@ def _diagonal(char: dict) -> bool:
 
 @dataclass
 class _Segment:
-    """A run of glyphs on one visual line with no wide gap inside."""
+    """A run of glyphs on one visual line with no wide gap inside (or several wrapped lines joined)."""
     text: str
     bbox: tuple[float, float, float, float]
     size: float = 0.0    # font size of its first glyph
@@ -326,11 +326,13 @@ class _Segment:
 
 def _unruled_lines(chars: list[dict], page: int) -> list[tuple[float, list[Line]]]:
     """Visual lines split at wide gaps; runs of lines that split into aligned columns with numbers become a table
-    (table=0 as a placeholder for the caller's index); other lines stay prose, one cell per segment."""
+    (table=0 as a placeholder for the caller's index); other lines are prose, one cell per segment, and wrapped
+    lines of one paragraph or title are joined into one line, as the HTML and DOCX readers give them."""
     rows = [segments for segments in (_segments(group) for group in _group_lines(chars)) if segments]
-    body_size = statistics.median(char.get("size", 0.0) for char in chars) if chars else 0.0
+    page_text = _TextBlock.of(chars)
     items: list[tuple[float, list[Line]]] = []
-    title: _Segment | None = None   # the previous prose line when it is a single segment in large type
+    previous: _Segment | None = None   # the last prose line, when it is a single segment
+    paragraph: _Segment | None = None  # the lines joined so far into the last item
     i = 0
     while i < len(rows):
         j = i
@@ -339,26 +341,59 @@ def _unruled_lines(chars: list[dict], page: int) -> list[tuple[float, list[Line]
         block = rows[i:j]
         if _aligned_table(block):
             items.append((block[0][0].bbox[1], _aligned_table_lines(block, page)))
-            title, i = None, j
+            previous = paragraph = None
+            i = j
             continue
         row = rows[i]
         i += 1
-        if title is not None and _continues_title(title, row):
-            title = _Segment(collapse_whitespace(f"{title.text} {row[0].text}"), _union([title.bbox, row[0].bbox]),
-                             title.size)
-            items[-1] = (items[-1][0], [Line([Cell(title.text, box=_box(page, title.bbox))])])
+        if previous is not None and paragraph is not None and len(row) == 1 and page_text.continues(previous, row[0]):
+            paragraph = _Segment(_join(paragraph.text, row[0].text), _union([paragraph.bbox, row[0].bbox]),
+                                 paragraph.size)
+            items[-1] = (items[-1][0], [Line([Cell(paragraph.text, box=_box(page, paragraph.bbox))])])
+            previous = row[0]
             continue
-        title = row[0] if len(row) == 1 and row[0].size >= TITLE_SIZE * body_size else None
+        previous = paragraph = row[0] if len(row) == 1 else None
         items.append((row[0].bbox[1], [Line([Cell(segment.text, box=_box(page, segment.bbox)) for segment in row])]))
     return items
 
 
-def _continues_title(title: _Segment, row: list[_Segment]) -> bool:
-    """A title set in large type over two or three lines ("某某区人民政府办公室" / "2023年政府信息公开工作年度报告") is
-    one line of text: the next single-segment line in the same type, close below, not a numbered heading."""
-    if len(row) != 1 or abs(row[0].size - title.size) > 0.5 or _HEADING.match(row[0].text):
-        return False
-    return row[0].bbox[1] - title.bbox[3] < 0.8 * title.size
+@dataclass
+class _TextBlock:
+    """Where a page's text runs, and its body type size: enough to tell wrapped lines from new paragraphs."""
+    left: float
+    right: float
+    body_size: float
+
+    @classmethod
+    def of(cls, chars: list[dict]) -> _TextBlock:
+        if not chars:
+            return cls(0.0, 0.0, 0.0)
+        return cls(min(c["x0"] for c in chars), max(c["x1"] for c in chars),
+                   statistics.median(c.get("size", 0.0) for c in chars))
+
+    def centred(self, segment: _Segment) -> bool:
+        return abs((segment.bbox[0] + segment.bbox[2]) / 2 - (self.left + self.right) / 2) <= segment.size
+
+    def continues(self, above: _Segment, line: _Segment) -> bool:
+        """`line` goes on from `above`: same type, close below, not a numbered heading; and either title type
+        (larger than the body: "某某区人民政府办公室" / "2023年政府信息公开工作年度报告"), or `above` runs to the
+        right edge and `line` starts no further right than its paragraph (or both are centred: a wrapped title)."""
+        if abs(line.size - above.size) > 0.5 or _HEADING.match(line.text):
+            return False
+        if line.bbox[1] - above.bbox[3] > above.size:
+            return False
+        if above.size >= TITLE_SIZE * self.body_size:
+            return True
+        if above.bbox[2] - above.bbox[0] < 0.7 * (self.right - self.left) or above.bbox[2] < self.right - above.size:
+            return False
+        return line.bbox[0] <= above.bbox[0] + line.size or (self.centred(above) and self.centred(line))
+
+
+def _join(first: str, second: str) -> str:
+    """Two wrapped lines as one text: no space where the break falls next to a Chinese character."""
+    if first and second and (is_cjk(first[-1]) or is_cjk(second[0])):
+        return first + second
+    return collapse_whitespace(f"{first} {second}")
 
 
 def _segments(line: list[dict]) -> list[_Segment]:

@@ -471,5 +471,37 @@ def test_pdf_title_over_two_lines_in_large_type_is_one_line():
     c.showPage()
     c.save()
     lines = [line.cells[0].text for line in read_pdf_text(load_source(buffer.getvalue())).lines]
-    assert lines[:2] == ["某某市某某区人民政府办公室 2023年政府信息公开工作年度报告", "一、总体情况"]
-    assert lines[2:] == [PROSE + "现将有关情况报告如下。"] * 8
+    assert lines[:2] == ["某某市某某区人民政府办公室2023年政府信息公开工作年度报告", "一、总体情况"]
+    assert lines[2:] == [(PROSE + "现将有关情况报告如下。") * 8]   # one paragraph, wrapped over 8 lines
+
+
+def test_pdf_wrapped_paragraphs_join_but_headings_and_signature_stay_apart():
+    from reportlab.pdfgen import canvas
+    text = (PROSE * 6).replace("《", "").replace("》", "")
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer)
+    c.setFont(_cjk_font(), 16)
+    y = 780
+
+    def line(x: float, content: str, right: bool = False) -> None:
+        nonlocal y
+        if right:
+            c.drawRightString(520, y, content)
+        else:
+            c.drawString(x, y, content)
+        y -= 28
+
+    line(104, text[:26])              # paragraph 1: indented first line, full
+    line(72, text[26:54])             # full continuation
+    line(72, text[54:64])             # short last line
+    line(104, "二、主动公开政府信息情况")   # heading
+    line(104, text[:26])              # paragraph 2
+    line(72, text[26:30])
+    line(104, text[:26])              # paragraph 3, right after a short last line
+    line(72, text[26:54])
+    line(0, "某某区人民政府办公室", right=True)
+    line(0, "2024年1月20日", right=True)
+    c.showPage()
+    c.save()
+    lines = [ln.cells[0].text for ln in read_pdf_text(load_source(buffer.getvalue())).lines]
+    assert lines == [text[:64], "二、主动公开政府信息情况", text[:30], text[:54], "某某区人民政府办公室", "2024年1月20日"]
