@@ -43,16 +43,19 @@ class Timer:
 
 
 def load_classifier(name: str, device: str = "cpu") -> LabelClassifier:
-    if name in ("model", "auto"):
-        try:
-            from models.label_classifier import TokenLabelClassifier, available
-
-            if name == "model" or available():
-                return TokenLabelClassifier.load(device=device)
-        except ImportError:
-            if name == "model":
-                raise
-    return FuzzyLabelMatcher()
+    """"auto": the trained token classifier where its weights ship, else the fuzzy matcher."""
+    if name == "fuzzy":
+        return FuzzyLabelMatcher()
+    try:
+        from models.label_classifier import TokenLabelClassifier
+        from models.label_classifier.model import MODEL_DIR
+    except ImportError:
+        if name == "model":
+            raise
+        return FuzzyLabelMatcher()
+    if name == "auto" and not (MODEL_DIR / "model.safetensors").exists():
+        return FuzzyLabelMatcher()
+    return TokenLabelClassifier(MODEL_DIR)
 
 
 class Pipeline:
