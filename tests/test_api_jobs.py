@@ -56,7 +56,7 @@ def test_crash_queue_limit_auth_and_restart(tmp_path):
         [worker] = worker_processes(server.process.pid)
         os.kill(worker, signal.SIGKILL)
         failed = wait_job(client, doomed)
-        assert failed["state"] == "failed" and "worker process died" in failed["error"]
+        assert failed["state"] == "failed" and "worker process died while extracting (killed by signal 9)" in failed["error"]
         assert client.get("/healthz").status_code == 200
 
         # Two jobs fill the queue (max 2 queued or running): the third is refused with 429.

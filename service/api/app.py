@@ -91,8 +91,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000) -> int:
+    import os
+
     import uvicorn
 
     settings = Settings()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    level = os.environ.get("NIANBAO_LOG", "WARNING").lower()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=level)
     return 0

@@ -26,10 +26,12 @@ from sqlalchemy import Float, Integer, String, Text, create_engine, event, func,
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from service.api.settings import Settings
+from service.api.worker import INTERNAL_ERROR
 
 log = logging.getLogger("nianbao.api")
 
 STATES = ("queued", "running", "done", "failed")
+MODEL_LOAD_S = 300.0  # a worker that has not loaded its models by then is restarted
 FINAL = ("done", "failed")
 
 
@@ -241,6 +243,7 @@ class Slot(threading.Thread):
 
     def run(self) -> None:
         while not self.pool.stopping.is_set():
+            job = None
             try:
                 if self.process is None and not self._start_process():
                     self.pool.stopping.wait(5)
@@ -251,9 +254,11 @@ class Slot(threading.Thread):
                     self.pool.wait_for_work(1.0)
                     continue
                 self._run(job)
-            except Exception:  # the slot itself must never die: log and go on with a fresh process
+            except Exception as error:  # the slot itself must never die: log, fail the job, go on afresh
                 log.exception("worker slot %s failed", self.name)
                 self._kill()
+                if job is not None:
+                    self._try_fail(job.id, f"{INTERNAL_ERROR} in the job runner: {type(error).__name__}: {error}")
                 self.pool.stopping.wait(1)
         self._kill()
 
@@ -268,17 +273,21 @@ class Slot(threading.Thread):
         child.close()
         self.conn = parent
         # Models load before the first job, so their loading does not count against a job's time.
-        if parent.poll(300):
-            try:
-                message = parent.recv()
-            except (EOFError, OSError):
-                message = ("failed", "the worker process exited while loading models")
-            if message[0] == "ready":
-                self.ready = True
-                return True
-            log.error("worker could not start: %s", message[1])
-        else:
-            log.error("worker did not load its models within 300 s")
+        deadline = time.monotonic() + MODEL_LOAD_S
+        while not parent.poll(0.5):
+            if self.pool.stopping.is_set() or time.monotonic() > deadline or not self.process.is_alive():
+                if not self.pool.stopping.is_set():
+                    log.error("worker did not load its models (exit code %s)", self.process.exitcode)
+                self._kill()
+                return False
+        try:
+            message = parent.recv()
+        except (EOFError, OSError):
+            message = ("failed", "the worker process exited while loading models")
+        if message[0] == "ready":
+            self.ready = True
+            return True
+        log.error("worker could not start: %s", message[1])
         self._kill()
         return False
 
@@ -313,11 +322,14 @@ class Slot(threading.Thread):
                 else:
                     self._fail(job, message[1], message[2])
                 return
-        except (EOFError, OSError, BrokenPipeError):
+        except (EOFError, OSError):
+            if self.process is not None:
+                self.process.join(2)
             code = self.process.exitcode if self.process else None
+            how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
             self._kill()
-            self._fail(job, f"the worker process died while extracting (exit code {code}); "
-                            f"the document may be malformed", time.perf_counter() - start)
+            self._fail(job, f"the worker process died while extracting ({how}); the document may be malformed, "
+                            f"or the worker ran out of memory", time.perf_counter() - start)
         finally:
             self.current = None
             self.pool.resolve(job.id)
@@ -325,6 +337,13 @@ class Slot(threading.Thread):
     def _fail(self, job: Job, message: str, seconds: float | None) -> None:
         self.pool.store.fail(job.id, message, seconds)
         self.pool.observe("failed", seconds)
+
+    def _try_fail(self, job_id: str, message: str) -> None:
+        try:
+            self.pool.store.fail(job_id, message)
+        except Exception:  # the database itself is the trouble: the job is queued again at the next start
+            log.exception("could not mark job %s failed", job_id)
+        self.pool.resolve(job_id)
 
     def _kill(self) -> None:
         self.ready = False

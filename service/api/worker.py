@@ -11,6 +11,8 @@ import inspect
 import time
 from pathlib import Path
 
+INTERNAL_ERROR = "internal error"  # how a failure message starts when the fault is ours, not the document's
+
 
 def set_process_name(name: str) -> None:
     """Name the process in ps/top (Linux /proc/PID/comm, at most 15 bytes); best effort elsewhere."""
@@ -68,7 +70,7 @@ def run_job(pipeline, takes_progress: bool, conn, upload: Path, name: str, limit
     except MemoryError:
         return "failed", "the document needs more memory than this worker has", time.perf_counter() - start
     except Exception as error:  # one document's bug must not end the worker
-        return ("failed", f"internal error while extracting: {type(error).__name__}: {error}",
+        return ("failed", f"{INTERNAL_ERROR} while extracting: {type(error).__name__}: {error}",
                 time.perf_counter() - start)
 
 

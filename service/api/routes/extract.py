@@ -12,6 +12,7 @@ from service.api.deps import PoolDep, SandboxDep, SettingsDep, StoreDep
 from service.api.routes.jobs import FileField
 from service.api.schemas import ErrorOut, JobOut
 from service.api.uploads import accept, queue
+from service.api.worker import INTERNAL_ERROR
 from service.report import ExtractionResult
 
 router = APIRouter(prefix="/v1", tags=["extract"],
@@ -46,7 +47,7 @@ async def extract(file: FileField, settings: SettingsDep, store: StoreDep, pool:
     if job is None:
         return JSONResponse({"detail": "the job was deleted while it ran"}, status_code=410)
     if job.state == "failed":
-        status = 500 if job.error.startswith("internal error") else 422
+        status = 500 if job.error.startswith(INTERNAL_ERROR) else 422
         return JSONResponse({"detail": job.error}, status_code=status, headers={"X-Job-Id": job.id})
     result = await run_in_threadpool(store.result, job.id)
     return Response(result, media_type="application/json", headers={"X-Job-Id": job.id})

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import JobDep, SandboxDep, SettingsDep, StoreDep
 from service.api.sandbox import Sandbox, SandboxFailed, list_pages, render_crop, render_page
@@ -20,7 +21,7 @@ PNG = {200: {"content": {"image/png": {}}}}
 
 @router.get("", response_model=PagesOut)
 async def pages(job: JobDep, settings: SettingsDep, store: StoreDep, sandbox: SandboxDep) -> PagesOut:
-    frames = store.frames(job.id)
+    frames = await run_in_threadpool(store.frames, job.id)
     infos = await _call(sandbox, list_pages, str(store.upload_path(job.id)), job.kind, settings.render_dpi, frames)
     units = UNITS["ocr"] if frames else UNITS["text-layer"] if job.kind == "pdf" else UNITS.get(job.kind)
     return PagesOut(job_id=job.id, kind=job.kind, units=units or "no page images", pages=infos)
@@ -29,7 +30,7 @@ async def pages(job: JobDep, settings: SettingsDep, store: StoreDep, sandbox: Sa
 @router.get("/{n}.png", response_class=Response, responses=PNG)
 async def page_image(n: int, job: JobDep, settings: SettingsDep, store: StoreDep, sandbox: SandboxDep) -> Response:
     png = await _call(sandbox, render_page, str(store.upload_path(job.id)), job.kind, n, settings.render_dpi,
-                      store.frames(job.id))
+                      await run_in_threadpool(store.frames, job.id))
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
@@ -40,7 +41,7 @@ async def crop(n: int, job: JobDep, store: StoreDep, sandbox: SandboxDep,
     if w * h > 4_000_000:
         raise HTTPException(422, "the crop rectangle is too large")
     png = await _call(sandbox, render_crop, str(store.upload_path(job.id)), job.kind, n, (x, y, w, h),
-                      store.frames(job.id))
+                      await run_in_threadpool(store.frames, job.id))
     return Response(png, media_type="image/png")
 
 
