@@ -181,3 +181,37 @@ def test_store_requeues_unfinished_jobs_and_gives_up_after_max_attempts(tmp_path
     assert store.counts() == {"queued": 1, "running": 0, "done": 1, "failed": 1}
     assert store.prune(older_than_s=-1) == 2 and store.counts()["queued"] == 1
     assert not store.upload_path(a.id).exists() and store.upload_path(store.claim_next().id).exists()
+
+
+def test_a_runner_error_fails_its_job_and_the_pool_goes_on(tmp_path):
+    from service.api.jobs import FINAL, JobStore, WorkerPool
+    from service.api.settings import Settings
+
+    class FlakyStore(JobStore):
+        broken = True
+
+        def finish(self, *args, **kwargs):
+            if FlakyStore.broken:
+                FlakyStore.broken = False
+                raise RuntimeError("disk full")
+            super().finish(*args, **kwargs)
+
+    def run(store, pool, name):
+        job = store.create(text_report(1)[0], name, "text", 1, max_active=10)
+        pool.notify()
+        deadline = time.monotonic() + 60
+        while store.get(job.id).state not in FINAL:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        return store.get(job.id)
+
+    settings = Settings(data_dir=tmp_path, workers=1, classifier="fuzzy")
+    store = FlakyStore(settings.db_url(), settings.upload_dir)
+    pool = WorkerPool(settings, store, lambda outcome, seconds: None)
+    pool.start()
+    try:
+        first = run(store, pool, "a.txt")
+        assert first.state == "failed" and first.error == "internal error in the job runner: RuntimeError: disk full"
+        assert run(store, pool, "b.txt").state == "done"
+    finally:
+        pool.stop()
