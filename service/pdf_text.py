@@ -23,7 +23,7 @@ from service.document import Box, Cell, Document, Line, Source
 from service.ingest import collapse_whitespace, is_cjk
 
 LINE_TABLES = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
-WIDE_GAP = 1.2          # a gap wider than this many font sizes separates columns on an unruled line
+WIDE_GAP = 0.8          # a gap wider than this many font sizes separates columns on an unruled line
 GOOD_PAGE = 0.6          # a page whose text quality is below this needs OCR
 MAX_RULING_OBJECTS = 3000   # vector objects on a page beyond which tables are not searched for
 TITLE_SIZE = 1.15        # type this much larger than the page's median is title type
