@@ -41,7 +41,8 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(FONT, size)
 
 
-def requests_like_cells(rng: random.Random, body_rows: int = 8, zero_rate: float = 0.5) -> tuple[list[TruthCell], int, int]:
+def requests_like_cells(rng: random.Random, body_rows: int = 8, zero_rate: float = 0.5, empty_rate: float = 0.0
+                        ) -> tuple[list[TruthCell], int, int]:
     """A table shaped like section 三: three header rows with merges, a label column block and 7 value columns."""
     cells = [
         TruthCell(0, 0, 3, 3, "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"),
@@ -56,28 +57,31 @@ def requests_like_cells(rng: random.Random, body_rows: int = 8, zero_rate: float
               "5.属于三类内部事务信息", "6.属于四类过程性信息", "7.属于行政执法案卷", "8.属于行政查询事项"]
     r = 3
     cells.append(TruthCell(r, 0, 1, 3, "一、本年新收政府信息公开申请数量"))
-    _values(cells, rng, r, zero_rate)
+    _values(cells, rng, r, zero_rate, empty_rate)
     r += 1
     cells.append(TruthCell(r, 0, body_rows + 1, 1, "三、本年度办理结果"))
     cells.append(TruthCell(r, 1, 1, 2, "（一）予以公开"))
-    _values(cells, rng, r, zero_rate)
+    _values(cells, rng, r, zero_rate, empty_rate)
     r += 1
     cells.append(TruthCell(r, 1, body_rows, 1, "（三）不予公开"))
     for i in range(body_rows):
         cells.append(TruthCell(r + i, 2, 1, 1, labels[i % len(labels)]))
-        _values(cells, rng, r + i, zero_rate)
+        _values(cells, rng, r + i, zero_rate, empty_rate)
     return cells, r + body_rows, 10
 
 
-def _values(cells: list[TruthCell], rng: random.Random, row: int, zero_rate: float) -> None:
+def _values(cells: list[TruthCell], rng: random.Random, row: int, zero_rate: float, empty_rate: float) -> None:
     for c in range(3, 10):
         v = 0 if rng.random() < zero_rate else rng.choice([rng.randint(1, 9), rng.randint(10, 99), rng.randint(100, 2999)])
-        cells.append(TruthCell(row, c, 1, 1, str(v), numeric=True))
+        text = "" if rng.random() < empty_rate else str(v)
+        cells.append(TruthCell(row, c, 1, 1, text, numeric=True))
 
 
 def draw_page(cells: list[TruthCell], rows: int, cols: int, title: str = "某某市某某区人民政府2023年政府信息公开工作年度报告",
               heading: str = "三、收到和处理政府信息公开申请情况", footer: tuple[str, ...] = ("某某市某某区人民政府", "2024年1月20日"),
-              col_widths: list[int] | None = None, row_h: int = 46, line_w: int = 2) -> tuple[Image.Image, list[str]]:
+              col_widths: list[int] | None = None, row_h: int = 46, line_w: int = 2,
+              rules: str = "grid") -> tuple[Image.Image, list[str]]:
+    """rules: "grid" draws every cell border; "across" only the horizontal ones (tables ruled by rows only)."""
     img = Image.new("RGB", (PAGE_W, PAGE_H), "white")
     d = ImageDraw.Draw(img)
     margin = 90
@@ -87,13 +91,14 @@ def draw_page(cells: list[TruthCell], rows: int, cols: int, title: str = "某某
     for w in col_widths:
         xs.append(xs[-1] + w * scale)
     y = 110
-    tf = _font(34)
-    tw = d.textlength(title, font=tf)
-    d.text(((PAGE_W - tw) / 2, y), title, font=tf, fill="black")
-    y += 90
-    hf = _font(24)
-    d.text((margin, y), heading, font=hf, fill="black")
-    y += 60
+    tf, hf = _font(34), _font(24)
+    if title:
+        tw = d.textlength(title, font=tf)
+        d.text(((PAGE_W - tw) / 2, y), title, font=tf, fill="black")
+        y += 90
+    if heading:
+        d.text((margin, y), heading, font=hf, fill="black")
+        y += 60
     cf = _font(19)
     # Rows grow to fit wrapped labels, as in a real report.
     heights = [row_h] * rows
@@ -110,18 +115,26 @@ def draw_page(cells: list[TruthCell], rows: int, cols: int, title: str = "某某
             for j in range(c.col, c.col + c.colspan):
                 covered.add((i, j))
         x0, x1, y0, y1 = xs[c.col], xs[c.col + c.colspan], ys[c.row], ys[c.row + c.rowspan]
-        d.rectangle([x0, y0, x1, y1], outline="black", width=line_w)
+        _border(d, x0, y0, x1, y1, line_w, rules)
         _draw_wrapped(d, c.text, cf, x0, y0, x1, y1)
-    for i in range(rows):  # empty cells still get their borders
+    for i in range(rows):  # slots without a cell still get their borders
         for j in range(cols):
             if (i, j) not in covered:
-                d.rectangle([xs[j], ys[i], xs[j + 1], ys[i + 1]], outline="black", width=line_w)
+                _border(d, xs[j], ys[i], xs[j + 1], ys[i + 1], line_w, rules)
     y = ys[-1] + 60
     for text in footer:
         tw = d.textlength(text, font=hf)
         d.text((PAGE_W - margin - tw, y), text, font=hf, fill="black")
         y += 44
-    return img, [title, heading, *footer]
+    return img, [t for t in (title, heading, *footer) if t]
+
+
+def _border(d: ImageDraw.ImageDraw, x0, y0, x1, y1, line_w: int, rules: str) -> None:
+    if rules == "grid":
+        d.rectangle([x0, y0, x1, y1], outline="black", width=line_w)
+    else:
+        d.line([x0, y0, x1, y0], fill="black", width=line_w)
+        d.line([x0, y1, x1, y1], fill="black", width=line_w)
 
 
 def _draw_wrapped(d: ImageDraw.ImageDraw, text: str, font, x0, y0, x1, y1) -> None:
@@ -167,10 +180,11 @@ def degrade(img: Image.Image, rng: random.Random, angle: float = 0.0, noise: flo
 
 
 def make_page(seed: int = 0, angle: float = 0.0, noise: float = 0.0, blur: float = 0.0, jpeg: int | None = None,
-              rotate90: int = 0, body_rows: int = 8) -> TruthPage:
+              rotate90: int = 0, body_rows: int = 8, empty_rate: float = 0.0, rules: str = "grid",
+              **draw) -> TruthPage:
     rng = random.Random(seed)
-    cells, rows, cols = requests_like_cells(rng, body_rows=body_rows)
-    clean, texts = draw_page(cells, rows, cols)
+    cells, rows, cols = requests_like_cells(rng, body_rows=body_rows, empty_rate=empty_rate)
+    clean, texts = draw_page(cells, rows, cols, rules=rules, **draw)
     img = degrade(clean, rng, angle=angle, noise=noise, blur=blur, jpeg=jpeg, rotate90=rotate90)
     return TruthPage(np.asarray(img), cells, rows, cols, texts, angle)
 

@@ -320,9 +320,23 @@ def columns_from_text(text: np.ndarray, rows: list[float], left: int, right: int
                 run = empty[start:x]
                 best = np.flatnonzero(run >= run.max() - 0.05)
                 pieces = np.split(best, np.flatnonzero(np.diff(best) > 1) + 1)
+                if len(pieces) > 1:  # several places only where (nearly) every row is empty there
+                    pieces = [p for p in pieces if run[p].max() >= 0.9] or pieces[:1]
                 cols.extend(start + (p[0] + p[-1]) / 2.0 for p in pieces)
         x += 1
     cols.append(float(right))
+    # No column is narrower than a character with its padding: of two lines closer, keep the emptier.
+    gap = dpi / 5
+    spaced: list[float] = []
+    for c in cols[1:-1]:
+        if c - cols[0] < gap or cols[-1] - c < gap:
+            continue
+        if spaced and c - spaced[-1] < gap:
+            if empty[int(c)] > empty[int(spaced[-1])]:
+                spaced[-1] = c
+            continue
+        spaced.append(c)
+    cols = [cols[0], *spaced, cols[-1]]
     # A column with text in no row is a gap split in two (specks, ragged text): keep one line in its middle.
     kept = [cols[0]]
     for c in cols[1:]:

@@ -1,8 +1,9 @@
 """The scanned-document reader: a scanned PDF or a photo of a report -> Document (method "ocr").
 
 Stages, per page, in order (each a plain function; seconds per stage are summed in `ScanReader.timings`):
-  raster     load_pages, straighten (noise, quarter turn, skew), settle_upside_down (recogniser confidence)
-  rulings    binarize, find_rulings, find_tables (ruled grids)
+  raster     load_pages, straighten (noise, quarter turn, skew)
+  rulings    binarize, find_rulings; settle_upside_down (angle classifier + recogniser); find_tables
+
   layout     unruled_tables (layout + structure models), only on pages without a ruled table
   cells      read_grids: every cell's lines, recognised alone, batched; digit decode in value columns
   text       find_text_lines outside tables, choose_lines, recognise
@@ -100,11 +101,10 @@ class ScanReader:
         for number, (gray, dpi) in enumerate(raw, start=1):
             with self._stage("raster"):
                 page = straighten(gray, number, dpi)
-                page = settle_upside_down(page, self.engine)
+            items, grids = self._read_page(page, first=number == 1, last=number == len(raw))
             self.pages.append({"page": number, "dpi": dpi, "width": gray.shape[1], "height": gray.shape[0],
                                "rotation": page.rotation, "skew": page.skew, "noise": page.noise,
                                "denoised": page.denoised})
-            items, grids = self._read_page(page, first=number == 1, last=number == len(raw))
             # Page-local tables get document-wide numbers; a table at the very top of a page with the column count
             # of the table that ended the previous page is its continuation (its rows keep counting).
             mapping: dict[int, int] = {}
@@ -143,8 +143,13 @@ class ScanReader:
             ink = binarize(page.gray)
             rulings = find_rulings(ink, page.dpi)
             lines_mask = cv2.bitwise_or(rulings.horizontal, rulings.vertical)
-            gray_clean = clean_page(page.gray, lines_mask)
             ink_clean = text_ink(ink, lines_mask)
+            if settle_upside_down(page, ink_clean, self.engine):
+                ink = binarize(page.gray)
+                rulings = find_rulings(ink, page.dpi)
+                lines_mask = cv2.bitwise_or(rulings.horizontal, rulings.vertical)
+                ink_clean = text_ink(ink, lines_mask)
+            gray_clean = clean_page(page.gray, lines_mask)
             grids = find_tables(ink, rulings, page.dpi, text=ink_clean)
         with self._stage("text"):
             text_lines = find_text_lines(ink_clean, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
@@ -175,26 +180,27 @@ def read_scan(source: Source, options: ScanOptions | None = None, reader: ScanRe
 
 
 # -- small stages ------------------------------------------------------------------------------------------------------
-def settle_upside_down(page: Page, engine: OcrEngine, samples: int = 8) -> Page:
-    """Turn the page 180 degrees when the angle classifier says most of its lines are upside down and the
-    recogniser agrees (reads them more confidently turned). Two opinions, because a wrong turn loses the page."""
-    ink = binarize(page.gray)
-    lines = [b for b in find_text_lines(ink, page.dpi) if 2 <= b.width / max(1, b.height) <= 14]
+def settle_upside_down(page: Page, text: np.ndarray, engine: OcrEngine, samples: int = 8) -> bool:
+    """Turn the page 180 degrees (in place; True when turned) when the angle classifier says most of its text lines
+    are upside down and the recogniser agrees (reads them more confidently turned). Two opinions, because a wrong
+    turn loses the page. `text` is the page's ink without ruling lines, so table cells give lines too."""
+    lines = [b for b in find_text_lines(text, page.dpi) if 1.5 <= b.width / max(1, b.height) <= 14]
     if len(lines) < 2:
-        return page
+        return False
     lines = sorted(lines, key=lambda b: -b.width)[:samples]
     h, w = page.gray.shape
     crops = [crop_line(page.gray, (b.x0, b.y0, b.x1, b.y1), (0, 0, w, h)) for b in lines]
     votes = engine.upside_down(crops)
-    if sum(1 for flipped, score in votes if flipped and score >= 0.8) < 0.7 * len(votes):
-        return page
+    if sum(1 for flipped, score in votes if flipped and score >= 0.8) < 0.6 * len(votes):
+        return False
     readings = engine.read(crops + [cv2.rotate(c, cv2.ROTATE_180) for c in crops])
     upright = np.mean([r.confidence for r in readings[:len(crops)]])
     flipped = np.mean([r.confidence for r in readings[len(crops):]])
-    if flipped > upright:
-        page.gray = turn(page.gray, 180)
-        page.rotation = (page.rotation + 180) % 360
-    return page
+    if flipped <= upright:
+        return False
+    page.gray = turn(page.gray, 180)
+    page.rotation = (page.rotation + 180) % 360
+    return True
 
 
 def _box(page: int, b: TextBox) -> Box:

@@ -1,0 +1,164 @@
+"""The scan reader on synthetic scanned pages (tests/test_scan_render.py draws them with their truth)."""
+from __future__ import annotations
+
+import unicodedata
+
+import cv2
+import numpy as np
+import pytest
+
+from service.document import Source
+from service.scan.grid import find_rulings, find_tables
+from service.scan.raster import binarize, straighten
+from service.scan.reader import ScanOptions, ScanReader
+from tests.test_scan_render import make_page, to_pdf, to_png
+
+
+def spans(cells) -> set[tuple[int, int, int, int]]:
+    return {(c.row, c.col, c.rowspan, c.colspan) for c in cells}
+
+
+def norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).replace(" ", "")
+
+
+def grids_of(gray: np.ndarray, dpi: float = 150):
+    ink = binarize(gray)
+    rulings = find_rulings(ink, dpi)
+    text = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.bitwise_or(rulings.horizontal, rulings.vertical)))
+    return find_tables(ink, rulings, dpi, text=text)
+
+
+def gray_of(page) -> np.ndarray:
+    return cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY)
+
+
+# -- grid (no OCR: fast) -------------------------------------------------------------------------------------------------
+def test_grid_recovers_rows_cols_and_merged_cells():
+    page = make_page(seed=1)
+    grids = grids_of(gray_of(page))
+    assert len(grids) == 1
+    g = grids[0]
+    assert (g.n_rows, g.n_cols) == (page.rows, page.cols)
+    assert spans(g.cells) == {(c.row, c.col, c.rowspan, c.colspan) for c in page.cells}
+    # the merged label block: 三、本年度办理结果 spans 9 rows in column 0
+    assert (4, 0, 9, 1) in spans(g.cells)
+
+
+@pytest.mark.parametrize("angle,noise,blur", [(1.5, 12, 0.6), (-2.5, 0, 0), (0.7, 25, 1.0)])
+def test_skew_is_corrected_and_grid_survives_noise(angle, noise, blur):
+    page = make_page(seed=2, angle=angle, noise=noise, blur=blur, jpeg=70 if noise else None)
+    straight = straighten(gray_of(page), 1, 150)
+    assert abs(straight.skew + angle) <= 0.15  # rotated back by the opposite angle
+    grids = grids_of(straight.gray)
+    assert len(grids) == 1
+    assert spans(grids[0].cells) == {(c.row, c.col, c.rowspan, c.colspan) for c in page.cells}
+
+
+def test_sideways_page_is_turned_upright():
+    page = make_page(seed=3, angle=1.0, rotate90=1)
+    straight = straighten(gray_of(page), 1, 150)
+    assert straight.rotation == 90
+    assert straight.gray.shape[0] > straight.gray.shape[1]  # portrait again
+    assert len(grids_of(straight.gray)) == 1
+
+
+def test_clean_page_is_not_filtered():
+    straight = straighten(gray_of(make_page(seed=1)), 1, 150)
+    assert not straight.denoised
+
+
+def test_table_ruled_only_across_gets_value_columns_from_text():
+    page = make_page(seed=5, rules="across", title="", heading="")
+    grids = grids_of(gray_of(page))
+    assert len(grids) == 1
+    g = grids[0]
+    assert g.n_rows == page.rows
+    # the seven value columns are found from the gaps between the numbers
+    cols = sorted(g.cols)
+    values = {(c.row, c.col) for c in page.cells if c.numeric}
+    got = {(c.row, c.col) for c in g.cells if c.rowspan == 1 and c.colspan == 1 and c.col >= g.n_cols - 7}
+    assert g.n_cols >= 9 and len(cols) == g.n_cols + 1
+    assert {(r, c - page.cols + g.n_cols) for r, c in values} <= got
+
+
+# -- OCR (one shared reader: models load once) ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def reader():
+    return ScanReader(ScanOptions(use_layout_model=False))
+
+
+def table_cells(doc):
+    return {(c.row, c.col): c for line in doc.lines if line.table is not None for c in line.cells}
+
+
+def test_read_scan_digits_labels_and_conventions(reader):
+    page = make_page(seed=7, angle=1.2, noise=10, blur=0.5, jpeg=75, body_rows=4, empty_rate=0.15)
+    doc = reader.read(Source("scan.png", to_png(page.image), "image"))
+    assert doc.method == "ocr" and doc.pages == 1 and len(doc.images) == 1
+    got = table_cells(doc)
+    truth = {(c.row, c.col): c for c in page.cells}
+    # merged cells appear once at their top-left slot; covered slots are omitted
+    assert set(got) == set(truth)
+    digits = [k for k, c in truth.items() if c.numeric]
+    wrong = [(truth[k].text, got[k].text) for k in digits if got[k].text != truth[k].text]
+    assert not wrong, wrong
+    assert any(truth[k].text == "" for k in digits)  # empty cells are Cell(text="")
+    labels = [k for k, c in truth.items() if not c.numeric]
+    right = sum(norm(got[k].text) == norm(truth[k].text) for k in labels)
+    assert right >= 0.7 * len(labels)
+    # rows are Lines in reading order with grid positions and boxes in page pixels
+    rows = [line for line in doc.lines if line.table is not None]
+    assert [line.cells[0].row for line in rows] == sorted(line.cells[0].row for line in rows)
+    assert all(c.box and c.box.page == 1 and c.box.w > 0 for line in rows for c in line.cells)
+    assert all(0.0 <= c.confidence <= 1.0 for line in rows for c in line.cells)
+    # text outside the table: title and heading before the table, signature after it, each a one-cell Line
+    prose = [line for line in doc.lines if line.table is None]
+    assert all(len(line.cells) == 1 for line in prose)
+    texts = [norm(line.cells[0].text) for line in prose]
+    assert any("2023年政府信息公开工作年度报告" in t for t in texts)
+    assert any("收到和处理政府信息公开申请情况" in t for t in texts)
+    first_table = next(i for i, line in enumerate(doc.lines) if line.table is not None)
+    assert any("申请情况" in norm(line.cells[0].text) for line in doc.lines[:first_table])
+    assert any("2024年1月20日" in t for t in texts[-2:])
+    assert set(reader.timings) >= {"raster", "rulings", "cells", "text"}
+
+
+def test_cells_are_recognised_without_detection(reader):
+    page = make_page(seed=8, body_rows=2)
+    reader.read(Source("scan.png", to_png(page.image), "image"))
+    engine = reader.engine
+    assert engine.calls["det_calls"] == 0
+    assert engine._ocr.text_det is None  # the detection model was never even loaded
+    assert engine.calls["rec_crops"] > 0
+
+
+def test_digit_decode_restricts_the_alphabet(reader):
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 22)
+    crops = []
+    for text in ["2093", "0", "105", "0.5", "17"]:
+        img = Image.new("L", (20 + 14 * len(text), 34), 255)
+        ImageDraw.Draw(img).text((10, 5), text, font=font, fill=0)
+        crops.append(np.asarray(img))
+    out = reader.engine.recognize(crops, [True] * len(crops))
+    assert [t for t, _ in out] == ["2093", "0", "105", "0.5", "17"]
+    assert all(set(t) <= set("0123456789.-/减") for t, _ in out)
+    assert all(c > 0.5 for _, c in out)
+
+
+def test_upside_down_pdf_scan_and_table_continued_on_next_page(reader):
+    first = make_page(seed=9, body_rows=3, footer=())
+    second = make_page(seed=10, body_rows=3, title="", heading="", rotate90=2)
+    doc = reader.read(Source("scan.pdf", to_pdf([first.image, second.image]), "pdf"))
+    assert doc.pages == 2
+    assert reader.pages[1]["rotation"] == 180
+    tables = {line.table for line in doc.lines if line.table is not None}
+    assert tables == {0}  # the table at the top of page 2 continues the one that ended page 1
+    rows = [c.row for line in doc.lines if line.table is not None for c in line.cells[:1]]
+    assert rows == sorted(rows) and max(rows) == first.rows + second.rows - 1
+    page2 = [c for line in doc.lines if line.table is not None for c in line.cells if c.box.page == 2]
+    truth = {(c.row + first.rows, c.col): c.text for c in second.cells if c.numeric}
+    read = {(c.row, c.col): c.text for c in page2}
+    assert sum(read.get(k) == v for k, v in truth.items()) >= 0.95 * len(truth)
