@@ -146,6 +146,43 @@ def pdf_report(seed: int = 0) -> tuple[bytes, dict]:
     return buf.getvalue(), report
 
 
+def html_report(seed: int = 0) -> tuple[bytes, dict]:
+    """An HTML page: title, then every table row as a <tr> of label cells and values."""
+    from html import escape
+
+    report = consistent_report(seed=seed)
+    rows = []
+    for label, values in table_rows(report):
+        cells = [p for p in label.split("\t") if p]
+        if not values:
+            rows.append(f"<p>{escape(' '.join(cells))}</p>")
+        else:
+            rows.append("<table><tr>" + "".join(f"<td>{escape(c)}</td>" for c in [*cells, *values]) + "</tr></table>")
+    body = "".join(f"<p>{escape(line)}</p>" for line in prose_head(report)) + "".join(rows)
+    return f"<!doctype html><html><head><meta charset='utf-8'></head><body>{body}</body></html>".encode(), report
+
+
+def docx_report(seed: int = 0) -> tuple[bytes, dict]:
+    """A DOCX: title paragraphs, then one table with a row per table row (label cells, then values)."""
+    from docx import Document
+
+    report = consistent_report(seed=seed)
+    document = Document()
+    for line in prose_head(report):
+        document.add_paragraph(line)
+    for label, values in table_rows(report):
+        cells = [p for p in label.split("\t") if p]
+        if not values:
+            document.add_paragraph(" ".join(cells))
+            continue
+        table = document.add_table(rows=1, cols=len(cells) + len(values))
+        for cell, text in zip(table.rows[0].cells, [*cells, *values], strict=True):
+            cell.text = text
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue(), report
+
+
 def png_page(width: int = 400, height: int = 300) -> bytes:
     from PIL import Image, ImageDraw
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api_support import (Server, corrupt_pdf, pdf_report, pixel_bomb, png_page, text_report, wait_job,
-                               zip_bomb_docx)
+from tests.api_support import (Server, corrupt_pdf, docx_report, html_report, pdf_report, pixel_bomb, png_page,
+                               text_report, wait_job, zip_bomb_docx)
 
 SECTIONS = ("proactive_disclosure", "requests", "review_and_litigation")
 DPI = 100
@@ -69,6 +69,14 @@ def test_extract_answers_the_report_at_once(client):
     assert 0 < body["confidence"]["overall"] <= 1
     assert body["provenance"]["requests.new.total"]["how"] == "read"
     assert body["source"] == {"name": "qingshan.txt", "kind": "text", "pages": 1, "method": "text"}
+
+
+@pytest.mark.parametrize("make, kind", [(html_report, "html"), (docx_report, "docx"), (pdf_report, "pdf")])
+def test_every_kind_is_detected_from_its_content_not_its_name(client, make, kind):
+    data, report = make(seed=8)
+    r = client.post("/v1/extract", files=upload("upload.bin", data))
+    assert r.status_code == 200, r.text
+    assert r.json()["source"]["kind"] == kind and flat(r.json()) == flat(report)
 
 
 def test_async_job_lifecycle_and_formats(client):
