@@ -27,6 +27,7 @@ WIDE_GAP = 0.8          # a gap wider than this many font sizes separates column
 GOOD_PAGE = 0.6          # a page whose text quality is below this needs OCR
 MAX_RULING_OBJECTS = 3000   # vector objects on a page beyond which tables are not searched for
 TITLE_SIZE = 1.15        # type this much larger than the page's median is title type
+BAD_GLYPH_WEIGHT = 5     # each unreadable glyph costs five: 8% unreadable puts a page below GOOD_PAGE
 SCAN_GLYPHS = 150        # fewer glyphs than this on a page that is mostly one image: a scan
 EDGE_TOLERANCE = 2.0     # points: cell edges closer than this are the same grid line
 
@@ -195,7 +196,7 @@ def char_quality(glyphs: list[str]) -> float:
     if not glyphs:
         return 0.0
     bad = sum(1 for glyph in glyphs if _BAD_CHAR.search(glyph))
-    quality = 1 - bad / len(glyphs)
+    quality = max(0.0, 1 - BAD_GLYPH_WEIGHT * bad / len(glyphs))
     chinese = [glyph for glyph in (_RADICAL.sub(_nfkc, g) for g in glyphs) if _CJK_IDEOGRAPH.match(glyph)]
     if len(glyphs) >= 40 and len(chinese) < 0.05 * len(glyphs):
         quality *= 0.25
@@ -543,7 +544,7 @@ def _text(line: list[dict]) -> str:
     for char in line:
         if previous is not None and char["x0"] - previous["x1"] > 0.33 * max(char.get("size", 10), 1):
             parts.append(" ")
-        parts.append(char["text"])
+        parts.append("\ufffd" if char["text"].startswith("(cid:") else char["text"])   # an unmapped glyph
         previous = char
     return collapse_whitespace(_RADICAL.sub(_nfkc, "".join(parts)))
 

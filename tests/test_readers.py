@@ -505,3 +505,12 @@ def test_pdf_wrapped_paragraphs_join_but_headings_and_signature_stay_apart():
     c.save()
     lines = [ln.cells[0].text for ln in read_pdf_text(load_source(buffer.getvalue())).lines]
     assert lines == [text[:64], "二、主动公开政府信息情况", text[:30], text[:54], "某某区人民政府办公室", "2024年1月20日"]
+
+
+def test_char_quality_counts_unmapped_glyphs_hard():
+    from service.pdf_text import char_quality
+    text = list((PROSE + TITLE) * 4)
+    assert char_quality(text) == 1.0
+    assert char_quality(text + ["(cid:12)"] * 2) > 0.9             # a stray symbol font
+    assert char_quality(text[:90] + ["(cid:12)"] * 10) < 0.6       # digits or words lost: OCR instead
+    assert char_quality(["\ue001"] * 60) == 0.0                    # private-use code points
