@@ -101,6 +101,10 @@ def test_async_job_lifecycle_and_formats(client):
     assert {"report", "requests", "findings"} <= set(book.sheetnames)
     assert client.get(f"/v1/jobs/{job_id}/result", params={"format": "doc"}).status_code == 422
 
+    listed = client.get("/v1/jobs", params={"state": "done", "limit": 1000}).json()
+    assert job_id in [j["id"] for j in listed] and all(j["state"] == "done" for j in listed)
+    assert client.get("/v1/jobs", params={"state": "lost"}).status_code == 422
+
     assert client.delete(f"/v1/jobs/{job_id}").status_code == 204
     assert client.get(f"/v1/jobs/{job_id}").status_code == 404
     assert client.delete(f"/v1/jobs/{job_id}").status_code == 404

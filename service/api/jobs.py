@@ -197,6 +197,13 @@ class JobStore:
             row = s.get(JobRow, job_id)
             return Job.of(row) if row else None
 
+    def recent(self, state: str | None = None, limit: int = 50) -> list[Job]:
+        with Session(self.engine) as s:
+            q = select(JobRow).order_by(JobRow.created_at.desc()).limit(limit)
+            if state:
+                q = q.where(JobRow.state == state)
+            return [Job.of(row) for row in s.scalars(q)]
+
     def result(self, job_id: str) -> str | None:
         with Session(self.engine) as s:
             return s.scalar(select(JobRow.result).where(JobRow.id == job_id))

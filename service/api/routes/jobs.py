@@ -29,6 +29,13 @@ async def create_job(response: Response, file: FileField, settings: SettingsDep,
     return JobOut.of(job)
 
 
+@router.get("", response_model=list[JobOut])
+def list_jobs(store: StoreDep, state: Annotated[Literal["queued", "running", "done", "failed"] | None, Query()] = None,
+              limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[JobOut]:
+    """The newest jobs first, optionally in one state."""
+    return [JobOut.of(job) for job in store.recent(state, limit)]
+
+
 @router.get("/{job_id}", response_model=JobOut, responses={404: {"model": ErrorOut}})
 def get_job(job: JobDep) -> JobOut:
     return JobOut.of(job)
