@@ -25,13 +25,15 @@ the report (under --out, default eval/reports/<set name>):
                right, validation pass rate, findings precision/recall, worst fields, structure vs OCR errors,
                speed per stage, memory, threads, failures
   report.json  every number above, and per-document results
+  (raw outputs per system and case: eval/runs/records/<set name>/, not committed)
   accuracy_by_level.png, time_per_stage.png
 
 examples:
   python -m eval run --set seeds --baseline none
-  python -m eval run --set synth-standard
+  python -m eval run --set synth-standard --baseline-limit 15
   python -m eval run --set synth-scans --baseline tesseract --baseline rapidocr-page
   python -m eval run --set /data/my-reports --limit 10 --out eval/runs/mine
+  python -m eval report eval/runs/records/synth-standard   # the report again from the saved outputs
   python -m eval make synth-scans          # only generate the set into eval/runs/sets/
   python -m eval sets                      # list the standard sets and the commands that make them
 """
@@ -55,6 +57,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--baseline", action="append", default=None, metavar="NAME",
                    help="a baseline to run beside the project (repeatable); 'all' (default) or 'none'")
     r.add_argument("--limit", type=int, default=None, help="only the first N documents of the set")
+    r.add_argument("--baseline-limit", type=int, default=None, metavar="N",
+                   help="run the baselines on the first N documents only (they are slow); the side-by-side table "
+                        "compares the project on the same inputs")
     r.add_argument("--kinds", default=None, help="only these input kinds, comma list (text,html,docx,pdf,scan)")
     r.add_argument("--out", default=None, help="report folder (default eval/reports/<set name>)")
     r.add_argument("--classifier", default="auto", choices=("auto", "fuzzy", "model"), help="label classifier")
@@ -62,6 +67,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--in-process", action="store_true",
                    help="run every system in this process (faster start; memory numbers then add up)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
+    r.add_argument("--records", default=None, metavar="DIR",
+                   help="where the raw outputs go (default eval/runs/records/<set name>)")
+    rr = sub.add_parser("report", help="write the report again from a run's saved raw outputs (no running)")
+    rr.add_argument("records", help="a records folder, e.g. eval/runs/records/synth-standard")
+    rr.add_argument("--out", default=None, help="report folder (default: the run's own)")
     m = sub.add_parser("make", help="generate a standard synthetic set into its cache folder")
     m.add_argument("name")
     sub.add_parser("sets", help="list the standard sets")
@@ -91,7 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "make":
         print(materialize(args.name))
         return 0
-    from eval.run import RunOptions, benchmark, summary_line
+    from eval.run import RunOptions, benchmark, rereport, summary_line
+
+    if args.cmd == "report":
+        data = rereport(args.records, args.out)
+        print(summary_line(data))
+        return 0
 
     baselines = _baselines(args.baseline)
     folder = materialize(args.set, quiet=args.quiet)
@@ -101,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     options = RunOptions(classifier=args.classifier, device=args.device, isolate=not args.in_process,
                          quiet=args.quiet)
     kinds = [k.strip() for k in args.kinds.split(",")] if args.kinds else None
-    data = benchmark(folder, out, baselines, options, limit=args.limit, kinds=kinds, set_name=name, command=command)
+    data = benchmark(folder, out, baselines, options, limit=args.limit, kinds=kinds, set_name=name, command=command,
+                     baseline_limit=args.baseline_limit, records_dir=args.records)
     print(summary_line(data))
     print(f"report: {out / 'report.md'}")
     return 0

@@ -33,31 +33,38 @@ def accuracy_by_level(data: dict, path: Path) -> None:
         for b, y in zip(bars, ys):
             ax.text(b.get_x() + b.get_width() / 2, y + 1, f"{y:.0f}", ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(levels)), levels)
-    ax.set_ylim(0, 110)
+    ax.set_ylim(0, 112)
     ax.set_ylabel("field accuracy (%)")
     ax.set_title(f"Field accuracy by degradation level ({data['set']['name'] or 'set'})", fontsize=10)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=max(1, len(systems)), frameon=False)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
 def time_per_stage(data: dict, path: Path) -> None:
-    """Stacked bars: seconds per page in each pipeline stage, one bar per system."""
+    """Stacked horizontal bars: seconds per page in each pipeline stage, one bar per system and input kind (a text
+    dump and a scan differ by orders of magnitude, so they are never averaged together)."""
     systems = _systems(data)
-    stages = list(dict.fromkeys(st for v in systems.values() for st in v["speed"]["stages"]))
-    fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(systems) + 3), 3.6), dpi=110)
-    names = list(systems)
-    bottoms = [0.0] * len(names)
+    bars = [(f"{name} · {kind}", v["stages_s_per_page"]) for name, s in systems.items()
+            for kind, v in s["speed"]["by_kind"].items()]
+    stages = list(dict.fromkeys(st for _, per in bars for st in per))
+    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.38 * len(bars) + 1.4)), dpi=110)
+    labels = [b[0] for b in bars][::-1]
+    per_bar = [b[1] for b in bars][::-1]
+    lefts = [0.0] * len(bars)
     for st in stages:
-        vals = [(systems[n]["speed"]["stages"].get(st) or {}).get("s_per_page") or 0.0 for n in names]
-        ax.bar(names, vals, 0.6, bottom=bottoms, label=st)
-        bottoms = [b + v for b, v in zip(bottoms, vals)]
-    for i, total in enumerate(bottoms):
-        ax.text(i, total, f"{total:.3g}s", ha="center", va="bottom", fontsize=8)
-    ax.set_ylabel("seconds per page")
-    ax.set_title("Time per stage (mean over the set)", fontsize=10)
-    ax.legend(fontsize=8)
+        vals = [per.get(st) or 0.0 for per in per_bar]
+        ax.barh(labels, vals, 0.6, left=lefts, label=st)
+        lefts = [a + b for a, b in zip(lefts, vals)]
+    top = max(lefts) if lefts else 1.0
+    for i, total in enumerate(lefts):
+        ax.text(total + 0.01 * top, i, f"{total:.3g} s", va="center", fontsize=7)
+    ax.set_xlim(0, top * 1.15 or 1)
+    ax.set_xlabel("seconds per page")
+    ax.set_title("Time per stage, by system and input kind", fontsize=10)
+    ax.tick_params(axis="y", labelsize=8)
+    ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

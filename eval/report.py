@@ -32,8 +32,14 @@ def speed(records: dict[str, dict], kind_of: dict[str, str]) -> dict:
     for kind in sorted({kind_of[c] for c in ok}):
         rs = [r for c, r in ok.items() if kind_of[c] == kind]
         kp, kw = sum(r["pages"] for r in rs), sum(r["wall"] for r in rs)
+        kind_stages: dict[str, float] = defaultdict(float)
+        for r in rs:
+            for stage, sec in r["timings"].items():
+                kind_stages[stage] += sec
         by_kind[kind] = {"reports": len(rs), "pages": kp, "s_per_page": round(kw / kp, 4) if kp else None,
-                         "s_per_report": round(kw / len(rs), 4)}
+                         "s_per_report": round(kw / len(rs), 4),
+                         "stages_s_per_page": {st: round(sec / kp, 4) if kp else None
+                                               for st, sec in kind_stages.items()}}
     n = len(ok)
     return {
         "reports": n, "pages": pages, "wall_s": round(sum(walls), 3),
@@ -89,7 +95,8 @@ def build_report(cases: list[Case], runs, scored: dict[str, list[dict]], set_dir
                 "with_cell_boxes": sum(1 for c in cases if c.cells)},
         "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
         "commit": _git_commit(),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "load_avg_1m_at_end": round(os.getloadavg()[0], 2)},
         "systems": systems,
         "comparison": comparison,
     }
@@ -134,7 +141,8 @@ def markdown(data: dict) -> str:
               + ", ".join(f"{k} {st['levels'][k]}" for k in _levels(st["levels"]))
               + f"; {st['with_cell_boxes']} with cell boxes.",
               f"Run {data['created']} at commit {data['commit']} on {data['machine']['cpus']} CPUs "
-              f"({data['machine']['platform']}).", ""]
+              f"({data['machine']['platform']}; load average {data['machine'].get('load_avg_1m_at_end')} at the end: "
+              "other work on the machine slows every timing).", ""]
 
     lines += ["## Summary (this project)", ""]
     if s:
@@ -208,9 +216,14 @@ def markdown(data: dict) -> str:
         lines += _table(["stage", "s/page", "s/report", "total s"],
                         [[k, _num(v["s_per_page"], 4), _num(v["s_per_report"], 4), v["s_total"]]
                          for k, v in sp["stages"].items()])
+    stage_names = list(dict.fromkeys(st for n in names for v in systems[n]["speed"]["by_kind"].values()
+                                     for st in v["stages_s_per_page"]))
     rows = [[n, k, v["reports"], v["pages"], _num(v["s_per_page"], 3), _num(v["s_per_report"], 3)]
+            + [_num(v["stages_s_per_page"].get(st), 3) for st in stage_names]
             for n in names for k, v in systems[n]["speed"]["by_kind"].items()]
-    lines += _table(["system", "kind", "reports", "pages", "s/page", "s/report"], rows)
+    lines += ["By input kind (wall time per page and per report; then seconds per page in each stage):", ""]
+    lines += _table(["system", "kind", "reports", "pages", "s/page", "s/report"] + [f"{st} s/page" for st in stage_names],
+                    rows)
     rows = []
     for n in names:
         r = systems[n]["resources"]
@@ -234,17 +247,6 @@ def markdown(data: dict) -> str:
     lines += ["## Plots", "", "![accuracy by degradation level](accuracy_by_level.png)", "",
               "![time per stage](time_per_stage.png)", ""]
     return "\n".join(lines)
-
-
-def write_records(runs, folder: Path) -> None:
-    """Every system's raw output per case (values, provenance, findings), for digging into a number; not committed
-    (eval/runs/ is ignored)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for run in runs:
-        if run.records:
-            with (folder / f"{run.name}.jsonl").open("w", encoding="utf-8") as f:
-                for case, record in run.records.items():
-                    f.write(json.dumps({"case": case, **record}, ensure_ascii=False) + "\n")
 
 
 def write_report(data: dict, out_dir: Path) -> None:

@@ -5,6 +5,7 @@ serves the whole set, through the project's real entry point (load_source -> Pip
 """
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import resource
@@ -140,10 +141,15 @@ def systems_for(baselines: list[str]) -> list[SystemRun]:
     return runs
 
 
-def run_all(cases: list[Case], baselines: list[str], options: RunOptions) -> list[SystemRun]:
+def run_all(cases: list[Case], baselines: list[str], options: RunOptions,
+            baseline_limit: int | None = None) -> list[SystemRun]:
+    """Every system over the cases of the kinds it reads; baselines over the first `baseline_limit` documents only
+    (they are slow; the side-by-side table compares the project on exactly those inputs)."""
     runs = systems_for(baselines)
+    first_docs = set(list(dict.fromkeys(c.doc for c in cases))[:baseline_limit]) if baseline_limit else None
     for run in runs:
-        mine = [c.to_dict() for c in cases if run.kinds is None or c.kind in run.kinds]
+        mine = [c.to_dict() for c in cases if (run.kinds is None or c.kind in run.kinds)
+                and (run.name == PROJECT or first_docs is None or c.doc in first_docs)]
         if run.skipped:
             continue
         if not mine:
@@ -167,21 +173,63 @@ def score_run(run: SystemRun, cases: list[Case]) -> list[dict]:
 
 def benchmark(set_dir: str | Path, out_dir: str | Path, baselines: list[str], options: RunOptions,
               limit: int | None = None, kinds: list[str] | None = None, set_name: str | None = None,
-              command: str | None = None) -> dict:
-    """Run, score and write the report; returns the report's data."""
-    from eval.report import build_report, write_records, write_report
-
+              command: str | None = None, baseline_limit: int | None = None,
+              records_dir: str | Path | None = None) -> dict:
+    """Run, keep the raw outputs, score and write the report; returns the report's data."""
     cases = load_cases(set_dir, kinds=kinds, limit=limit)
     if not cases:
         raise SystemExit(f"no (input, truth) pairs found in {set_dir}")
     started = time.time()
-    runs = run_all(cases, baselines, options)
+    runs = run_all(cases, baselines, options, baseline_limit)
+    info = {"set_dir": str(set_dir), "set_name": set_name, "command": command, "started": started,
+            "kinds": kinds, "limit": limit, "out": str(out_dir)}
+    records_dir = Path(records_dir) if records_dir else RECORDS / (set_name or Path(set_dir).name)
+    save_runs(runs, info, records_dir)  # first: a report can be made again from these without running again
+    return report_from(cases, runs, info)
+
+
+def report_from(cases: list[Case], runs: list[SystemRun], info: dict) -> dict:
+    from eval.report import build_report, write_report
+
     scored = {run.name: score_run(run, cases) for run in runs if not run.skipped}
-    data = build_report(cases, runs, scored, set_dir=str(set_dir), set_name=set_name, command=command,
-                        started=started)
-    write_report(data, Path(out_dir))
-    write_records(runs, RECORDS / (set_name or Path(set_dir).name))
+    data = build_report(cases, runs, scored, set_dir=info["set_dir"], set_name=info["set_name"],
+                        command=info["command"], started=info["started"])
+    write_report(data, Path(info["out"]))
     return data
+
+
+def save_runs(runs: list[SystemRun], info: dict, folder: Path) -> None:
+    """Every system's raw output per case (values, provenance, findings, timings) and how the run was made: for
+    digging into a number, and for `python -m eval report` (eval/runs/ is not committed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    systems = [{"name": r.name, "title": r.title, "kinds": r.kinds, "skipped": r.skipped, "resources": r.resources}
+               for r in runs]
+    (folder / "run.json").write_text(json.dumps({**info, "systems": systems}, ensure_ascii=False, indent=1),
+                                     encoding="utf-8")
+    for run in runs:
+        with (folder / f"{run.name}.jsonl").open("w", encoding="utf-8") as f:
+            for case, record in run.records.items():
+                f.write(json.dumps({"case": case, **record}, ensure_ascii=False) + "\n")
+
+
+def rereport(records_dir: str | Path, out_dir: str | Path | None = None) -> dict:
+    """The report again from saved raw outputs (after a change to the scoring or the report), without running."""
+    folder = Path(records_dir)
+    info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    if out_dir:
+        info["out"] = str(out_dir)
+    runs = []
+    for s in info["systems"]:
+        run = SystemRun(s["name"], s["title"], tuple(s["kinds"]) if s["kinds"] else None, skipped=s["skipped"],
+                        resources=s["resources"])
+        path = folder / f"{run.name}.jsonl"
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                rec = json.loads(line)
+                run.records[rec.pop("case")] = rec
+        runs.append(run)
+    cases = load_cases(info["set_dir"], kinds=info.get("kinds"), limit=info.get("limit"))
+    return report_from(cases, runs, info)
 
 
 def summary_line(data: dict) -> str:

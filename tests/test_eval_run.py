@@ -9,7 +9,7 @@ from eval.__main__ import main
 from eval.baselines import BASELINES, Baseline
 from eval.baselines.pages import clean_text, group_rows
 from eval.cases import load_cases
-from eval.run import RunOptions, benchmark
+from eval.run import RunOptions, benchmark, rereport
 
 SEEDS = Path(__file__).parent / "data" / "eval" / "seeds"
 FAST = RunOptions(classifier="fuzzy", isolate=False, quiet=True)
@@ -17,7 +17,8 @@ FAST = RunOptions(classifier="fuzzy", isolate=False, quiet=True)
 
 def test_seeds_end_to_end(tmp_path):
     out = tmp_path / "report"
-    data = benchmark(SEEDS, out, baselines=[], options=FAST, set_name="seeds", command="python -m eval run --set x")
+    data = benchmark(SEEDS, out, baselines=[], options=FAST, set_name="seeds", command="python -m eval run --set x",
+                     records_dir=tmp_path / "records")
     project = data["systems"]["project"]
     assert data["set"]["cases"] == 2 and data["set"]["kinds"] == {"text": 2}
     assert project["summary"]["fields"]["fields"] == 400
@@ -31,12 +32,17 @@ def test_seeds_end_to_end(tmp_path):
     assert json.loads((out / "report.json").read_text(encoding="utf-8"))["set"]["cases"] == 2
     for png in ("accuracy_by_level.png", "time_per_stage.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
+    # The same report again from the saved raw outputs, without running.
+    again = rereport(tmp_path / "records", tmp_path / "again")
+    assert again["systems"]["project"]["summary"] == project["summary"]
+    assert (tmp_path / "again" / "report.md").exists()
 
 
 def test_a_baseline_that_cannot_run_is_skipped_with_its_reason(tmp_path, monkeypatch):
     fake = Baseline("nothing", "needs a package that is not here", ("text",), "eval.baselines.no_such_module")
     monkeypatch.setitem(BASELINES, "nothing", fake)
-    data = benchmark(SEEDS, tmp_path, baselines=["nothing"], options=FAST, set_name="seeds")
+    data = benchmark(SEEDS, tmp_path, baselines=["nothing"], options=FAST, set_name="seeds",
+                     records_dir=tmp_path / "records")
     assert "cannot import" in data["systems"]["nothing"]["skipped"]
     assert "## Skipped" in (tmp_path / "report.md").read_text(encoding="utf-8")
 
@@ -46,7 +52,8 @@ def test_factory_folder_with_pdfplumber_baseline(tmp_path):
     factory.run([factory.Job(index=0, seed=11, out=str(tmp_path / "set"), kinds=("text", "pdf"), p_break=0.0)])
     cases = load_cases(tmp_path / "set")
     assert sorted(c.kind for c in cases) == ["pdf", "text"] and all(c.level == "clean" for c in cases)
-    data = benchmark(tmp_path / "set", tmp_path / "out", baselines=["pdfplumber"], options=FAST, set_name="one")
+    data = benchmark(tmp_path / "set", tmp_path / "out", baselines=["pdfplumber"], options=FAST, set_name="one",
+                     records_dir=tmp_path / "records")
     comparison = data["comparison"]["pdfplumber"]
     assert comparison["cases"] == 1
     # Both read the digital PDF's text layer and share the assembler: the baseline gets most fields too.
