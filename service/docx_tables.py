@@ -46,11 +46,12 @@ def read_docx(source: Source) -> Document:
 
 def _body(data: bytes):
     """The w:body element: through python-docx, or straight from the zip for packages python-docx refuses
-    (macro-enabled .docm, templates), whose document.xml is the same."""
+    (macro-enabled .docm, templates, odd content types), whose document.xml is the same. A damaged package
+    fails here too, with the zip or XML error read_docx turns into an InputError."""
     try:
         import docx
         return docx.Document(io.BytesIO(data)).element.body
-    except (ValueError, KeyError):
+    except Exception:   # python-docx raises ValueError, KeyError, PackageNotFoundError, XMLSyntaxError...
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             xml = archive.read("word/document.xml")
         return _parse(xml).find(_w("body"))
