@@ -514,3 +514,19 @@ def test_char_quality_counts_unmapped_glyphs_hard():
     assert char_quality(text + ["(cid:12)"] * 2) > 0.9             # a stray symbol font
     assert char_quality(text[:90] + ["(cid:12)"] * 10) < 0.6       # digits or words lost: OCR instead
     assert char_quality(["\ue001"] * 60) == 0.0                    # private-use code points
+
+
+def test_docx_package_python_docx_refuses_is_read_from_the_zip():
+    """A macro-enabled document (.docm) has another content type; its body is the same."""
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(make_docx())) as original, \
+            zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as docm:
+        for item in original.infolist():
+            data = original.read(item.filename)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(b"document.main+xml", b"document.macroEnabled.main+xml")
+            docm.writestr(item, data)
+    lines = read_docx(load_source(buffer.getvalue())).lines
+    assert [(line.table, [c.text for c in line.cells]) for line in lines] == \
+        [(line.table, [c.text for c in line.cells]) for line in read_fixture("docx").lines]
