@@ -88,7 +88,7 @@ def page_count(source: Source) -> int:
 # --- detection ---------------------------------------------------------------------------------------------------
 
 # Magic prefixes of formats we read, and of common ones we do not (named in the error so the user knows why).
-_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM")
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 _FOREIGN_MAGIC = [
     (b"\x7fELF", "an ELF binary (an executable program)"),
     (b"MZ", "a Windows executable"),
@@ -105,6 +105,7 @@ _FOREIGN_MAGIC = [
     (b"ID3", "an MP3 audio file"),
     (b"\x00asm", "a WebAssembly binary"),
 ]
+_TEXT_FORMATS = (b"{\\rtf", b"%!PS")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_OFFICE = "EncryptedPackage".encode("utf-16-le")   # the stream an encrypted docx/xlsx is wrapped in
 _MHT_MARKER = re.compile(r"\s*(?:[\w-]+:[^\n]*\n)*?MIME-Version:", re.I)
@@ -122,14 +123,17 @@ def detect_kind(data: bytes) -> str:
         return "pdf"
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return _zip_kind(data)
-    if any(head.startswith(magic) for magic in _IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+    webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    bmp = head[:2] == b"BM" and head[6:10] == b"\0\0\0\0"   # "BM", size, then reserved zeros (not a text "BM...")
+    if any(head.startswith(magic) for magic in _IMAGE_MAGIC) or webp or bmp:
         return "image"
     if head.startswith(_OLE_MAGIC):
         if _ENCRYPTED_OFFICE in data:
             return "a password-protected Office document; give an unlocked copy"
         return "a legacy Office file (.doc/.xls/.wps); save it as DOCX or PDF"
     for magic, what in _FOREIGN_MAGIC:
-        if head.startswith(magic):
+        # Binary formats have NUL bytes in their header: a text that merely starts with "MZ" is still a text.
+        if head.startswith(magic) and (magic in _TEXT_FORMATS or b"\0" in head[:64]):
             return what
     if head[4:8] == b"ftyp":
         return "an MP4/HEIC media file"

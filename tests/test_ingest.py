@@ -211,3 +211,10 @@ def test_text_with_a_few_broken_bytes_is_still_text():
     assert source.kind == "text" and "二、主动公开" in source.data.decode("utf-8")
     page = ("<html><body>" + "<p>一、总体情况</p>" * 200 + "</body></html>").encode("gbk") + b"\xff"
     assert load_source(page).kind == "html"
+
+
+def test_text_starting_like_a_magic_number_is_text():
+    assert detect_kind("BM公司2023年政府信息公开工作年度报告".encode()) == "text"
+    assert detect_kind("MZ街道2023年政府信息公开工作年度报告".encode()) == "text"
+    assert "Windows executable" in detect_kind(b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + bytes(100))
+    assert "RTF" in detect_kind(rb"{\rtf1\ansi\ansicpg936 report}")
