@@ -155,7 +155,8 @@ def markdown(data: dict) -> str:
                  f"{_pct(s['meta']['template'])} / {_pct(s['meta']['agency'])} / {_pct(s['meta']['year'])}"],
                 ["findings precision (reported rule breaks the truth has)",
                  f"{_pct(f['precision'])} ({f['tp']} of {f['tp'] + f['fp']})"],
-                ["findings recall (true rule breaks reported)", f"{_pct(f['recall'])} ({f['tp']} of {f['tp'] + f['fn']})"],
+                ["findings recall (true rule breaks reported)",
+                 f"{_pct(f['recall'])} ({f['tp']} of {f['tp'] + f['fn']})"],
                 ["planted rule breaks found (cell named)", f"{f['planted_found']} of {f['planted']}"],
                 ["inputs that failed (no result)", f"{s['failed']} of {s['cases']}"]]
         sp = project["speed"]
@@ -222,8 +223,8 @@ def markdown(data: dict) -> str:
             + [_num(v["stages_s_per_page"].get(st), 3) for st in stage_names]
             for n in names for k, v in systems[n]["speed"]["by_kind"].items()]
     lines += ["By input kind (wall time per page and per report; then seconds per page in each stage):", ""]
-    lines += _table(["system", "kind", "reports", "pages", "s/page", "s/report"] + [f"{st} s/page" for st in stage_names],
-                    rows)
+    lines += _table(["system", "kind", "reports", "pages", "s/page", "s/report"]
+                    + [f"{st} s/page" for st in stage_names], rows)
     rows = []
     for n in names:
         r = systems[n]["resources"]

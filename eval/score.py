@@ -44,8 +44,9 @@ def _norm_agency(text) -> str:
 
 
 def meta_hits(truth: dict, record: dict) -> dict[str, bool]:
+    agency = _norm_agency(truth.get("agency"))
     return {"template": truth.get("template") == record.get("template"),
-            "agency": bool(truth.get("agency")) and _norm_agency(truth.get("agency")) == _norm_agency(record.get("agency")),
+            "agency": bool(agency) and agency == _norm_agency(record.get("agency")),
             "year": truth.get("year") == record.get("year")}
 
 

@@ -71,8 +71,8 @@ def test_pair_folder_with_truth_json(tmp_path):
 
 
 def test_row_grouping_and_cjk_cleanup():
-    boxes = [(300, 102, 40, 20, "0", 0.9), (10, 100, 200, 24, "予以 公开", 0.9), (10, 140, 200, 22, "部分公开", 0.9),
-             (300, 141, 40, 20, "3", 0.9)]
+    boxes = [(300, 102, 40, 20, "0", 0.9), (10, 100, 200, 24, "予以 公开", 0.9),
+             (10, 140, 200, 22, "部分公开", 0.9), (300, 141, 40, 20, "3", 0.9)]
     rows = group_rows(boxes)
     assert [[b[4] for b in row] for row in rows] == [["予以 公开", "0"], ["部分公开", "3"]]
     assert clean_text(" 予以 公开\n情况 ") == "予以公开情况" and clean_text("12 34") == "12 34"

@@ -8,7 +8,8 @@ import numpy as np
 
 from service.document import InputError, Line, Source
 
-_CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef（）]) +(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef（）])")
+_CJK = r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef（）]"
+_CJK_GAP = re.compile(rf"(?<={_CJK}) +(?={_CJK})")
 
 
 def render_pages(source: Source, dpi: int = 200, max_pages: int = 60) -> list[np.ndarray]:

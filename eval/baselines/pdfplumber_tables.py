@@ -48,8 +48,8 @@ class Reader:
                             if bbox is None:
                                 continue
                             x0, top, x1, bottom = bbox
-                            cells.append(Cell((text or "").replace("\n", ""), Box(number, x0, top, x1 - x0, bottom - top),
-                                              1.0, r, c))
+                            box = Box(number, x0, top, x1 - x0, bottom - top)
+                            cells.append(Cell((text or "").replace("\n", ""), box, 1.0, r, c))
                         if cells:
                             placed.append((number, row.bbox[1], row.bbox[0], Line(cells, table=tables_seen)))
                     tables_seen += 1
