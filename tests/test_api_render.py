@@ -57,16 +57,16 @@ def test_ocr_boxes_in_a_turned_150_dpi_frame_land_on_the_block(tmp_path):
 
 
 def test_large_image_is_shrunk_and_boxes_scale_with_it(tmp_path):
-    image = Image.new("RGB", (4000, 3000), "white")
-    image.paste((0, 0, 0), (1000, 1000, 1400, 1200))
+    image = Image.new("L", (2400, 1800), 255)
+    image.paste(0, (600, 600, 840, 720))
     path = tmp_path / "scan.png"
     image.save(path)
     [info] = page_infos(path, "image", DPI)
-    assert (info.width, info.height, info.scale) == (2000, 1500, 0.5)
+    assert (info.width, info.height) == (2000, 1500) and info.scale == pytest.approx(2000 / 2400)
     png = page_png(path, "image", 1, DPI)
-    assert _dark(png, 1200 * info.scale, 1100 * info.scale) and not _dark(png, 1500 * info.scale, 1100 * info.scale)
-    crop = Image.open(io.BytesIO(crop_png(path, "image", 1, 1000, 1000, 400, 200)))
-    assert crop.size == (460, 260)   # native pixels, 0.15 box heights of margin each side
+    assert _dark(png, 720 * info.scale, 660 * info.scale) and not _dark(png, 900 * info.scale, 660 * info.scale)
+    crop = Image.open(io.BytesIO(crop_png(path, "image", 1, 600, 600, 240, 120)))
+    assert crop.size == (276, 156)   # native pixels, 0.15 box heights of margin each side
 
 
 def test_documents_without_pages_and_missing_pages(tmp_path):
