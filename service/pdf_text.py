@@ -120,6 +120,36 @@ def text_layer_usable(qualities: list[PageQuality]) -> bool:
     return sum(q.needs_ocr for q in content_pages) * 2 < len(content_pages)
 
 
+def merge_ocr_pages(text_doc: Document, ocr_doc: Document) -> Document:
+    """A PDF with some scanned pages: the text layer's lines, plus the OCR lines of the pages where the text layer
+    gave none, in page order. OCR tables get indices after the text layer's, so the two never collide."""
+    text_pages = {_line_page(line) for line in text_doc.lines} - {None}
+    offset = 1 + max((line.table for line in text_doc.lines if line.table is not None), default=-1)
+    by_page: dict[int, list[Line]] = {}
+    for line in text_doc.lines:
+        by_page.setdefault(_line_page(line) or 0, []).append(line)
+    added = set()
+    for line in ocr_doc.lines:
+        page = _line_page(line)
+        if page is None or page in text_pages:
+            continue
+        added.add(page)
+        table = None if line.table is None else line.table + offset
+        by_page.setdefault(page, []).append(Line(line.cells, table=table))
+    lines = [line for page in sorted(by_page) for line in by_page[page]]
+    merged = Document(source=text_doc.source, kind=text_doc.kind, lines=lines, pages=text_doc.pages,
+                      method="text-layer+ocr" if added else text_doc.method,
+                      warnings=[w for w in text_doc.warnings if "need OCR" not in w] + ocr_doc.warnings,
+                      images=ocr_doc.images)
+    if added:
+        merged.warnings.append(f"pages {', '.join(map(str, sorted(added)))} read by OCR")
+    return merged
+
+
+def _line_page(line: Line) -> int | None:
+    return next((cell.box.page for cell in line.cells if cell.box is not None), None)
+
+
 # --- tables that go on over a page break ------------------------------------------------------------------------
 
 @dataclass

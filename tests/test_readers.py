@@ -530,3 +530,21 @@ def test_docx_package_python_docx_refuses_is_read_from_the_zip():
     lines = read_docx(load_source(buffer.getvalue())).lines
     assert [(line.table, [c.text for c in line.cells]) for line in lines] == \
         [(line.table, [c.text for c in line.cells]) for line in read_fixture("docx").lines]
+
+
+def test_merge_ocr_pages_fills_the_pages_without_text():
+    from service.document import Box, Cell, Line
+    from service.pdf_text import merge_ocr_pages
+
+    def line(page: int, text: str, table: int | None = None) -> Line:
+        return Line([Cell(text, box=Box(page, 0, 0, 1, 1), row=0 if table is not None else None,
+                          col=0 if table is not None else None)], table=table)
+
+    text_doc = Document("r.pdf", "pdf", [line(1, "一、总体情况"), line(1, "规章", 0), line(3, OUTRO)], pages=3,
+                        method="text-layer", warnings=["no usable text layer on pages 2: they need OCR"])
+    ocr_doc = Document("r.pdf", "pdf", [line(1, "一、总休情况"), line(2, "自然人", 0), line(2, "三、收到"),
+                                        line(3, "五、存在")], pages=3, method="ocr")
+    merged = merge_ocr_pages(text_doc, ocr_doc)
+    assert [(ln.cells[0].text, ln.table) for ln in merged.lines] == \
+        [("一、总体情况", None), ("规章", 0), ("自然人", 1), ("三、收到", None), (OUTRO, None)]
+    assert merged.method == "text-layer+ocr" and merged.warnings == ["pages 2 read by OCR"]
