@@ -4,12 +4,15 @@ set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3.11}
 
-# CJK fonts for rendering synthetic reports and the review page (skipped where present or not root).
-if ! fc-list 2>/dev/null | grep -qi "wqy\|noto.*cjk"; then
+# System packages: CJK fonts (synthetic reports, page images), chromium (the review page's browser test),
+# tesseract with Chinese (a benchmark baseline). Skipped where present; without root, say what is missing.
+APT="fonts-wqy-zenhei fonts-noto-cjk fontconfig chromium tesseract-ocr tesseract-ocr-chi-sim"
+missing=$(for p in $APT; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei fonts-noto-cjk fontconfig >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   else
-    echo "warning: no CJK fonts found; install fonts-wqy-zenhei fonts-noto-cjk" >&2
+    echo "warning: missing system packages (some tests will skip): $missing" >&2
   fi
 fi
 
@@ -21,4 +24,4 @@ $PIP install -e ".[dev]"
 $PIP install --no-deps "rapid-layout==1.2.1" "rapid-table==0.3.0"
 .venv/bin/python -c "import cv2, rapidocr, rapid_layout, rapid_table, torch, transformers; print('environment ok: cv2', cv2.__version__)"
 
-.venv/bin/nianbao extract tests/data/sample_report.txt
+.venv/bin/nianbao extract training/samples/doc-000001.pdf

@@ -70,6 +70,8 @@ class Document:
     method: str = "text"
     warnings: list[str] = field(default_factory=list)
     images: list[PageImage] = field(default_factory=list)
+    # Per OCR'd page: the frame its boxes are in (dpi, width, height, quarter turn, skew), for drawing them.
+    frames: list[dict] = field(default_factory=list)
 
     def text(self) -> str:
         return "\n".join("\t".join(c.text for c in line.cells) for line in self.lines)

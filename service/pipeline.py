@@ -11,6 +11,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from service.assemble import Assembler, Extraction
 from service.document import Document, InputError, Source
@@ -96,12 +97,18 @@ class Pipeline:
             from service.scan.reader import ScanOptions, ScanReader
 
             self._scanner = ScanReader(ScanOptions(device=self.options.device))
-        return self._scanner.read(source)
+        doc = self._scanner.read(source)
+        doc.frames = doc.frames or [dict(f) for f in self._scanner.pages]
+        return doc
 
-    def run(self, source: Source) -> ExtractionResult:
+    def run(self, source: Source, progress: Callable[[int, int], None] | None = None) -> ExtractionResult:
+        """Extract one document; `progress(pages_done, pages_total)` is called as reading advances."""
         timer = Timer()
+        report = progress or (lambda done, total: None)
         with timer.stage("read"):
+            report(0, 1)
             doc = self.read(source)
+            report(doc.pages, doc.pages)
         with timer.stage("meta"):
             agency, year = read_meta(doc)
             template = detect_template(doc, year)
@@ -153,5 +160,6 @@ def build_result(source: Source, doc: Document, ex: Extraction, agency, year, fi
         template=template.id, agency=agency, year=year, **tables, valid=valid,
         confidence=confidence, provenance=provenance, findings=out_findings,
         repairs=[RepairOut(**r.__dict__) for r in repairs], warnings=doc.warnings + ex.warnings,
-        source=SourceInfo(name=Path(source.name).name, kind=source.kind, pages=doc.pages, method=doc.method),
+        source=SourceInfo(name=Path(source.name).name, kind=source.kind, pages=doc.pages, method=doc.method,
+                          frames=doc.frames),
         timings=timer.seconds)

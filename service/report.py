@@ -48,6 +48,7 @@ class SourceInfo(BaseModel):
     kind: str
     pages: int = 1
     method: str = Field(description="text | html | docx | text-layer | ocr")
+    frames: list[dict] = Field([], description="OCR only: per page, the frame boxes are in (dpi, width, height, turn)")
 
 
 class ExtractionResult(BaseModel):
