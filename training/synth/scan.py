@@ -147,8 +147,9 @@ def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str,
             work = cv2.erode(work, kernel)  # dark grows on white paper
             ops.append({"op": "ink_bleed", "kernel": size + 1})
         else:
-            work = cv2.dilate(work, kernel)
-            ops.append({"op": "ink_erosion", "kernel": size + 1})
+            # A dry cartridge thins strokes; wider than 2 px would wipe out thin serif strokes altogether.
+            work = cv2.dilate(work, np.ones((2, 2), np.uint8))
+            ops.append({"op": "ink_erosion", "kernel": 2})
 
     # Paper: the back page showing through, a staple in the corner (before geometry: they are on the sheet).
     if profile in ("scanner", "copier") and level != "light" and rng.random() < 0.3:
