@@ -72,6 +72,8 @@ class Document:
     images: list[PageImage] = field(default_factory=list)
     # Per OCR'd page: the frame its boxes are in (dpi, width, height, quarter turn, skew), for drawing them.
     frames: list[dict] = field(default_factory=list)
+    # PDF pages whose text layer is unusable (scanned pages inside a digital PDF): they need OCR.
+    needs_ocr: list[int] = field(default_factory=list)
 
     def text(self) -> str:
         return "\n".join("\t".join(c.text for c in line.cells) for line in self.lines)

@@ -16,8 +16,14 @@ _AGENCY_END = re.compile(r"(办事处|人民政府|政府|办公室|办公厅|�
 _YEAR_IN_PROSE = re.compile(r"(20\d\d)\s*年")
 
 
+_CN_DIGITS = str.maketrans("〇○零一二三四五六七八九", "000123456789")
+_CN_YEAR = re.compile(r"[〇○零一二三四五六七八九]{4}(?=\s*年)")
+
+
 def _clean(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    # 二〇二三年 -> 2023年
+    return _CN_YEAR.sub(lambda m: m.group(0).translate(_CN_DIGITS), text)
 
 
 def read_title(doc: Document) -> tuple[str | None, int | None]:

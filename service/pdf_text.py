@@ -88,6 +88,7 @@ def read_pdf_text(source: Source) -> Document | None:
     document = Document(source=source.name, kind="pdf", lines=lines, pages=len(qualities), method="text-layer")
     document.warnings.extend(failures)
     ocr_pages = [q.page for q in qualities if q.needs_ocr]
+    document.needs_ocr = ocr_pages
     if ocr_pages:
         document.warnings.append(f"no usable text layer on pages {', '.join(map(str, ocr_pages))}: they need OCR")
     return document

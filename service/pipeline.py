@@ -84,6 +84,10 @@ class Pipeline:
             from service.pdf_text import read_pdf_text
 
             doc = read_pdf_text(source)
+            if doc is not None and doc.needs_ocr and self.options.ocr:
+                from service.pdf_text import merge_ocr_pages
+
+                doc = merge_ocr_pages(doc, self.scanner(source))
             if doc is not None:
                 return doc
         if source.kind in ("pdf", "image"):

@@ -1,0 +1,35 @@
+"""Agency, year and template from the title, the signature and the prose."""
+import pytest
+
+from service.document import Cell, Document, Line
+from service.meta import detect_template, read_meta
+
+
+def doc(*lines: str) -> Document:
+    return Document(source="x", kind="text", lines=[Line([Cell(t)]) for t in lines])
+
+
+@pytest.mark.parametrize("title, agency, year", [
+    ("湛河区人民政府办公室 2023 年政府信息公开工作年度报告", "湛河区人民政府办公室", 2023),
+    ("老城区西关街道办事处 2024 年政府信息公开工作年 度报告", "老城区西关街道办事处", 2024),
+    ("某某市生态环境局关于2022年度政府信息公开工作年度报告", "某某市生态环境局", 2022),
+    ("某某区人民政府二〇二一年政府信息公开工作年度报告", "某某区人民政府", 2021),
+    ("2020年某某县交通运输局政府信息公开工作年度报告", "某某县交通运输局", 2020),
+])
+def test_title_variants(title, agency, year):
+    assert read_meta(doc(title, "一、总体情况", "正文。")) == (agency, year)
+
+
+def test_signature_and_prose_when_there_is_no_title():
+    d = doc("一、总体情况", "2023年我街道共收到1件依申请公开件。", "2023年度本机关未收取信息处理费。",
+            "安泰街道办事处", "2024年1月4日")
+    assert read_meta(d) == ("安泰街道办事处", 2023)
+
+
+def test_template_by_markers_then_by_year():
+    assert detect_template(doc("信息内容", "本年新制作数量", "本年新公开数量", "对外公开总数量"), 2022).id \
+        == "gov-info-disclosure/2019"
+    assert detect_template(doc("信息内容", "本年制发件数", "本年废止件数", "现行有效件数"), 2020).id \
+        == "gov-info-disclosure/2021"
+    assert detect_template(doc("无标记"), 2020).id == "gov-info-disclosure/2019"
+    assert detect_template(doc("无标记"), 2023).id == "gov-info-disclosure/2021"
