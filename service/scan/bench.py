@@ -37,7 +37,12 @@ def map_point(x: float, y: float, truth_dpi: float, info: dict) -> tuple[float, 
     cx, cy = w / 2, h / 2
     dx, dy = x - cx, y - cy
     # cv2.getRotationMatrix2D(angle) maps (dx, dy) -> (cos*dx + sin*dy, -sin*dx + cos*dy)
-    return cx + math.cos(a) * dx + math.sin(a) * dy, cy - math.sin(a) * dx + math.cos(a) * dy
+    x, y = cx + math.cos(a) * dx + math.sin(a) * dy, cy - math.sin(a) * dx + math.cos(a) * dy
+    if info.get("warp"):
+        m = info["warp"]
+        d = m[2][0] * x + m[2][1] * y + m[2][2]
+        x, y = (m[0][0] * x + m[0][1] * y + m[0][2]) / d, (m[1][0] * x + m[1][1] * y + m[1][2]) / d
+    return x, y
 
 
 def score(doc: Document, pages: list[dict], truth: dict) -> dict:

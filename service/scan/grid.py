@@ -367,3 +367,40 @@ def _spans(seg: tuple[float, int, int, int], lines: list[float], tol: float) -> 
     first = min(lines, key=lambda v: abs(v - start))
     last = min(lines, key=lambda v: abs(v - end))
     return first < last and -tol <= first - start <= 3 * tol and -tol <= end - last <= 3 * tol
+
+
+def table_quad(rulings: Rulings, dpi: float) -> np.ndarray | None:
+    """Corners (tl, tr, br, bl) of the largest table frame when it is a visibly non-rectangular quadrilateral
+    (a photo taken at an angle); None when the frame is missing or already square to the page."""
+    frame = cv2.bitwise_or(rulings.horizontal, rulings.vertical)
+    frame = cv2.dilate(frame, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+    contours, _ = cv2.findContours(frame, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    biggest = max(contours, key=cv2.contourArea)
+    h, w = frame.shape
+    if cv2.contourArea(biggest) < 0.1 * h * w:
+        return None
+    hull = cv2.convexHull(biggest)
+    quad = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True).reshape(-1, 2).astype(np.float32)
+    if len(quad) != 4:
+        return None
+    s, d = quad.sum(axis=1), np.diff(quad, axis=1).ravel()
+    ordered = np.array([quad[np.argmin(s)], quad[np.argmin(d)], quad[np.argmax(s)], quad[np.argmax(d)]],
+                       dtype=np.float32)
+    x0, y0 = ordered[:, 0].min(), ordered[:, 1].min()
+    x1, y1 = ordered[:, 0].max(), ordered[:, 1].max()
+    box = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
+    if np.abs(ordered - box).max() < max(4.0, dpi / 25):
+        return None
+    # Every side of the quadrilateral must be a drawn rule (a table ruled only across has no side rules, and its
+    # hull can cut a corner where short rows start).
+    lines = cv2.dilate(cv2.bitwise_or(rulings.horizontal, rulings.vertical),
+                       cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7)))
+    for a, b in zip(ordered, np.roll(ordered, -1, axis=0)):
+        n = int(max(abs(b - a))) + 1
+        xs = np.clip(np.linspace(a[0], b[0], n).round().astype(int), 0, w - 1)
+        ys = np.clip(np.linspace(a[1], b[1], n).round().astype(int), 0, h - 1)
+        if (lines[ys, xs] > 0).mean() < 0.8:
+            return None
+    return ordered

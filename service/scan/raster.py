@@ -25,6 +25,7 @@ class Page:
     skew: float = 0.0  # degrees rotated back
     noise: float = 0.0  # estimated noise sigma (grey levels)
     denoised: bool = False  # isolated specks removed
+    warp: np.ndarray | None = None  # perspective matrix applied after deskew (photos taken at an angle)
 
 
 def load_pages(source: Source, dpi: int = 150, max_pages: int = 60) -> list[tuple[np.ndarray, float]]:
@@ -170,17 +171,38 @@ def turn(gray: np.ndarray, degrees_cw: int) -> np.ndarray:
     return cv2.rotate(gray, codes[degrees_cw]) if degrees_cw % 360 else gray
 
 
-def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float = 7.0) -> Page:
+def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float = 7.0,
+               heavy_noise: float = 18.0) -> Page:
     """Despeckle if noisy, turn sideways pages upright (up to 180, settled later by OCR), deskew."""
     sigma = noise_sigma(gray)
     denoised = sigma > noise_threshold
+    if sigma > heavy_noise:
+        # Pepper too dense for isolated-speck removal: a 3x3 median keeps rules of 2 px and more.
+        gray = cv2.medianBlur(gray, 3)
     if denoised:
         gray = despeckle(gray)
-    rotation = 0
-    if is_sideways(gray):
-        gray, rotation = turn(gray, 90), 90
-    angle = estimate_skew(gray)
-    if abs(angle) >= 0.1:
-        gray = rotate(gray, angle)
+    rotation, angle = 0, 0.0
+    # A page with a line or two (a date, a page number) says nothing reliable about turns or skew.
+    if _small_ink(gray, 600).mean() > 0.004:
+        if is_sideways(gray):
+            gray, rotation = turn(gray, 90), 90
+        angle = estimate_skew(gray)
+        if abs(angle) >= 0.1:
+            gray = rotate(gray, angle)
     return Page(number=number, gray=gray, dpi=dpi, rotation=rotation, skew=angle, noise=round(sigma, 2),
                 denoised=denoised)
+
+
+def unwarp(gray: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Warp the page so the quadrilateral `quad` (tl, tr, br, bl) becomes an upright rectangle of its mean size,
+    anchored at its top-left corner. Returns the page and the 3x3 matrix used."""
+    tl, tr, br, bl = quad
+    width = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
+    height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+    x0, y0 = float(min(tl[0], bl[0])), float(min(tl[1], tr[1]))
+    target = np.array([[x0, y0], [x0 + width, y0], [x0 + width, y0 + height], [x0, y0 + height]], dtype=np.float32)
+    m = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    h, w = gray.shape
+    out = cv2.warpPerspective(gray, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                              borderValue=255)
+    return out, m

@@ -23,9 +23,9 @@ from models.ocr import OcrEngine
 from models.table_structure import TableStructureModel
 from service.document import Box, Cell, Document, Line, PageImage, Source
 from service.scan.cells import CellText, clean_page, crop_line, read_grids, text_ink
-from service.scan.grid import Grid, find_rulings, find_tables
+from service.scan.grid import Grid, find_rulings, find_tables, table_quad
 from service.scan.layout import TextBox, choose_lines, find_text_lines, unruled_tables
-from service.scan.raster import Page, binarize, load_pages, straighten, turn
+from service.scan.raster import Page, binarize, load_pages, straighten, turn, unwarp
 
 
 @dataclass
@@ -104,7 +104,8 @@ class ScanReader:
             items, grids = self._read_page(page, first=number == 1, last=number == len(raw))
             self.pages.append({"page": number, "dpi": dpi, "width": gray.shape[1], "height": gray.shape[0],
                                "rotation": page.rotation, "skew": page.skew, "noise": page.noise,
-                               "denoised": page.denoised})
+                               "denoised": page.denoised,
+                               "warp": None if page.warp is None else page.warp.tolist()})
             # Page-local tables get document-wide numbers; a table at the very top of a page with the column count
             # of the table that ended the previous page is its continuation (its rows keep counting).
             mapping: dict[int, int] = {}
@@ -144,7 +145,11 @@ class ScanReader:
             rulings = find_rulings(ink, page.dpi)
             lines_mask = cv2.bitwise_or(rulings.horizontal, rulings.vertical)
             ink_clean = text_ink(ink, lines_mask)
-            if settle_upside_down(page, ink_clean, self.engine):
+            turned = settle_upside_down(page, ink_clean, self.engine)
+            quad = table_quad(rulings, page.dpi)
+            if quad is not None:  # photographed at an angle: square the table up
+                page.gray, page.warp = unwarp(page.gray, quad)
+            if turned or quad is not None:
                 ink = binarize(page.gray)
                 rulings = find_rulings(ink, page.dpi)
                 lines_mask = cv2.bitwise_or(rulings.horizontal, rulings.vertical)
