@@ -1,9 +1,10 @@
 """Benchmark of `nianbao batch`: pages per second with 1 and 2 local workers and with a local Ray cluster.
 
-    .venv/bin/python -m eval.batch_bench [FOLDER] [--n 24] [--runs local:1,local:2,ray:2]
+    .venv/bin/python -m eval.batch_bench [FOLDER...] [--glob '*.scan.pdf'] [--text 24] [--runs local:1,local:2,ray:2]
 
-FOLDER is any folder of reports (e.g. made by `python -m training.synth --n 20 --kinds scan --out DIR`); without one,
-a corpus of text reports is made from the seeds (variations of agency, year and request counts). Each run starts
+A FOLDER is any folder of reports (e.g. made by `python -m training.synth --n 20 --kinds scan --out DIR`; its truth
+and manifest JSON files are left out); --text N makes a corpus of text reports from the seeds (variations of agency,
+year and request counts), the default when no folder is given. Each run starts
 from an empty output folder and is timed end to end (worker start-up and model loading included, like a user sees it)
 and by the batch's own per-input seconds. Writes eval/reports/batch.md.
 """
@@ -102,60 +103,69 @@ def run_batch(inputs: Path, out: Path, workers: int, ray: bool, classifier: str 
     return {"mode": "ray" if ray else "local", "workers": workers, "done": summary["done"],
             "failed": summary["failed"], "pages": summary["pages"], "wall_s": round(wall, 2),
             "pages_per_s": round(summary["pages"] / wall, 2),
-            "steady_pages_per_s": round(steady, 2) if steady else None, "busy_s": round(busy, 2)}
+            "steady_pages_per_s": round(steady, 2) if steady else None, "busy_s": round(busy, 2),
+            "errors": [f"{Path(f['source']).name}: {f['error']}" for f in summary["failures"]]}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("folder", nargs="?", help="a folder of reports (default: text variants of the seeds)")
-    p.add_argument("--glob", default="*", help="which files of FOLDER to read (e.g. '*.scan.pdf')")
-    p.add_argument("--n", type=int, default=24, help="text reports to make when no folder is given")
+    p.add_argument("folders", nargs="*", metavar="FOLDER", help="folders of reports (each one its own table)")
+    p.add_argument("--glob", default="*", help="which files of each FOLDER to read (e.g. '*.scan.pdf')")
+    p.add_argument("--text", type=int, default=None, metavar="N",
+                   help="also N text reports made from the seeds (the default, 24, when no folder is given)")
     p.add_argument("--runs", default="local:1,local:2,ray:2", help="mode:workers, comma-separated")
     p.add_argument("--classifier", default="auto", choices=["auto", "fuzzy", "model"])
     p.add_argument("--report", default=str(REPORT))
     args = p.parse_args(argv)
+    if args.text is None and not args.folders:
+        args.text = 24
+    try:
+        import ray  # noqa: F401
+        has_ray = True
+    except ImportError:
+        print("ray is not installed: skipping the Ray runs", file=sys.stderr)
+        has_ray = False
+    runs = [(mode, int(n)) for mode, n in (spec.split(":") for spec in args.runs.split(","))
+            if mode != "ray" or has_ray]
+    sections = []
     with tempfile.TemporaryDirectory(prefix="batch_bench_") as tmp:
-        folder = Path(args.folder) if args.folder else Path(tmp) / "corpus"
-        if not args.folder:
-            make_text_corpus(folder, args.n)
-        listing = Path(tmp) / "inputs.lst"
-        files = list_files(folder, args.glob, listing)
-        rows = []
-        load_before = os.getloadavg()[0]
-        for spec in args.runs.split(","):
-            mode, workers = spec.split(":")
-            if mode == "ray":
-                try:
-                    import ray  # noqa: F401
-                except ImportError:
-                    print("ray is not installed: skipping the Ray run", file=sys.stderr)
-                    continue
-            row = run_batch(listing, Path(tmp) / f"out_{mode}_{workers}", int(workers), mode == "ray",
-                            args.classifier)
-            print(json.dumps(row), file=sys.stderr)
-            rows.append(row)
-    described = (f"{files} files matching {args.glob!r} in {args.folder}" if args.folder
-                 else f"{args.n} text reports made from the seeds (eval.batch_bench.make_text_corpus)")
-    write_report(Path(args.report), rows, described, argv if argv is not None else sys.argv[1:],
-                 (load_before, os.getloadavg()[0]))
+        corpora = [(Path(f), args.glob, f"files matching {args.glob!r} in {f}") for f in args.folders]
+        if args.text:
+            make_text_corpus(Path(tmp) / "text", args.text)
+            corpora.insert(0, (Path(tmp) / "text", "*", "text reports made from the seeds (make_text_corpus)"))
+        for i, (folder, pattern, described) in enumerate(corpora):
+            listing = Path(tmp) / f"inputs{i}.lst"
+            files = list_files(folder, pattern, listing)
+            load_before, rows = os.getloadavg()[0], []
+            for mode, workers in runs:
+                row = run_batch(listing, Path(tmp) / f"out{i}_{mode}_{workers}", workers, mode == "ray",
+                                args.classifier)
+                print(json.dumps(row, ensure_ascii=False), file=sys.stderr)
+                rows.append(row)
+            sections.append((f"{files} {described}", rows, (load_before, os.getloadavg()[0])))
+    write_report(Path(args.report), sections, argv if argv is not None else sys.argv[1:], args.classifier)
     return 0
 
 
-def write_report(path: Path, rows: list[dict], corpus: str, argv: list[str], load: tuple[float, float]) -> None:
-
+def write_report(path: Path, sections: list, argv: list[str], classifier: str) -> None:
     lines = ["# Batch throughput", "",
              f"Command: `.venv/bin/python -m eval.batch_bench {' '.join(argv)}`".replace("  ", " "), "",
-             f"Corpus: {corpus}. Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-             f"{platform.python_version()}, CPU only; load average {load[0]:.1f} before the runs, {load[1]:.1f} "
-             "after (other work on the machine slows every run alike).", "",
+             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, CPU only; "
+             f"label classifier: {classifier}. The load average is the machine's before and after each corpus: other "
+             "work on it slows every run alike and takes away what a second worker could add.", "",
              "Wall time is the whole command (start-up, scan, worker start and model loading, tables), so pages/s "
              "is what a user sees; steady pages/s leaves start-up out (pages finished after the first report, over "
-             "the time since it finished); busy is the sum of the per-input seconds inside the workers.", "",
-             "| mode | workers | reports | failed | pages | wall s | pages/s | steady pages/s | busy s |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['mode']} | {r['workers']} | {r['done']} | {r['failed']} | {r['pages']} | {r['wall_s']} | "
-                     f"{r['pages_per_s']} | {r['steady_pages_per_s']} | {r['busy_s']} |")
+             "the time since it finished); busy is the sum of the per-input seconds inside the workers."]
+    for described, rows, load in sections:
+        lines += ["", f"## {described}", "", f"Load average {load[0]:.1f} before, {load[1]:.1f} after.", "",
+                  "| mode | workers | reports | failed | pages | wall s | pages/s | steady pages/s | busy s |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            lines.append(f"| {r['mode']} | {r['workers']} | {r['done']} | {r['failed']} | {r['pages']} | "
+                         f"{r['wall_s']} | {r['pages_per_s']} | {r['steady_pages_per_s']} | {r['busy_s']} |")
+        errors = sorted({e for r in rows for e in r["errors"]})
+        if errors:
+            lines += ["", "Failures: " + "; ".join(errors)]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
