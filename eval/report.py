@@ -191,6 +191,13 @@ def markdown(data: dict) -> str:
                              agg["failed"], _num(sp["pages_per_s"], 2) if sp else "see Speed"])
         lines += _table(["inputs", "system", "field accuracy", "exact docs", "valid", "year right",
                          "findings P / R", "failed", "pages/s"], rows)
+        lines += ["By degradation level, on the same inputs (this project / the baseline):", ""]
+        comps = list(data["comparison"].items())
+        levels = _levels({lv for _, c in comps for lv in c["baseline"]["by_level"]})
+        lines += _table(["level"] + [name for name, _ in comps],
+                        [[lv] + [f"{_acc_cell(c['project']['by_level'].get(lv))} / "
+                                 f"{_acc_cell(c['baseline']['by_level'].get(lv))}" for _, c in comps]
+                         for lv in levels])
 
     if s:
         lines += ["## Worst fields (this project)", ""]
