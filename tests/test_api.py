@@ -68,7 +68,7 @@ def test_extract_answers_the_report_at_once(client):
     assert body["valid"] and body["findings"] == []
     assert 0 < body["confidence"]["overall"] <= 1
     assert body["provenance"]["requests.new.total"]["how"] == "read"
-    assert body["source"] == {"name": "qingshan.txt", "kind": "text", "pages": 1, "method": "text"}
+    assert body["source"] == {"name": "qingshan.txt", "kind": "text", "pages": 1, "method": "text", "frames": []}
 
 
 @pytest.mark.parametrize("make, kind", [(html_report, "html"), (docx_report, "docx"), (pdf_report, "pdf")])
