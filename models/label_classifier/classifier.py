@@ -15,11 +15,22 @@ import numpy as np
 import torch
 
 from models.label_classifier.classes import OTHER, TagClass, load_classes, target_ref
-from models.label_classifier.model import MAX_LEN, MODEL_DIR, load_model, set_threads
+from models.label_classifier.model import MAX_LEN, MODEL_DIR, load_model, torch_threads
 from models.label_classifier.vocab import CharVocab
 from service.labels import FuzzyLabelMatcher, LabelTarget, normalize
 
 BATCH = 64
+BATCH_CHARS = 1024  # padded characters per forward pass: one long text must not pad sixty short ones
+
+
+def _length_batches(texts_by_length: list[str]) -> list[list[str]]:
+    batches: list[list[str]] = []
+    for t in texts_by_length:
+        if batches and len(batches[-1]) < BATCH and (len(batches[-1]) + 1) * len(t) <= BATCH_CHARS:
+            batches[-1].append(t)
+        else:
+            batches.append([t])
+    return batches
 
 
 @dataclass(frozen=True)
@@ -36,8 +47,10 @@ class Span:
 class TokenLabelClassifier:
     name = "token"
 
-    def __init__(self, folder: Path = MODEL_DIR, threads: int | None = None):
-        set_threads(threads)
+    def __init__(self, folder: Path | str = MODEL_DIR, threads: int | None = 1):
+        folder = Path(folder)
+        # One thread by default: at this model size a second thread gains little and thrashes on a busy machine.
+        self.threads = threads
         self.model = load_model(folder)
         self.vocab = CharVocab.load(folder / "vocab.txt")
         self.classes: list[TagClass] = load_classes(folder / "classes.json")
@@ -58,9 +71,8 @@ class TokenLabelClassifier:
         out = [np.zeros((len(t), len(self.names)), dtype=np.float32) for t in texts]
         unique = sorted({p[2] for p in pieces if p[2]}, key=len)
         found: dict[str, np.ndarray] = {}
-        with torch.inference_mode():
-            for b in range(0, len(unique), BATCH):
-                batch = unique[b:b + BATCH]
+        with torch.inference_mode(), torch_threads(self.threads):
+            for batch in _length_batches(unique):
                 width = max(len(t) for t in batch)
                 ids = torch.zeros((len(batch), width), dtype=torch.long)
                 mask = torch.zeros((len(batch), width), dtype=torch.long)

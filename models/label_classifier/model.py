@@ -5,6 +5,7 @@ Built from config.json and loaded from model.safetensors in this folder; nothing
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,8 +19,8 @@ MAX_LEN = 128
 
 @dataclass(frozen=True)
 class Size:
-    hidden: int = 192
-    layers: int = 3
+    hidden: int = 128
+    layers: int = 2
     heads: int = 4
 
     def config(self, vocab_size: int, num_labels: int) -> BertConfig:
@@ -49,8 +50,15 @@ def size_of(config: BertConfig) -> dict:
     return asdict(Size(config.hidden_size, config.num_hidden_layers, config.num_attention_heads))
 
 
-def set_threads(n: int | None = None) -> None:
-    """Inference threads: all cores of a small machine, at most 4 (more only adds overhead at this size)."""
-    import os
-
-    torch.set_num_threads(n or max(1, min(4, os.cpu_count() or 1)))
+@contextmanager
+def torch_threads(n: int | None):
+    """Run with n torch threads, then give back the process's setting (other stages share the process)."""
+    if not n:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

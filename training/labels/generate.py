@@ -85,7 +85,9 @@ class LabelBank:
         self.by_section: dict[tuple[str, str, str], list[Entry]] = {}
         for e in self.entries:
             self.by_section.setdefault((e.template, e.section, e.kind), []).append(e)
-        self.norm_labels = [(n, i) for n, i in self.by_norm.items()]
+        self.norm_labels: dict[str, set[tuple[str, int]]] = {}
+        for e in self.entries:
+            self.norm_labels.setdefault(e.template, set()).add((normalize(e.text), e.cls))
 
     def _add(self, text: str, template: str, section: str, kind: str, parent: str | None = None) -> None:
         self.entries.append(Entry(self.by_norm[normalize(text)], text, template, section, kind, parent))
@@ -93,10 +95,11 @@ class LabelBank:
     def cls_of(self, text: str) -> int:
         return self.by_norm[normalize(text)]
 
-    def unique_piece(self, piece: str, cls: int) -> bool:
-        """Whether a piece of a label still names only its own class."""
+    def unique_piece(self, piece: str, cls: int, template: str) -> bool:
+        """Whether a piece of a label still names only its own class among its template's labels (本年新 is the
+        2021 `new` row, though 2019 also prints 本年新制作数量)."""
         n = normalize(piece)
-        return len(n) >= 3 and all(n not in label or i == cls for label, i in self.norm_labels)
+        return len(n) >= 3 and all(n not in label or i == cls for label, i in self.norm_labels[template])
 
 
 def _tagged(text: str, tag: int) -> noise.Tagged:
@@ -188,7 +191,7 @@ class ExampleMaker:
             else:
                 k = self.rng.randint(1, len(body) - 3)
                 piece = body[k:]
-            if self.bank.unique_piece(piece, e.cls):
+            if self.bank.unique_piece(piece, e.cls, e.template):
                 return _tagged(piece, e.cls)
         return None
 
