@@ -19,7 +19,7 @@ T2019 = get_template("gov-info-disclosure/2019")
 def clf() -> TokenLabelClassifier:
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    return TokenLabelClassifier(os.environ.get("LC_DIR", MODEL_DIR))
+    return TokenLabelClassifier(MODEL_DIR)
 
 
 def best(clf: TokenLabelClassifier, texts: list[str], template=T2021) -> list[tuple[str, float]]:
@@ -67,6 +67,13 @@ def test_other_text_scores_low(clf):
              "本单位2023年度未收取政府信息公开信息处理费。"]
     for text, (key, score) in zip(texts, best(clf, texts)):
         assert score < 0.5, (text, key, score)
+
+
+def test_a_label_only_the_other_template_prints_scores_low(clf):
+    (key, score), = best(clf, ["本年新制作数量"], T2021)
+    assert score < 0.3, (key, score)
+    (key, score), = best(clf, ["本年新制作数量"], T2019)
+    assert key == "proactive_disclosure.column.newly_made" and score > 0.8
 
 
 def test_scores_shape_and_range(clf):

@@ -122,10 +122,19 @@ class TokenLabelClassifier:
             found = next((self.by_norm[n] for n in map(normalize, target.labels) if n in self.by_norm), None)
         return found
 
+    def _other_templates(self, targets: Sequence[LabelTarget]) -> np.ndarray:
+        """Mask of the classes whose targets all belong to templates other than those of `targets`."""
+        wanted = {t.template for t in targets}
+        mask = np.zeros(len(self.names), dtype=bool)
+        for i, c in enumerate(self.classes):
+            mask[i + 1] = bool(c.targets) and not any(ref.split(":", 1)[0] in wanted for ref in c.targets)
+        return mask
+
     def scores(self, texts: Sequence[str], targets: Sequence[LabelTarget]) -> list[list[float]]:
         cols = [self.class_of(t) for t in targets]
         known = [j for j, c in enumerate(cols) if c is not None]
         idx = np.array([cols[j] for j in known], dtype=int)
+        elsewhere = self._other_templates(targets)
         out = np.zeros((len(texts), len(targets)), dtype=np.float64)
         for i, (text, p) in enumerate(zip(texts, self.probs(texts))):
             keep = np.array([not ch.isspace() for ch in text], dtype=bool)
@@ -133,8 +142,12 @@ class TokenLabelClassifier:
                 continue
             p = p[keep]
             label_mass = (1.0 - p[:, self.context].sum(-1)).sum()
+            # Labels only another template prints cannot be meant: condition on that, at most doubling a
+            # probability, so 本年新 (2021 new, or 2019 本年新制作数量) reads as new among 2021 targets while a
+            # 2019-only label stays low there.
+            boost = 1.0 / np.maximum(1.0 - p[:, elsewhere].sum(-1), 0.5)
             if len(idx):
-                out[i, known] = p[:, idx].sum(0) / max(label_mass, 1.0)
+                out[i, known] = (p[:, idx] * boost[:, None]).sum(0) / max(label_mass, 1.0)
         unknown = [j for j, c in enumerate(cols) if c is None]
         if unknown:  # targets the model never saw: the fuzzy matcher answers for them
             fuzzy = np.array(self._fallback.scores(texts, [targets[j] for j in unknown]))
