@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import re
 import sqlite3
 import subprocess
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", default="local:1,local:2,ray:2", help="mode:workers, comma-separated")
     p.add_argument("--classifier", default="auto", choices=["auto", "fuzzy", "model"])
     p.add_argument("--report", default=str(REPORT))
+    p.add_argument("--note", help="a line for the report, e.g. how the folders were made")
     args = p.parse_args(argv)
     if args.text is None and not args.folders:
         args.text = 24
@@ -143,13 +145,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(row, ensure_ascii=False), file=sys.stderr)
                 rows.append(row)
             sections.append((f"{files} {described}", rows, (load_before, os.getloadavg()[0])))
-    write_report(Path(args.report), sections, argv if argv is not None else sys.argv[1:], args.classifier)
+    write_report(Path(args.report), sections, argv if argv is not None else sys.argv[1:], args.classifier, args.note)
     return 0
 
 
-def write_report(path: Path, sections: list, argv: list[str], classifier: str) -> None:
+def write_report(path: Path, sections: list, argv: list[str], classifier: str, note: str | None = None) -> None:
     lines = ["# Batch throughput", "",
-             f"Command: `.venv/bin/python -m eval.batch_bench {' '.join(argv)}`".replace("  ", " "), "",
+             f"Command: `.venv/bin/python -m eval.batch_bench {shlex.join(argv)}`", "",
+             *([note, ""] if note else []),
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, CPU only; "
              f"label classifier: {classifier}. The load average is the machine's before and after each corpus: other "
              "work on it slows every run alike and takes away what a second worker could add.", "",

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterator
 
 from service.batch.inputs import Locator, sha256
-from service.batch.workers import Outcome, Worker
+from service.batch.workers import BackendError, Outcome, Worker
 
 FIELDS = ("sha256", "source", "ok", "json", "error", "pages", "seconds", "kind")
 
@@ -83,8 +83,11 @@ def run_ray(items: list[dict], workers: int, device: str = "cpu", classifier: st
         num_gpus=gpus,
         num_cpus=1,
     )
-    for row in dataset.iter_rows():
-        yield Outcome(**{name: _plain(row[name]) for name in FIELDS})
+    try:
+        for row in dataset.iter_rows():
+            yield Outcome(**{name: _plain(row[name]) for name in FIELDS})
+    except ray.exceptions.RayError as e:   # the cluster, not an input: what is done so far stays done
+        raise BackendError(f"the Ray run stopped: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
 
 
 def _plain(value):

@@ -9,6 +9,7 @@ A rerun after a crash or Ctrl-C skips what is done; failures are kept with their
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 from service.batch.inputs import iter_inputs
 from service.batch.manifest import DONE, FAILED, Manifest
 from service.batch.tables import build_tables
-from service.batch.workers import Job, LocalRunner, Outcome, Worker, resolve_device
+from service.batch.workers import BackendError, Job, LocalRunner, Outcome, Worker, resolve_device
 
 
 def default_workers() -> int:
@@ -30,12 +31,19 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", metavar="ARCHIVE",
                    help="folders (read recursively), .zip/.tar(.gz|.bz2|.xz) archives, lists of files (.lst, or a "
                         ".txt with one path per line), or single reports")
     p.add_argument("--out", required=True, metavar="DIR", help="where the manifest, JSON reports and tables go")
-    p.add_argument("--workers", type=int, default=default_workers(), metavar="N",
+    p.add_argument("--workers", type=_positive, default=default_workers(), metavar="N",
                    help="worker processes, or Ray actors (default: the number of cores)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                    help="run OCR and the classifier on the GPU (falls back to CPU, with a warning, without one)")
@@ -94,17 +102,24 @@ class Batch:
         start = time.perf_counter()
         interrupted = False
         scan = None
+        stopped = None
+        if self.args.ray and importlib.util.find_spec("ray") is None:
+            print("error: --ray needs Ray: pip install 'ray[data]'", file=sys.stderr)
+            return 2
         try:
             scan = self.scan()
             self.process(scan)
         except KeyboardInterrupt:
             interrupted = True
             print("\ninterrupted: what is done is kept; run the same command again to go on", file=sys.stderr)
+        except BackendError as e:
+            stopped = str(e)
+            print(f"error: {e}; what is done is kept; run the same command again to go on", file=sys.stderr)
         summary = build_tables(self.manifest, self.out)
         self.report(scan, summary, time.perf_counter() - start, interrupted)
         if interrupted:
             return 130
-        return 0 if summary["failed"] == 0 and summary["pending"] == 0 else 1
+        return 0 if summary["failed"] == 0 and summary["pending"] == 0 and not stopped else 1
 
     # -- scan: what is there, and what is left to do ---------------------------------------------------------------
     def scan(self) -> ScanResult:
@@ -157,11 +172,8 @@ class Batch:
 
     def outcomes(self, scan: ScanResult):
         if self.args.ray:
-            try:
-                from service.batch import ray_runner
-                import ray  # noqa: F401
-            except ImportError:
-                raise SystemExit("error: --ray needs Ray: pip install 'ray[data]'")
+            from service.batch import ray_runner
+
             items = [{"sha256": t.sha256, "source": t.source, "locator": t.locator} for t in scan.todo.values()]
             for item in items:
                 self.manifest.start(item["sha256"])

@@ -22,6 +22,10 @@ from pathlib import Path
 log = logging.getLogger("nianbao.batch")
 
 
+class BackendError(RuntimeError):
+    """The machinery running the batch failed (a Ray cluster lost, say), not one input."""
+
+
 @dataclass
 class Outcome:
     sha256: str
