@@ -105,7 +105,7 @@ def iter_inputs(paths: Iterable[str | Path], limits: Limits = Limits(), exclude:
     for given in paths:
         path = Path(given)
         if not path.exists():
-            yield _refused(str(path.absolute()), f"{given}: no such file or folder")
+            yield _refused(os.path.abspath(path), f"{given}: no such file or folder")
         elif path.is_dir():
             yield from _walk_folder(path, limits, excluded)
         elif is_file_list(path):
@@ -130,11 +130,11 @@ def _walk_list(listing: Path, limits: Limits, excluded: list[Path]) -> Iterator[
         elif entry.exists():
             yield from _walk_file(entry, limits)   # a list inside a list is read as a file: no loops
         else:
-            yield _refused(str(entry.absolute()), f"{entry}: listed in {listing.name} but not found")
+            yield _refused(os.path.abspath(entry), f"{entry}: listed in {listing.name} but not found")
 
 
 def _walk_file(path: Path, limits: Limits) -> Iterator[Input]:
-    source = str(path.absolute())
+    source = os.path.abspath(path)
     if not path.is_file():
         yield _refused(source, f"{path}: not a regular file")
     elif is_tar(path):
@@ -152,7 +152,7 @@ def _walk_file(path: Path, limits: Limits) -> Iterator[Input]:
 
 
 def _walk_zip(path: Path, limits: Limits) -> Iterator[Input]:
-    archive_path = str(path.absolute())
+    archive_path = os.path.abspath(path)
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as e:
@@ -187,7 +187,7 @@ def _walk_zip(path: Path, limits: Limits) -> Iterator[Input]:
 
 
 def _walk_tar(path: Path, limits: Limits) -> Iterator[Input]:
-    archive_path = str(path.absolute())
+    archive_path = os.path.abspath(path)
     try:
         # "r|*": one sequential pass over the stream, each member read as it passes, nothing kept or extracted.
         with tarfile.open(path, "r|*") as archive:

@@ -75,6 +75,10 @@ class ScanResult:
 
 def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    missing = [p for p in args.inputs if not Path(p).exists()]
+    if missing:   # a typo in the command, not an input to record as failed
+        print(f"error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
     (out / "json").mkdir(parents=True, exist_ok=True)
     lock = _lock(out)
     if lock is None:
