@@ -11,11 +11,12 @@ import itertools
 from dataclasses import dataclass, field
 
 from service.document import Box, Document
-from service.labels import LabelClassifier, LabelTarget, targets_for
+from service.labels import FuzzyLabelMatcher, LabelClassifier, LabelTarget, targets_for
 from service.template import Section, Template
 from service.values import Token, parse_number, tokenize
 
 MAX_LABEL_CELLS = 24  # a label split one character per line spans many cells
+MAX_LABEL_CHARS = 60  # the longest printed row label has 45 characters
 ACCEPT = 0.55  # label score that names a row on its own
 ORDER_ACCEPT = 0.25  # lower score accepted for the row the template order expects next
 TITLE_ACCEPT = 0.8
@@ -134,9 +135,22 @@ def _digit_splits(texts: list[str], n: int) -> list[list[str]]:
     return out
 
 
+def _suffixes(labels: list[Token]) -> list[str]:
+    """The label run's last cell, last two, ...: a row label sits at the end, after headers and parents."""
+    out: list[str] = []
+    text = ""
+    for tok in reversed(labels):
+        if out and len(text) + len(tok.text) > MAX_LABEL_CHARS:
+            break
+        text = tok.text + text
+        out.append(text)
+    return out
+
+
 class Assembler:
     def __init__(self, classifier: LabelClassifier):
         self.classifier = classifier
+        self.title_matcher = FuzzyLabelMatcher()
 
     def run(self, doc: Document, template: Template) -> Extraction:
         ex = Extraction(template=template)
@@ -155,7 +169,8 @@ class Assembler:
         idx = [i for i, t in enumerate(tokens) if t.kind == "label" and 4 <= len(t.text) <= 40]
         if not idx:
             return {}
-        scores = self.classifier.scores([tokens[i].text for i in idx], title_targets + ends)
+        # Section headings are long printed lines: the cheap fuzzy matcher reads them as well as any model.
+        scores = self.title_matcher.scores([tokens[i].text for i in idx], title_targets + ends)
         found: dict[int, str | None] = {}
         for i, row in zip(idx, scores):
             best = max(range(len(row)), key=row.__getitem__)
@@ -166,7 +181,7 @@ class Assembler:
     # -- rows -------------------------------------------------------------------------------------------------
     def _assign(self, events: list[_Event], template: Template, row_targets: list[LabelTarget], ex: Extraction):
         # Score every suffix of every label run in one batch (the classifier may be a neural model).
-        suffixes = [["".join(t.text for t in ev.labels[-k:]) for k in range(1, len(ev.labels) + 1)] for ev in events]
+        suffixes = [_suffixes(ev.labels) for ev in events]
         flat = [s for group in suffixes for s in group]
         flat_scores = self.classifier.scores(flat, row_targets) if flat else []
         pos = 0
