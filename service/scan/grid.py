@@ -34,6 +34,7 @@ class Grid:
     rows: list[float]  # y of every row line, top to bottom (n_rows + 1)
     cols: list[float]  # x of every column line, left to right (n_cols + 1)
     cells: list[GridCell] = field(default_factory=list)
+    columns_from_text: bool = False  # no column rules: columns are where the text leaves gaps
 
     @property
     def n_rows(self) -> int:
@@ -86,6 +87,11 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
     for i in range(1, n):
         x, y, w, h, area = stats[i]
         length = w if axis == 0 else h
+        # The edge of the sheet in a photo (or a scanner lid's shadow): long, and hugging the border.
+        if axis == 1 and h > 0.5 * H and (x < 0.025 * W or x + w > 0.975 * W):
+            continue
+        if axis == 0 and w > 0.5 * W and (y < 0.02 * H or y + h > 0.98 * H):
+            continue
         if area / max(1, length) > thick:  # a bar of bold text, not a rule
             continue
         # Paper beside the stroke, following it (scans bend long lines): near = just beside, far = a few px out.
@@ -165,33 +171,74 @@ def find_tables(ink: np.ndarray, rulings: Rulings, dpi: float, min_rows: int = 2
     """Every ruled table on the page, top to bottom. With `text` (the ink without rulings), a table ruled only
     across (no column rules) gets its columns from the gaps between its text."""
     h, w = ink.shape
+    glyph = glyph_height(text, dpi) if text is not None else dpi / 7.5
     frame = cv2.bitwise_or(rulings.horizontal, rulings.vertical)
     # Join the rules of one table, also rows ruled only across (most rows are under ~0.45 inch tall).
     frame = cv2.dilate(frame, cv2.getStructuringElement(cv2.MORPH_RECT, (5, max(5, int(dpi * 0.45)))))
     n, _, stats, _ = cv2.connectedComponentsWithStats(frame, connectivity=8)
     grids = []
+    regions = []
     for i in range(1, n):
         x, y, bw, bh, _ = stats[i]
-        if bw < w * 0.2 or bh < dpi * 0.25:
-            continue
-        grid = grid_in_region(rulings, (x, y, x + bw, y + bh), dpi, text=text)
+        if bw >= w * 0.2 and bh >= dpi * 0.25:
+            regions += _split_at_unruled_bands(rulings, (x, y, x + bw, y + bh), 1.5 * glyph)
+    for region in regions:
+        grid = grid_in_region(rulings, region, dpi, text=text, glyph=glyph)
         if grid and grid.n_rows >= min_rows and grid.n_cols >= min_cols:
             grids.append(grid)
     grids.sort(key=lambda g: (g.y0, g.x0))
-    return _join_split_tables(grids, rulings, dpi, text)
+    return _join_split_tables(grids, rulings, dpi, text, glyph)
 
 
-def _join_split_tables(grids: list[Grid], rulings: Rulings, dpi: float, text: np.ndarray | None) -> list[Grid]:
+def _split_at_unruled_bands(rulings: Rulings, region: tuple[int, int, int, int], min_run: float
+                            ) -> list[tuple[int, int, int, int]]:
+    """Two ruled tables joined by the row-joining dilation (a heading between them) come apart where no column
+    rule at all crosses a band taller than a text line. Tables without column rules are left whole."""
+    x0, y0, x1, y1 = region
+    crossed = rulings.vertical[y0:y1, x0:x1].any(axis=1)
+    if not crossed.any():
+        return [region]
+    out, start, y = [], 0, 0
+    n = len(crossed)
+    while y < n:
+        if not crossed[y]:
+            run = y
+            while y < n and not crossed[y]:
+                y += 1
+            if y - run >= min_run and run > 0 and y < n:
+                cut = (run + y) // 2
+                out.append((x0, y0 + start, x1, y0 + cut))
+                start = cut
+        y += 1
+    out.append((x0, y0 + start, x1, y1))
+    return out
+
+
+def glyph_height(text: np.ndarray, dpi: float) -> float:
+    """Median height of the characters on the page (px): the unit for the smallest row or column. A photo or a
+    small font makes it smaller than the DPI suggests."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(text, connectivity=8)
+    hs = stats[1:, cv2.CC_STAT_HEIGHT]
+    ws = stats[1:, cv2.CC_STAT_WIDTH]
+    ok = (hs >= dpi / 30) & (hs <= dpi / 2) & (ws <= 3 * hs)
+    if ok.sum() < 20:
+        return dpi / 7.5
+    return float(np.percentile(hs[ok], 75))
+
+
+def _join_split_tables(grids: list[Grid], rulings: Rulings, dpi: float, text: np.ndarray | None,
+                       glyph: float) -> list[Grid]:
     """Rows taller than the join distance (three-line labels) split a table ruled only across into pieces; pieces
     one above the other, with the same left and right edges, and whose union has the same columns, are one table."""
     out: list[Grid] = []
     tol = max(4.0, dpi / 30.0)
     for g in grids:
         prev = out[-1] if out else None
-        if (prev and 0 <= g.y0 - prev.y1 <= dpi * 0.8 and abs(g.x0 - prev.x0) <= 2 * tol
-                and abs(g.x1 - prev.x1) <= 2 * tol):
-            union = grid_in_region(rulings, (min(prev.x0, g.x0), prev.y0, max(prev.x1, g.x1), g.y1), dpi, text=text)
-            if union and union.n_cols == prev.n_cols:
+        if (prev and prev.columns_from_text and g.columns_from_text and 0 <= g.y0 - prev.y1 <= dpi * 0.8
+                and abs(g.x0 - prev.x0) <= 2 * tol and abs(g.x1 - prev.x1) <= 2 * tol):
+            union = grid_in_region(rulings, (min(prev.x0, g.x0), prev.y0, max(prev.x1, g.x1), g.y1), dpi, text=text,
+                                   glyph=glyph)
+            if union and union.n_cols == prev.n_cols and union.n_rows >= prev.n_rows + g.n_rows:
                 out[-1] = union
                 continue
         out.append(g)
@@ -199,13 +246,14 @@ def _join_split_tables(grids: list[Grid], rulings: Rulings, dpi: float, text: np
 
 
 def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: float, present: float = 0.55,
-                   text: np.ndarray | None = None) -> Grid | None:
+                   text: np.ndarray | None = None, glyph: float | None = None) -> Grid | None:
     x0, y0, x1, y1 = region
     hmask = rulings.horizontal[y0:y1, x0:x1]
     vmask = rulings.vertical[y0:y1, x0:x1]
     tol = max(4.0, dpi / 30.0)
     reach = max(3.0, dpi / 30.0)  # how far a rule's end may stop short of the rule it meets
-    gap = dpi / 5  # no row or column is narrower than a line of text with its padding
+    glyph = glyph or dpi / 7.5
+    gap = 1.15 * glyph  # no row or column is narrower than a line of text with its padding
     hsegs = [s for s in _segments(hmask, 0) if s[2] - s[1] >= (x1 - x0) * 0.04]
     vsegs = [s for s in _segments(vmask, 1) if s[2] - s[1] >= dpi / 8]
     # A ruling runs from one line of the other direction to another; a text stroke that slipped through the
@@ -227,10 +275,12 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
             cols.insert(0, float(left))
         if cols[-1] < right - tol * 2:
             cols.append(float(right))
+    from_text = False
     if len(cols) < 3 and len(rows) >= 4 and text is not None and hsegs:
         # Ruled across only: columns where the rows' text leaves a gap.
         left, right = min(s[1] for s in hsegs), max(s[2] for s in hsegs)
-        cols, vmask = columns_from_text(text[y0:y1, x0:x1], rows, left, right, dpi)
+        cols, vmask = columns_from_text(text[y0:y1, x0:x1], rows, left, right, dpi, gap)
+        from_text = True
     if len(rows) < 2 or len(cols) < 2:
         return None
     nr, nc = len(rows) - 1, len(cols) - 1
@@ -283,10 +333,11 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
         cells.append(GridCell(r0, c0, r1 - r0 + 1, c1 - c0 + 1, cols[c0] + x0, rows[r0] + y0,
                               cols[c1 + 1] + x0, rows[r1 + 1] + y0))
     cells.sort(key=lambda g: (g.row, g.col))
-    return Grid(x0=x0, y0=y0, x1=x1, y1=y1, rows=[r + y0 for r in rows], cols=[c + x0 for c in cols], cells=cells)
+    return Grid(x0=x0, y0=y0, x1=x1, y1=y1, rows=[r + y0 for r in rows], cols=[c + x0 for c in cols], cells=cells,
+                columns_from_text=from_text)
 
 
-def columns_from_text(text: np.ndarray, rows: list[float], left: int, right: int, dpi: float
+def columns_from_text(text: np.ndarray, rows: list[float], left: int, right: int, dpi: float, gap: float
                       ) -> tuple[list[float], np.ndarray]:
     """Column lines of a table without column rules: x positions left empty by the text of most rows; and a
     stand-in mask of column rules, drawn in each row where no text crosses (so a label spanning columns merges)."""
@@ -326,7 +377,6 @@ def columns_from_text(text: np.ndarray, rows: list[float], left: int, right: int
         x += 1
     cols.append(float(right))
     # No column is narrower than a character with its padding: of two lines closer, keep the emptier.
-    gap = dpi / 5
     spaced: list[float] = []
     for c in cols[1:-1]:
         if c - cols[0] < gap or cols[-1] - c < gap:

@@ -26,6 +26,8 @@ class Page:
     noise: float = 0.0  # estimated noise sigma (grey levels)
     denoised: bool = False  # isolated specks removed
     warp: np.ndarray | None = None  # perspective matrix applied after deskew (photos taken at an angle)
+    paper: np.ndarray | None = None  # perspective matrix that cut the sheet out of a photo, applied first
+    flattened: bool = False  # uneven lighting divided out
 
 
 def load_pages(source: Source, dpi: int = 150, max_pages: int = 60) -> list[tuple[np.ndarray, float]]:
@@ -171,9 +173,78 @@ def turn(gray: np.ndarray, degrees_cw: int) -> np.ndarray:
     return cv2.rotate(gray, codes[degrees_cw]) if degrees_cw % 360 else gray
 
 
+def find_paper(gray: np.ndarray) -> np.ndarray | None:
+    """Corners (tl, tr, br, bl) of a sheet photographed on a darker background; None for a scan (the sheet is the
+    whole image) or when no clear four-cornered sheet is seen."""
+    scale = 500.0 / max(gray.shape)
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (5, 5), 0)
+    # Paper in a shadow is still far brighter than the desk: cut near the dark end, not at Otsu's middle.
+    desk, paper = np.percentile(small, [3, 90])
+    _, bright = cv2.threshold(small, desk + 0.35 * (paper - desk), 255, cv2.THRESH_BINARY)
+    dark = small[bright == 0]
+    if dark.size < 0.03 * small.size or np.median(small[bright > 0]) - np.median(dark) < 40:
+        return None  # no dark surround: a scan, or a page too faint to tell from its background
+    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9)))
+    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    sheet = max(contours, key=cv2.contourArea)
+    area = cv2.contourArea(sheet)
+    if not 0.25 * small.size < area < 0.97 * small.size:
+        return None
+    hull = cv2.convexHull(sheet)
+    quad = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True).reshape(-1, 2).astype(np.float32)
+    if len(quad) != 4:
+        return None
+    s, d = quad.sum(axis=1), np.diff(quad, axis=1).ravel()
+    ordered = np.array([quad[np.argmin(s)], quad[np.argmin(d)], quad[np.argmax(s)], quad[np.argmax(d)]])
+    return (ordered / scale).astype(np.float32)
+
+
+def cut_paper(gray: np.ndarray, quad: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
+    """The sheet alone, squared up, at its own aspect, as wide as it appeared in the photo."""
+    tl, tr, br, bl = quad
+    width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
+    height = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
+    target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], dtype=np.float32)
+    m = cv2.getPerspectiveTransform(quad, target)
+    out = cv2.warpPerspective(gray, m, (int(round(width)), int(round(height))), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+    # The sheet's own edge (its shadow, a sliver of table top) would read as a long rule: paint a thin margin.
+    mx, my = max(3, int(0.006 * out.shape[1])), max(3, int(0.006 * out.shape[0]))
+    out[:my, :] = 255
+    out[-my:, :] = 255
+    out[:, :mx] = 255
+    out[:, -mx:] = 255
+    return out, m
+
+
+def flatten_light(gray: np.ndarray) -> np.ndarray | None:
+    """Divide out uneven lighting (shadows, a lamp's falloff): None when the paper is evenly lit."""
+    scale = 400.0 / max(gray.shape)
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9)))
+    background = cv2.medianBlur(background, 9)
+    lo, hi = np.percentile(background, [5, 95])
+    if hi - lo < 35:
+        return None
+    background = cv2.resize(background, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
+    out = gray.astype(np.float32) * 255.0 / np.maximum(background.astype(np.float32), 1.0)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
 def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float = 7.0,
                heavy_noise: float = 18.0) -> Page:
-    """Despeckle if noisy, turn sideways pages upright (up to 180, settled later by OCR), deskew."""
+    """Cut the sheet out of a photo, even out its lighting, despeckle if noisy, turn sideways pages upright (up to
+    180, settled later by OCR), deskew."""
+    paper = None
+    quad = find_paper(gray)
+    if quad is not None:
+        gray, paper = cut_paper(gray, quad, dpi)
+    flat = flatten_light(gray)
+    if flat is not None:
+        gray = flat
     sigma = noise_sigma(gray)
     denoised = sigma > noise_threshold
     if sigma > heavy_noise:
@@ -190,7 +261,7 @@ def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float
         if abs(angle) >= 0.1:
             gray = rotate(gray, angle)
     return Page(number=number, gray=gray, dpi=dpi, rotation=rotation, skew=angle, noise=round(sigma, 2),
-                denoised=denoised)
+                denoised=denoised, paper=paper, flattened=flat is not None)
 
 
 def unwarp(gray: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
