@@ -124,14 +124,51 @@ def report_markdown(summary: dict, extra: str = "") -> str:
         "", *rows, "", extra]).strip() + "\n"
 
 
+def seed_cells(folder: Path) -> list[tuple[str, str]]:
+    """(template id, text) of the label-like cells of real text dumps: table cells holding a CJK character."""
+    out = []
+    for path in sorted(folder.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        template = max(all_templates(), key=lambda t: sum(m in text for m in t.markers)).id
+        cells = {c.strip() for line in text.splitlines() if "\t" in line for c in line.split("\t")}
+        out += [(template, c) for c in sorted(cells) if any("\u4e00" <= ch <= "\u9fff" for ch in c)]
+    return out
+
+
+def compare_on_seeds(folder: Path, summary: dict, model_dir: Path = MODEL_DIR) -> str:
+    """Where the two classifiers disagree on real label cells (no truth here: a list for a person to read)."""
+    cells = seed_cells(folder)
+    picks = {}
+    for clf in (TokenLabelClassifier(model_dir), FuzzyLabelMatcher()):
+        threshold = summary["results"][clf.name].threshold
+        got = []
+        for template, text in cells:
+            targets = targets_for(get_template(template))
+            row = clf.scores([text], targets)[0]
+            k = int(np.argmax(row))
+            got.append((targets[k].id if row[k] >= threshold else "other", row[k]))
+        picks[clf.name] = got
+    lines = [f"Real label cells of {folder}: {len(cells)} label-like cells (distinct within each dump); the two agree on "
+             f"{sum(a[0] == b[0] for a, b in zip(picks['token'], picks['fuzzy']))}. The distinct cells where they differ "
+             "(no truth here: for a person to read):", "",
+             "| cell | token | fuzzy |", "|---|---|---|"]
+    shown = set()
+    for (_, text), (a, sa), (b, sb) in zip(cells, picks["token"], picks["fuzzy"]):
+        if a != b and text not in shown:
+            shown.add(text)
+            lines.append(f"| {text[:40]} | {a} ({sa:.2f}) | {b} ({sb:.2f}) |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m training.labels.evaluate", description=__doc__)
     ap.add_argument("--model", type=Path, default=MODEL_DIR)
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--report", type=Path)
+    ap.add_argument("--seeds", type=Path, help="a folder of real text dumps (*.txt) to compare the two on")
     args = ap.parse_args(argv)
     summary = evaluate(args.model, args.n)
-    text = report_markdown(summary)
+    text = report_markdown(summary, compare_on_seeds(args.seeds, summary, args.model) if args.seeds else "")
     print(text)
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)

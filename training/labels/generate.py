@@ -82,6 +82,7 @@ class LabelBank:
         for i, c in enumerate(classes):
             if c.is_context:
                 self.context += [Entry(i + 1, text, "", "", "context") for text in c.printed]
+        self.printed = [(text, i + 1) for i, c in enumerate(classes) for text in c.printed]
         self.by_section: dict[tuple[str, str, str], list[Entry]] = {}
         for e in self.entries:
             self.by_section.setdefault((e.template, e.section, e.kind), []).append(e)
@@ -91,6 +92,10 @@ class LabelBank:
 
     def _add(self, text: str, template: str, section: str, kind: str, parent: str | None = None) -> None:
         self.entries.append(Entry(self.by_norm[normalize(text)], text, template, section, kind, parent))
+
+    def unique_head(self, piece: str, cls: int) -> bool:
+        """Whether an enumerator and the first characters (四、结转) start only labels of its own class."""
+        return all(not text.startswith(piece) or i == cls for text, i in self.printed)
 
     def cls_of(self, text: str) -> int:
         return self.by_norm[normalize(text)]
@@ -144,7 +149,11 @@ class ExampleMaker:
         if kind == "other":
             if rng.random() < 0.25:
                 c = rng.choice(self.bank.context)
-                chars, truth = _tagged(noise.restyle_enumerator(c.text, rng, r.enum_drop), c.cls), 0
+                text = noise.restyle_enumerator(c.text, rng, r.enum_drop)
+                if rng.random() < 0.3 and len(text) > 4:  # a parent split over cells: 三、本 | 年度办 | 理结果
+                    a = rng.randint(0, len(text) - 3)
+                    text = text[a:a + rng.randint(3, len(text) - a)]
+                chars, truth = _tagged(text, c.cls), 0
             else:
                 chars, truth = self.other(), 0
         elif kind == "partial":
@@ -184,6 +193,11 @@ class ExampleMaker:
         body = text[start:]
         if len(body) < 5:
             return None
+        if m and (m.group(1) or m.group(2)) and self.rng.random() < 0.2:
+            # 一、本年 | 新收政府…: a section enumerator and a word (digits alone are too easily misread to trust)
+            piece = text[:start + self.rng.randint(2, 3)]
+            if self.bank.unique_head(piece, e.cls):
+                return _tagged(piece, e.cls)
         for _ in range(4):
             if self.rng.random() < 0.6:
                 k = self.rng.randint(3, len(body) - 1)
