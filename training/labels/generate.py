@@ -166,8 +166,11 @@ class ExampleMaker:
                 chars = self.parent(e) + chars
             if kind == "glued":
                 before = rng.random() < 0.5
-                glue = self.other() if rng.random() < 0.7 else _tagged(rng.choice(self.bank.context).text,
-                                                                       rng.choice(self.bank.context).cls)
+                if rng.random() < 0.7:
+                    glue = self.other()
+                else:
+                    c = rng.choice(self.bank.context)
+                    glue = _tagged(c.text, c.cls)
                 sep = _tagged(_sep(rng), 0)
                 chars = glue + sep + chars if before else chars + sep + glue
             elif kind == "pair":
@@ -181,9 +184,7 @@ class ExampleMaker:
         text, tags = noise.to_text(chars)
         if len(text) > MAX_CHARS:
             text, tags = text[:MAX_CHARS], tags[:MAX_CHARS]
-        template = e.template if kind != "other" else rng.choice([x.template for x in self.bank.entries[:1]] +
-                                                                   [e.template])
-        return Example(text, tags, truth, template)
+        return Example(text, tags, truth, e.template)
 
     def partial(self, e: Entry) -> noise.Tagged | None:
         """A truncated label (本年新) or the tail of one split over two cells; only pieces that stay unambiguous."""
