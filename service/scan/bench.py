@@ -26,6 +26,9 @@ def map_point(x: float, y: float, truth_dpi: float, info: dict) -> tuple[float, 
     s = info["dpi"] / truth_dpi
     x, y = x * s, y * s
     w, h = info["width"], info["height"]
+    if info.get("paper"):
+        x, y = _apply(info["paper"], x, y)
+        w, h = info["cut"]
     rot = info["rotation"]
     if rot == 90:
         x, y, w, h = h - y, x, h, w
@@ -39,10 +42,13 @@ def map_point(x: float, y: float, truth_dpi: float, info: dict) -> tuple[float, 
     # cv2.getRotationMatrix2D(angle) maps (dx, dy) -> (cos*dx + sin*dy, -sin*dx + cos*dy)
     x, y = cx + math.cos(a) * dx + math.sin(a) * dy, cy - math.sin(a) * dx + math.cos(a) * dy
     if info.get("warp"):
-        m = info["warp"]
-        d = m[2][0] * x + m[2][1] * y + m[2][2]
-        x, y = (m[0][0] * x + m[0][1] * y + m[0][2]) / d, (m[1][0] * x + m[1][1] * y + m[1][2]) / d
+        x, y = _apply(info["warp"], x, y)
     return x, y
+
+
+def _apply(m: list[list[float]], x: float, y: float) -> tuple[float, float]:
+    d = m[2][0] * x + m[2][1] * y + m[2][2]
+    return (m[0][0] * x + m[0][1] * y + m[0][2]) / d, (m[1][0] * x + m[1][1] * y + m[1][2]) / d
 
 
 def score(doc: Document, pages: list[dict], truth: dict) -> dict:

@@ -28,6 +28,7 @@ class Page:
     warp: np.ndarray | None = None  # perspective matrix applied after deskew (photos taken at an angle)
     paper: np.ndarray | None = None  # perspective matrix that cut the sheet out of a photo, applied first
     flattened: bool = False  # uneven lighting divided out
+    cut_size: tuple[int, int] = (0, 0)  # (width, height) of the sheet cut out of a photo
 
 
 def load_pages(source: Source, dpi: int = 150, max_pages: int = 60) -> list[tuple[np.ndarray, float]]:
@@ -235,13 +236,14 @@ def flatten_light(gray: np.ndarray) -> np.ndarray | None:
 
 
 def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float = 7.0,
-               heavy_noise: float = 18.0) -> Page:
+               heavy_noise: float = 18.0, allow_turn: bool = True) -> Page:
     """Cut the sheet out of a photo, even out its lighting, despeckle if noisy, turn sideways pages upright (up to
     180, settled later by OCR), deskew."""
-    paper = None
+    paper, cut_size = None, (0, 0)
     quad = find_paper(gray)
     if quad is not None:
         gray, paper = cut_paper(gray, quad, dpi)
+        cut_size = (gray.shape[1], gray.shape[0])
     flat = flatten_light(gray)
     if flat is not None:
         gray = flat
@@ -255,13 +257,13 @@ def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float
     rotation, angle = 0, 0.0
     # A page with a line or two (a date, a page number) says nothing reliable about turns or skew.
     if _small_ink(gray, 600).mean() > 0.004:
-        if is_sideways(gray):
+        if allow_turn and is_sideways(gray):
             gray, rotation = turn(gray, 90), 90
         angle = estimate_skew(gray)
         if abs(angle) >= 0.1:
             gray = rotate(gray, angle)
     return Page(number=number, gray=gray, dpi=dpi, rotation=rotation, skew=angle, noise=round(sigma, 2),
-                denoised=denoised, paper=paper, flattened=flat is not None)
+                denoised=denoised, paper=paper, flattened=flat is not None, cut_size=cut_size)
 
 
 def unwarp(gray: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -101,11 +101,15 @@ class ScanReader:
         for number, (gray, dpi) in enumerate(raw, start=1):
             with self._stage("raster"):
                 page = straighten(gray, number, dpi)
+                if page.rotation == 90:
+                    page = confirm_quarter_turn(page, gray, self.engine)
             items, grids = self._read_page(page, first=number == 1, last=number == len(raw))
             self.pages.append({"page": number, "dpi": dpi, "width": gray.shape[1], "height": gray.shape[0],
                                "rotation": page.rotation, "skew": page.skew, "noise": page.noise,
                                "denoised": page.denoised,
-                               "warp": None if page.warp is None else page.warp.tolist()})
+                               "warp": None if page.warp is None else page.warp.tolist(),
+                               "paper": None if page.paper is None else page.paper.tolist(),
+                               "cut": list(page.cut_size) if page.paper is not None else None})
             # Page-local tables get document-wide numbers; a table at the very top of a page with the column count
             # of the table that ended the previous page is its continuation (its rows keep counting).
             mapping: dict[int, int] = {}
@@ -185,6 +189,30 @@ def read_scan(source: Source, options: ScanOptions | None = None, reader: ScanRe
 
 
 # -- small stages ------------------------------------------------------------------------------------------------------
+def _line_confidence(gray: np.ndarray, dpi: float, engine: OcrEngine, samples: int = 6) -> float:
+    """Mean recognition confidence of a page's widest text lines: high only when the text is upright."""
+    ink = binarize(gray)
+    lines = [b for b in find_text_lines(ink, dpi) if 2 <= b.width / max(1, b.height) <= 14]
+    if not lines:
+        return 0.0
+    lines = sorted(lines, key=lambda b: -b.width)[:samples]
+    h, w = gray.shape
+    crops = [crop_line(gray, (b.x0, b.y0, b.x1, b.y1), (0, 0, w, h)) for b in lines]
+    return float(np.mean([r.confidence for r in engine.read(crops)]))
+
+
+def confirm_quarter_turn(page: Page, original: np.ndarray, engine: OcrEngine) -> Page:
+    """The profile test calls a page sideways when columns of numbers outweigh its text lines (a table without
+    rules); keep the turn only if the text reads better turned (either way up) than as it came."""
+    turned = max(_line_confidence(page.gray, page.dpi, engine),
+                 _line_confidence(cv2.rotate(page.gray, cv2.ROTATE_180), page.dpi, engine))
+    as_is = straighten(original, page.number, page.dpi, allow_turn=False)
+    if max(_line_confidence(as_is.gray, page.dpi, engine),
+           _line_confidence(cv2.rotate(as_is.gray, cv2.ROTATE_180), page.dpi, engine)) >= turned:
+        return as_is
+    return page
+
+
 def settle_upside_down(page: Page, text: np.ndarray, engine: OcrEngine, samples: int = 8) -> bool:
     """Turn the page 180 degrees (in place; True when turned) when the angle classifier says most of its text lines
     are upside down and the recogniser agrees (reads them more confidently turned). Two opinions, because a wrong
