@@ -69,6 +69,15 @@ def find_text_lines(ink: np.ndarray, dpi: float, exclude: list[tuple[float, floa
     return [ln for ln in lines if ln.width >= min_h]
 
 
+def count_runs(ink: np.ndarray, box: TextBox) -> int:
+    """Pieces of ink along a line separated by gaps wider than the line is tall (a row of numbers has many)."""
+    cols = ink[box.y0:box.y1, box.x0:box.x1].any(axis=0)
+    xs = np.flatnonzero(cols)
+    if xs.size == 0:
+        return 0
+    return 1 + int(np.count_nonzero(np.diff(xs) > 1.5 * box.height))
+
+
 def choose_lines(lines: list[TextBox], tables: list[Grid], page_width: int, first_page: bool, last_page: bool,
                  read_all: bool = False) -> list[TextBox]:
     """The lines worth reading (see the module note)."""

@@ -24,7 +24,7 @@ from models.table_structure import TableStructureModel
 from service.document import Box, Cell, Document, Line, PageImage, Source
 from service.scan.cells import CellText, clean_page, crop_line, read_grids, text_ink
 from service.scan.grid import Grid, find_rulings, find_tables, table_quad
-from service.scan.layout import TextBox, choose_lines, find_text_lines, unruled_tables
+from service.scan.layout import TextBox, choose_lines, count_runs, find_text_lines, unruled_tables
 from service.scan.raster import Page, binarize, load_pages, straighten, turn, unwarp
 
 
@@ -162,10 +162,13 @@ class ScanReader:
             grids = find_tables(ink, rulings, page.dpi, text=ink_clean)
         with self._stage("text"):
             text_lines = find_text_lines(ink_clean, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
-        if not grids and opts.use_layout_model and len(text_lines) >= 4:
+        tabular = sum(1 for b in text_lines if count_runs(ink_clean, b) >= 5)
+        if opts.use_layout_model and ((not grids and len(text_lines) >= 4) or tabular >= 1):
+            # No ruled table, or rows of separate numbers outside the ruled ones: a table without rules.
             with self._stage("layout"):
-                grids = unruled_tables(page.gray, grids, self.layout, self.structure)
-                if grids:
+                found = unruled_tables(page.gray, grids, self.layout, self.structure)
+                if found:
+                    grids = sorted(grids + found, key=lambda g: (g.y0, g.x0))
                     text_lines = find_text_lines(ink_clean, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
         with self._stage("cells"):
             cell_texts = read_grids(gray_clean, ink_clean, grids, 0, page.dpi, self.engine)
@@ -208,7 +211,7 @@ def confirm_quarter_turn(page: Page, original: np.ndarray, engine: OcrEngine) ->
                  _line_confidence(cv2.rotate(page.gray, cv2.ROTATE_180), page.dpi, engine))
     as_is = straighten(original, page.number, page.dpi, allow_turn=False)
     if max(_line_confidence(as_is.gray, page.dpi, engine),
-           _line_confidence(cv2.rotate(as_is.gray, cv2.ROTATE_180), page.dpi, engine)) >= turned:
+           _line_confidence(cv2.rotate(as_is.gray, cv2.ROTATE_180), page.dpi, engine)) >= turned - 0.05:
         return as_is
     return page
 
