@@ -149,9 +149,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _without_note(argv: list[str]) -> list[str]:
+    """The command as shown: the note is printed below it, not inside it."""
+    out, skip = [], False
+    for arg in argv:
+        if skip or arg.startswith("--note="):
+            skip = False
+        elif arg == "--note":
+            skip = True
+        else:
+            out.append(arg)
+    return out
+
+
 def write_report(path: Path, sections: list, argv: list[str], classifier: str, note: str | None = None) -> None:
     lines = ["# Batch throughput", "",
-             f"Command: `.venv/bin/python -m eval.batch_bench {shlex.join(argv)}`", "",
+             f"Command: `.venv/bin/python -m eval.batch_bench {shlex.join(_without_note(argv))}`", "",
              *([note, ""] if note else []),
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, CPU only; "
              f"label classifier: {classifier}. The load average is the machine's before and after each corpus: other "
