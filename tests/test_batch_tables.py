@@ -108,6 +108,18 @@ def test_tables_have_one_row_per_report_and_check_carried_over_across_years(tmp_
     assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == summary
 
 
+def test_a_file_edited_between_runs_has_one_row_with_its_new_content(tmp_path):
+    manifest, out = _corpus(tmp_path, {"/c/x.txt": _report("甲", 2022, 1, 1), "/c/y.txt": _report("乙", 2022, 0, 0)})
+    new = manifest.register("e" * 64, "/c/x.txt", "x.txt", "c")   # the same path, now another content
+    (out / "json" / f"{new.json_name}.json").write_text(json.dumps(_report("甲", 2023, 5, 5)), encoding="utf-8")
+    manifest.mark_done("e" * 64, 1, 0.5, "text")
+    summary = build_tables(manifest, out)
+    frame = pd.read_csv(out / "reports.csv")
+    assert sorted(frame["source"]) == ["/c/x.txt", "/c/y.txt"]
+    assert frame.set_index("source").loc["/c/x.txt", "year"] == 2023
+    assert summary["inputs"] == 2 and summary["duplicates"] == 0
+
+
 def test_a_missing_report_file_is_named_not_fatal(tmp_path):
     manifest, out = _corpus(tmp_path, {"/c/a.txt": _report("甲", 2023, 0, 0)})
     (out / "json" / "a.json").unlink()

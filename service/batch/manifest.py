@@ -111,14 +111,18 @@ class Manifest:
         return Entry(*row) if row else None
 
     def entries(self, state: str | None = None) -> list[Entry]:
-        query = f"SELECT {_COLUMNS} FROM inputs" + (" WHERE state = ?" if state else "") + " ORDER BY source"
+        """The contents some path still holds (a file edited since an earlier run leaves its old content out), each
+        under its first path when that path still holds it, else under another that does."""
+        query = (f"SELECT {_CURRENT_COLUMNS} FROM inputs i "
+                 "WHERE EXISTS (SELECT 1 FROM sources s WHERE s.sha256 = i.sha256)"
+                 + (" AND i.state = ?" if state else "") + " ORDER BY 2")
         return [Entry(*row) for row in self.db.execute(query, (state,) if state else ())]
 
     def duplicates(self) -> list[tuple[str, str, str]]:
-        """(duplicate source, the source that was processed, sha256) for every extra name of a content."""
-        return list(self.db.execute(
-            "SELECT s.source, i.source, i.sha256 FROM sources s JOIN inputs i ON i.sha256 = s.sha256 "
-            "WHERE s.source != i.source ORDER BY s.source"))
+        """(duplicate source, the source its report is listed under, sha256) for every extra name of a content."""
+        listed = {e.sha256: e.source for e in self.entries()}
+        return [(source, listed[sha], sha) for source, sha in self.db.execute(
+                "SELECT source, sha256 FROM sources ORDER BY source") if source != listed[sha]]
 
     def counts(self) -> dict[str, int]:
         counts = {PENDING: 0, DONE: 0, FAILED: 0}
@@ -127,6 +131,9 @@ class Manifest:
 
 
 _COLUMNS = "sha256, source, state, error, attempts, pages, seconds, kind, json_name"
+_CURRENT_COLUMNS = ("i.sha256, COALESCE((SELECT s.source FROM sources s WHERE s.source = i.source AND s.sha256 = i.sha256), "
+                    "(SELECT MIN(s.source) FROM sources s WHERE s.sha256 = i.sha256)), i.state, i.error, i.attempts, "
+                    "i.pages, i.seconds, i.kind, i.json_name")
 _UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
 
 
