@@ -24,7 +24,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT.parent / "shared" / "seeds"
+# The seed the text variants are made from: the shared seeds, or the copy committed for the tests.
+SEED_DIRS = (ROOT.parent / "shared" / "seeds", ROOT / "tests" / "data" / "batch")
+SEED = "000_d248623b9f5ab470"
 REPORT = ROOT / "eval" / "reports" / "batch.md"
 
 # Rows of the requests table whose applicant counts the variants set (the rest stay 0), as printed in text dumps.
@@ -56,7 +58,7 @@ def vary_report(text: str, agency_from: str, agency_to: str, year_shift: int, ca
 
 def seed_base() -> tuple[str, str, int]:
     """The seed the variants are made from (a clean tab-separated dump), its agency and its year."""
-    path = SEEDS / "000_d248623b9f5ab470.txt"
+    path = next(d / f"{SEED}.txt" for d in SEED_DIRS if (d / f"{SEED}.txt").exists())
     expected = json.loads(path.with_suffix(".expected.json").read_text(encoding="utf-8"))
     return path.read_text(encoding="utf-8"), expected["agency"], expected["year"]
 
