@@ -18,7 +18,9 @@ class CrashingWorker:
 def test_a_dying_worker_fails_its_input_and_the_rest_go_on():
     jobs = [Job(f"{i}", f"/in/{i}", b"crash" if i in (2, 7) else f"report {i}".encode()) for i in range(10)]
     started = []
-    outcomes = {o.sha256: o for o in LocalRunner(2, CrashingWorker).run(jobs, on_start=lambda j: started.append(j))}
+    runner = LocalRunner(2, CrashingWorker)
+    outcomes = {o.sha256: o for o in runner.run(jobs, on_start=lambda j: started.append(j))}
+    assert runner._pool is None   # the workers are gone once the last outcome is out
     assert set(outcomes) == {str(i) for i in range(10)}
     for i in (2, 7):
         assert not outcomes[str(i)].ok and "worker process died" in outcomes[str(i)].error

@@ -166,7 +166,7 @@ class LocalRunner:
                     on_start(job)
                     in_flight[self._pool.submit(_run_job, job)] = job
                 if not in_flight:
-                    return
+                    break
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 lost = []
                 for future in finished:
