@@ -175,7 +175,9 @@ def _typed(frame, keys: list[str]):
 
 
 def _write_xlsx(frame, path: Path) -> None:
-    with __import__("pandas").ExcelWriter(path, engine="openpyxl") as writer:
+    import pandas as pd
+
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
         frame.to_excel(writer, sheet_name="reports", index=False)
         writer.sheets["reports"].freeze_panes = "B2"
 
