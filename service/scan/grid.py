@@ -333,7 +333,9 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
         cells.append(GridCell(r0, c0, r1 - r0 + 1, c1 - c0 + 1, cols[c0] + x0, rows[r0] + y0,
                               cols[c1 + 1] + x0, rows[r1 + 1] + y0))
     cells.sort(key=lambda g: (g.row, g.col))
-    return Grid(x0=x0, y0=y0, x1=x1, y1=y1, rows=[r + y0 for r in rows], cols=[c + x0 for c in cols], cells=cells,
+    # The table's own extent (its outer lines), not the region searched, which may reach further.
+    return Grid(x0=int(cols[0] + x0), y0=int(rows[0] + y0), x1=int(round(cols[-1] + x0)),
+                y1=int(round(rows[-1] + y0)), rows=[r + y0 for r in rows], cols=[c + x0 for c in cols], cells=cells,
                 columns_from_text=from_text)
 
 

@@ -262,6 +262,13 @@ def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float
         angle = estimate_skew(gray)
         if abs(angle) >= 0.1:
             gray = rotate(gray, angle)
+    # Scanner-lid shadows and sheet edges hug the border; printed matter never sits in the outer 1%.
+    gray = gray.copy()
+    my, mx = max(2, int(0.01 * gray.shape[0])), max(2, int(0.01 * gray.shape[1]))
+    gray[:my, :] = 255
+    gray[-my:, :] = 255
+    gray[:, :mx] = 255
+    gray[:, -mx:] = 255
     return Page(number=number, gray=gray, dpi=dpi, rotation=rotation, skew=angle, noise=round(sigma, 2),
                 denoised=denoised, paper=paper, flattened=flat is not None, cut_size=cut_size)
 

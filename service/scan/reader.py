@@ -162,7 +162,10 @@ class ScanReader:
             grids = find_tables(ink, rulings, page.dpi, text=ink_clean)
         with self._stage("text"):
             text_lines = find_text_lines(ink_clean, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
-        tabular = sum(1 for b in text_lines if count_runs(ink_clean, b) >= 5)
+        runs: dict[tuple[int, int], int] = {}  # a row's pieces, over all its segments
+        for b in text_lines:
+            runs[(b.y0, b.y1)] = runs.get((b.y0, b.y1), 0) + count_runs(ink_clean, b)
+        tabular = sum(1 for n in runs.values() if n >= 5)
         if opts.use_layout_model and ((not grids and len(text_lines) >= 4) or tabular >= 1):
             # No ruled table, or rows of separate numbers outside the ruled ones: a table without rules.
             with self._stage("layout"):
