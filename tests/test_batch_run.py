@@ -119,28 +119,31 @@ def test_batch_writes_every_report_once_and_resumes_without_redoing_anything(tmp
     assert all(after[s]["attempts"] == 1 for s, e in after.items() if e["state"] == "done")
 
 
+def _start_and_wait(cmd: list[str], out: Path, done: int) -> subprocess.Popen:
+    """Start the batch in its own process group and return once `done` reports are recorded (or it ended)."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (out / "manifest.sqlite").exists():
+            try:
+                if sum(e["state"] == "done" for e in _manifest(out).values()) >= done:
+                    break
+            except sqlite3.OperationalError:   # the schema is being created
+                pass
+        time.sleep(0.05)
+    return proc
+
+
 def test_sigkill_in_the_middle_then_rerun_leaves_each_report_exactly_once(tmp_path):
     folder = tmp_path / "corpus"
     make_text_corpus(folder, 36)
     (folder / "zz_bad.pdf").write_bytes(CORRUPT_PDF)
     out = tmp_path / "out"
     cmd = [*_nianbao(), "batch", str(folder), "--out", str(out), "--workers", "1", "--classifier", "fuzzy"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 120
-    done_at_kill = 0
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if (out / "manifest.sqlite").exists():
-                try:
-                    done_at_kill = sum(e["state"] == "done" for e in _manifest(out).values())
-                except sqlite3.OperationalError:   # the schema is being created
-                    pass
-                if done_at_kill >= 3:
-                    break
-            time.sleep(0.05)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)   # the batch and its worker processes, mid-flight
-        proc.wait()
+    proc = _start_and_wait(cmd, out, 3)
+    os.killpg(proc.pid, signal.SIGKILL)   # the batch and its worker processes, mid-flight
+    proc.communicate()
     before = _manifest(out)
     done_before = {s: e for s, e in before.items() if e["state"] == "done"}
     assert 3 <= len(done_before) < 36, "the kill should land in the middle of the batch"
@@ -152,6 +155,32 @@ def test_sigkill_in_the_middle_then_rerun_leaves_each_report_exactly_once(tmp_pa
     for source, entry in done_before.items():   # what was done before the kill was not done again
         assert (after[source]["attempts"], after[source]["updated"]) == (entry["attempts"], entry["updated"])
     assert not list(out.glob("**/.*.tmp*"))
+
+
+def _group_gone(pgid: int, wait: float = 10) -> bool:
+    """Whether every process of the group has ended (multiprocessing's resource tracker takes a moment)."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_ctrl_c_stops_the_workers_and_leaves_complete_tables_of_what_is_done(tmp_path):
+    folder = tmp_path / "corpus"
+    make_text_corpus(folder, 36)
+    out = tmp_path / "out"
+    cmd = [*_nianbao(), "batch", str(folder), "--out", str(out), "--workers", "1", "--classifier", "fuzzy"]
+    proc = _start_and_wait(cmd, out, 2)
+    os.killpg(proc.pid, signal.SIGINT)   # what a terminal sends to the whole group on Ctrl-C
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    assert _group_gone(proc.pid), "a worker process was left behind"
+    done = sorted(s for s, e in _manifest(out).items() if e["state"] == "done")
+    assert 2 <= len(done) < 36 and sorted(_csv_sources(out)) == done
 
 
 def test_cuda_without_a_gpu_falls_back_to_cpu_with_a_warning(tmp_path, capsys):
