@@ -17,6 +17,7 @@ from service.values import Token, parse_number, tokenize
 
 MAX_LABEL_CELLS = 24  # a label split one character per line spans many cells
 MAX_LABEL_CHARS = 60  # the longest printed row label has 45 characters
+MAX_DIGITS = 9
 ACCEPT = 0.55  # label score that names a row on its own
 ORDER_ACCEPT = 0.25  # lower score accepted for the row the template order expects next
 TITLE_ACCEPT = 0.8
@@ -96,6 +97,9 @@ def _reading(tok: Token, section: Section, col: str) -> Reading:
     if tok.kind == "na":
         return Reading(None, tok.text, box, conf, "read", f"'{tok.text}' means not applicable")
     value, note = parse_number(tok.text)
+    if abs(value) >= 10 ** MAX_DIGITS:
+        # No count in these tables runs to nine digits: the digits of several merged cells.
+        return Reading(None, tok.text, box, 0.0, "read", f"'{tok.text}' is too long for one cell; left null")
     spec = section.columns[col]
     if value < 0 and not spec.signed:
         note = (note + "; " if note else "") + "negative value in a column that cannot be negative"
@@ -135,6 +139,16 @@ def _digit_splits(texts: list[str], n: int) -> list[list[str]]:
     return out
 
 
+def _value_blanks_only(doc: Document, tokens: list[Token]) -> list[Token]:
+    """A blank grid cell counts as a value only in a column where the table prints numbers: empty cells in the
+    label columns (under merged headers, beside captions) are layout, not zeros."""
+    value_cols: dict[int | None, set[int]] = {}
+    for t in tokens:
+        if t.kind in ("number", "na"):
+            value_cols.setdefault(doc.lines[t.line].table, set()).add(t.cell.col)
+    return [t for t in tokens if t.kind != "blank" or t.cell.col in value_cols.get(doc.lines[t.line].table, ())]
+
+
 def _suffixes(labels: list[Token]) -> list[str]:
     """The label run's last cell, last two, ...: a row label sits at the end, after headers and parents."""
     out: list[str] = []
@@ -154,7 +168,8 @@ class Assembler:
 
     def run(self, doc: Document, template: Template) -> Extraction:
         ex = Extraction(template=template)
-        tokens = [t for i, line in enumerate(doc.lines) for c in line.cells for t in tokenize(c, i)]
+        tokens = _value_blanks_only(doc, [t for i, line in enumerate(doc.lines) for c in line.cells
+                                          for t in tokenize(c, i)])
         targets = targets_for(template)
         titles = self._titles(tokens, template, targets)
         events = _events(tokens, titles)
