@@ -19,7 +19,7 @@ fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=".venv/bin/pip --disable-pip-version-check -q"
 $PIP install "torch==2.13.0"      # the CPU wheel; a loose pin would pull a multi-GB CUDA build
-$PIP install -e ".[dev]"
+$PIP install -e ".[dev,ray]"
 # These declare opencv-python; the headless OpenCV already installed serves them (two OpenCVs corrupt cv2).
 $PIP install --no-deps "rapid-layout==1.2.1" "rapid-table==0.3.0"
 .venv/bin/python -c "import cv2, rapidocr, rapid_layout, rapid_table, torch, transformers; print('environment ok: cv2', cv2.__version__)"

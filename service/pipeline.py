@@ -7,6 +7,7 @@ Models load once per Pipeline; `run` is called per document.
 """
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ class PipelineOptions:
     classifier: str = "auto"  # auto | fuzzy | model: "auto" takes the trained model where its weights ship
     device: str = "cpu"  # cpu | cuda, for OCR and the classifier
     ocr: bool = True  # False: documents without a text layer fail instead of going through OCR
+    # CPU threads for OCR and the classifier; None: OMP_NUM_THREADS (batch workers set their share) or 2.
+    threads: int | None = None
     limits: object | None = None  # service.ingest.Limits
 
 
@@ -43,7 +46,7 @@ class Timer:
             self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - start, 4)
 
 
-def load_classifier(name: str, device: str = "cpu") -> LabelClassifier:
+def load_classifier(name: str, device: str = "cpu", threads: int | None = 1) -> LabelClassifier:
     """"auto": the trained token classifier where its weights ship, else the fuzzy matcher."""
     if name == "fuzzy":
         return FuzzyLabelMatcher()
@@ -56,13 +59,14 @@ def load_classifier(name: str, device: str = "cpu") -> LabelClassifier:
         return FuzzyLabelMatcher()
     if name == "auto" and not (MODEL_DIR / "model.safetensors").exists():
         return FuzzyLabelMatcher()
-    return TokenLabelClassifier(MODEL_DIR)
+    return TokenLabelClassifier(MODEL_DIR, threads=threads)
 
 
 class Pipeline:
     def __init__(self, options: PipelineOptions | None = None):
         self.options = options or PipelineOptions()
-        self.classifier = load_classifier(self.options.classifier, self.options.device)
+        self.threads = self.options.threads or int(os.environ.get("OMP_NUM_THREADS", "2") or 2)
+        self.classifier = load_classifier(self.options.classifier, self.options.device, self.threads)
         self.assembler = Assembler(self.classifier)
         self._scanner = None  # the OCR models load on the first document that needs them
 
@@ -100,7 +104,7 @@ class Pipeline:
         if self._scanner is None:
             from service.scan.reader import ScanOptions, ScanReader
 
-            self._scanner = ScanReader(ScanOptions(device=self.options.device))
+            self._scanner = ScanReader(ScanOptions(device=self.options.device, threads=self.threads))
         doc = self._scanner.read(source)
         doc.frames = doc.frames or [dict(f) for f in self._scanner.pages]
         return doc
