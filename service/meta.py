@@ -9,8 +9,10 @@ from service.document import Document
 from service.labels import normalize
 from service.template import Template, all_templates
 
-_TITLE = re.compile(r"^(?P<agency>.{2,60}?)\s*(?:关于)?\s*(?P<year>20\d\d)\s*年\s*度?\s*(?:政府)?信息公开")
-_ALT_TITLE = re.compile(r"^(?P<year>20\d\d)\s*年\s*度?\s*(?P<agency>.{2,60}?)\s*(?:政府)?信息公开(?:工作)?年\s*度\s*报\s*告")
+# One misread character in 信息公开 (OCR: 言息公开) still makes a title.
+_DISCLOSURE = r"(?:政府)?(?:信息公开|.息公开|信.公开|信息.开)"
+_TITLE = re.compile(rf"^(?P<agency>.{{2,60}}?)\s*(?:关于)?\s*(?P<year>20\d\d)\s*年\s*度?\s*{_DISCLOSURE}")
+_ALT_TITLE = re.compile(rf"^(?P<year>20\d\d)\s*年\s*度?\s*(?P<agency>.{{2,60}}?)\s*{_DISCLOSURE}(?:工作)?年\s*度\s*报\s*告")
 _DATE = re.compile(r"^(20\d\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$")
 _AGENCY_END = re.compile(r"(办事处|人民政府|政府|办公室|办公厅|委员会|局|厅|委|院|中心|所|站|处|管委会|街道|镇|乡|部)$")
 _YEAR_IN_PROSE = re.compile(r"(20\d\d)\s*年")
