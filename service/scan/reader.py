@@ -11,6 +11,7 @@ Stages, per page, in order (each a plain function; seconds per stage are summed 
 """
 from __future__ import annotations
 
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ from service.scan.cells import CellText, clean_page, crop_line, read_grids, text
 from service.scan.grid import Grid, find_rulings, find_tables, table_quad
 from service.scan.layout import TextBox, choose_lines, count_runs, find_text_lines, unruled_tables
 from service.scan.raster import Page, binarize, load_pages, straighten, turn, unwarp
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass
@@ -195,8 +199,9 @@ def read_scan(source: Source, options: ScanOptions | None = None, reader: ScanRe
 
 
 # -- small stages ------------------------------------------------------------------------------------------------------
-def _line_confidence(gray: np.ndarray, dpi: float, engine: OcrEngine, samples: int = 6) -> float:
-    """Mean recognition confidence of a page's widest text lines: high only when the text is upright."""
+def _line_confidence(gray: np.ndarray, dpi: float, engine: OcrEngine, samples: int = 8) -> float:
+    """How well a page's widest text lines read as Chinese: mean confidence, counting only lines read with two or
+    more ideographs (a column of numbers turned on its side reads confidently as "0000")."""
     ink = binarize(gray)
     lines = [b for b in find_text_lines(ink, dpi) if 2 <= b.width / max(1, b.height) <= 14]
     if not lines:
@@ -204,7 +209,8 @@ def _line_confidence(gray: np.ndarray, dpi: float, engine: OcrEngine, samples: i
     lines = sorted(lines, key=lambda b: -b.width)[:samples]
     h, w = gray.shape
     crops = [crop_line(gray, (b.x0, b.y0, b.x1, b.y1), (0, 0, w, h)) for b in lines]
-    return float(np.mean([r.confidence for r in engine.read(crops)]))
+    readings = engine.read(crops)
+    return float(np.mean([r.confidence if len(_CJK.findall(r.text)) >= 2 else 0.0 for r in readings]))
 
 
 def confirm_quarter_turn(page: Page, original: np.ndarray, engine: OcrEngine) -> Page:
