@@ -69,7 +69,7 @@ class TokenLabelClassifier:
             for off in range(0, max(len(text), 1), MAX_LEN):
                 pieces.append((i, off, text[off:off + MAX_LEN]))
         out = [np.zeros((len(t), len(self.names)), dtype=np.float32) for t in texts]
-        unique = sorted({p[2] for p in pieces if p[2]}, key=len)
+        unique = sorted({p[2] for p in pieces if p[2]}, key=lambda t: (len(t), t))  # stable batches, same answers
         found: dict[str, np.ndarray] = {}
         with torch.inference_mode(), torch_threads(self.threads):
             for batch in _length_batches(unique):

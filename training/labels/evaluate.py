@@ -182,7 +182,11 @@ def main(argv: list[str] | None = None) -> None:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         info = json.loads((args.model / "training.json").read_text(encoding="utf-8"))
         size, plan = info["plan"]["size"], info["plan"]
-        head = (f"# Label classifier: held-out accuracy and speed\n\nModel: {args.model} (character BERT, hidden "
+        try:
+            shown = args.model.resolve().relative_to(Path.cwd().resolve())
+        except ValueError:
+            shown = args.model
+        head = (f"# Label classifier: held-out accuracy and speed\n\nModel: {shown} (character BERT, hidden "
                 f"{size['hidden']}, {size['layers']} layers), {plan['steps']} steps of batch {plan['batch']} in "
                 f"{info['train_seconds']:.0f} s on one thread. Made by `python -m training.labels.evaluate "
                 f"--report {args.report}{' --seeds ' + str(args.seeds) if args.seeds else ''}`.\n\n")
