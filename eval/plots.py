@@ -49,7 +49,7 @@ def time_per_stage(data: dict, path: Path) -> None:
     bars = [(f"{name} · {kind}", v["stages_s_per_page"]) for name, s in systems.items()
             for kind, v in s["speed"]["by_kind"].items()]
     stages = list(dict.fromkeys(st for _, per in bars for st in per))
-    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.38 * len(bars) + 1.4)), dpi=110)
+    fig, ax = plt.subplots(figsize=(8, max(2.8, 0.38 * len(bars) + 1.8)), dpi=110)
     labels = [b[0] for b in bars][::-1]
     per_bar = [b[1] for b in bars][::-1]
     lefts = [0.0] * len(bars)
@@ -64,7 +64,7 @@ def time_per_stage(data: dict, path: Path) -> None:
     ax.set_xlabel("seconds per page")
     ax.set_title("Time per stage, by system and input kind", fontsize=10)
     ax.tick_params(axis="y", labelsize=8)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=max(1, len(stages)), frameon=False)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

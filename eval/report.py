@@ -52,7 +52,7 @@ def speed(records: dict[str, dict], kind_of: dict[str, str]) -> dict:
     }
 
 
-def _git_commit() -> str | None:
+def git_commit() -> str | None:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                               timeout=5).stdout.strip() or None
@@ -61,8 +61,12 @@ def _git_commit() -> str | None:
 
 
 def build_report(cases: list[Case], runs, scored: dict[str, list[dict]], set_dir: str, set_name: str | None,
-                 command: str | None, started: float) -> dict:
+                 command: str | None, started: float, commit: str | None = None,
+                 load: float | None = None) -> dict:
     kind_of = {c.id: c.kind for c in cases}
+    root = Path(__file__).resolve().parent.parent
+    if Path(set_dir).is_absolute() and Path(set_dir).is_relative_to(root):
+        set_dir = str(Path(set_dir).relative_to(root))  # the cache folder, the same on every checkout
     systems = {}
     for run in runs:
         docs = scored.get(run.name, [])
@@ -94,9 +98,9 @@ def build_report(cases: list[Case], runs, scored: dict[str, list[dict]], set_dir
                 "kinds": dict(Counter(c.kind for c in cases)), "levels": dict(Counter(c.level for c in cases)),
                 "with_cell_boxes": sum(1 for c in cases if c.cells)},
         "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
-        "commit": _git_commit(),
+        "commit": commit or git_commit(),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "load_avg_1m_at_end": round(os.getloadavg()[0], 2)},
+                    "load_avg_1m_at_end": load if load is not None else round(os.getloadavg()[0], 2)},
         "systems": systems,
         "comparison": comparison,
     }

@@ -181,8 +181,11 @@ def benchmark(set_dir: str | Path, out_dir: str | Path, baselines: list[str], op
         raise SystemExit(f"no (input, truth) pairs found in {set_dir}")
     started = time.time()
     runs = run_all(cases, baselines, options, baseline_limit)
+    from eval.report import git_commit
+
     info = {"set_dir": str(set_dir), "set_name": set_name, "command": command, "started": started,
-            "kinds": kinds, "limit": limit, "out": str(out_dir)}
+            "kinds": kinds, "limit": limit, "out": str(out_dir), "commit": git_commit(),
+            "load_avg_1m_at_end": round(os.getloadavg()[0], 2)}
     records_dir = Path(records_dir) if records_dir else RECORDS / (set_name or Path(set_dir).name)
     save_runs(runs, info, records_dir)  # first: a report can be made again from these without running again
     return report_from(cases, runs, info)
@@ -193,7 +196,8 @@ def report_from(cases: list[Case], runs: list[SystemRun], info: dict) -> dict:
 
     scored = {run.name: score_run(run, cases) for run in runs if not run.skipped}
     data = build_report(cases, runs, scored, set_dir=info["set_dir"], set_name=info["set_name"],
-                        command=info["command"], started=info["started"])
+                        command=info["command"], started=info["started"], commit=info.get("commit"),
+                        load=info.get("load_avg_1m_at_end"))
     write_report(data, Path(info["out"]))
     return data
 

@@ -73,6 +73,8 @@ class Reader:
         from PIL import Image as PILImage
 
         ocr_data = self.ocr.of(MockDocument(images=[image]))
+        if ocr_data:  # img2table's own title step fails on a word without text: drop those first
+            ocr_data.records = {p: [w for w in words if w.get("value")] for p, words in ocr_data.records.items()}
         buf = io.BytesIO()
         PILImage.fromarray(image).save(buf, format="PNG")
         tables = []
