@@ -203,6 +203,8 @@ def _line_confidence(gray: np.ndarray, dpi: float, engine: OcrEngine, samples: i
     """How well a page's widest text lines read as Chinese: mean confidence, counting only lines read with two or
     more ideographs (a column of numbers turned on its side reads confidently as "0000")."""
     ink = binarize(gray)
+    rulings = find_rulings(ink, dpi)
+    ink = text_ink(ink, cv2.bitwise_or(rulings.horizontal, rulings.vertical))
     lines = [b for b in find_text_lines(ink, dpi) if 2 <= b.width / max(1, b.height) <= 14]
     if not lines:
         return 0.0
@@ -215,14 +217,19 @@ def _line_confidence(gray: np.ndarray, dpi: float, engine: OcrEngine, samples: i
 
 def confirm_quarter_turn(page: Page, original: np.ndarray, engine: OcrEngine) -> Page:
     """The profile test calls a page sideways when columns of numbers outweigh its text lines (a table without
-    rules); keep the turn only if the text reads better turned (either way up) than as it came."""
-    turned = max(_line_confidence(page.gray, page.dpi, engine),
-                 _line_confidence(cv2.rotate(page.gray, cv2.ROTATE_180), page.dpi, engine))
+    rules). Read a few lines of the page as it came and turned, each either way up, and keep the best reading
+    (as it came unless turning clearly reads better)."""
     as_is = straighten(original, page.number, page.dpi, allow_turn=False)
-    if max(_line_confidence(as_is.gray, page.dpi, engine),
-           _line_confidence(cv2.rotate(as_is.gray, cv2.ROTATE_180), page.dpi, engine)) >= turned - 0.05:
-        return as_is
-    return page
+    best, best_score = as_is, -1.0
+    for candidate, bonus in ((as_is, 0.05), (page, 0.0)):
+        for flip in (False, True):
+            gray = cv2.rotate(candidate.gray, cv2.ROTATE_180) if flip else candidate.gray
+            score = _line_confidence(gray, page.dpi, engine) + bonus
+            if score > best_score:
+                best_score = score
+                best = Page(**{**candidate.__dict__, "gray": gray,
+                               "rotation": (candidate.rotation + (180 if flip else 0)) % 360})
+    return best
 
 
 def settle_upside_down(page: Page, text: np.ndarray, engine: OcrEngine, samples: int = 8) -> bool:
