@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -44,10 +44,6 @@ def load_model(folder: Path = MODEL_DIR) -> BertForTokenClassification:
     model = BertForTokenClassification(BertConfig(**config))
     model.load_state_dict(load_file(str(folder / "model.safetensors")))
     return model.eval()
-
-
-def size_of(config: BertConfig) -> dict:
-    return asdict(Size(config.hidden_size, config.num_hidden_layers, config.num_attention_heads))
 
 
 @contextmanager

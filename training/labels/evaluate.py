@@ -5,7 +5,8 @@ template's targets, or "other" when the best score is under the classifier's thr
 with the training recipe). A prediction is right when it is a target of the text's class: targets that share a
 printed label (总计 of two sections) count as one, for both classifiers alike.
 
-python -m training.labels.evaluate [--model models/label_classifier] [--n 3000] [--report eval/reports/label_classifier.md]
+python -m training.labels.evaluate [--model models/label_classifier] [--n 3000]
+    [--report eval/reports/label_classifier.md] [--seeds /work/shared/seeds]
 """
 from __future__ import annotations
 
@@ -119,7 +120,8 @@ def report_markdown(summary: dict, extra: str = "") -> str:
     for name, r in summary["results"].items():
         t = summary["timings"][name]
         rows.append(f"| {name} | {r.threshold:.2f} | {r.label_accuracy:.3f} | {r.other_recall:.3f} | "
-                    f"{r.other_precision:.3f} | {r.overall:.3f} | {t['median_ms']}, {t['max_ms']} | {t['cpu_median_ms']} | "
+                    f"{r.other_precision:.3f} | {r.overall:.3f} | {t['median_ms']}, {t['max_ms']} | "
+                    f"{t['cpu_median_ms']} | "
                     f"{t['printed_cpu_median_ms']} |")
     first = next(iter(summary["results"].values()))
     return "\n".join([
@@ -156,8 +158,9 @@ def compare_on_seeds(folder: Path, summary: dict, model_dir: Path = MODEL_DIR) -
             k = int(np.argmax(row))
             got.append((targets[k].id if row[k] >= threshold else "other", row[k]))
         picks[clf.name] = got
-    lines = [f"Real label cells of {folder}: {len(cells)} label-like cells (distinct within each dump); the two agree on "
-             f"{sum(a[0] == b[0] for a, b in zip(picks['token'], picks['fuzzy']))}. The distinct cells where they differ "
+    agree = sum(a[0] == b[0] for a, b in zip(picks["token"], picks["fuzzy"]))
+    lines = [f"Real label cells of {folder}: {len(cells)} label-like cells (distinct within each dump); the two "
+             f"agree on {agree}. The distinct cells where they differ "
              "(no truth here: for a person to read):", "",
              "| cell | token | fuzzy |", "|---|---|---|"]
     shown = set()

@@ -115,7 +115,8 @@ def pretrain(model: BertForMaskedLM, vocab: CharVocab, bank: LabelBank, plan: Pl
         opt.step(), sched.step(), opt.zero_grad()
         losses.append(loss.item())
         if step % 50 == 0 or step == plan.pretrain_steps - 1:
-            log(f"{time.time() - started:6.0f}s pretrain {step:5d} mlm loss {sum(losses[-50:]) / len(losses[-50:]):.3f}")
+            recent = losses[-50:]
+            log(f"{time.time() - started:6.0f}s pretrain {step:5d} mlm loss {sum(recent) / len(recent):.3f}")
     return losses
 
 
@@ -172,7 +173,8 @@ def train(out: Path, plan: Plan, log=print) -> dict:
     dev = examples(bank, Recipe(), plan.seed + 3, 512)
     losses = finetune(model, vocab, bank, plan, log, dev, started)
     seconds = time.time() - started
-    info = {"plan": asdict(plan), "train_seconds": round(seconds, 1), "dev_char_accuracy": char_accuracy(model, vocab, dev),
+    info = {"plan": asdict(plan), "train_seconds": round(seconds, 1),
+            "dev_char_accuracy": char_accuracy(model, vocab, dev),
             "first_loss": sum(losses[:10]) / len(losses[:10]), "last_loss": sum(losses[-10:]) / len(losses[-10:]),
             "pretrain_last_loss": sum(pre_losses[-10:]) / max(len(pre_losses[-10:]), 1)}
     out.mkdir(parents=True, exist_ok=True)
