@@ -211,13 +211,16 @@ def markdown(data: dict) -> str:
         else:
             lines += ["(every field right)", ""]
         lines += ["## Wrong values: structure or OCR", "",
-                  "Where the truth has cell boxes: *structure* = the value's cell was not found or another cell was "
-                  "read for it (provenance box vs truth box by IoU / centre); *ocr* = the right cell, misread; "
-                  "*derived* = no cell read, the value was placed by the arithmetic or the row order.", ""]
-        rows = [[n] + [systems[n]["summary"]["error_kinds"].get(k, 0) for k in ("structure", "ocr", "derived")]
+                  "Wrong values of inputs whose truth has cell boxes (scans), by where they went wrong. Structure: "
+                  "*not found* = no cell was mapped to the value; *wrong cell* = another cell was read for it "
+                  "(provenance box vs the truth's box, by IoU >= 0.3 or centre inside). *OCR* = the right cell, "
+                  "misread. *Derived* = no cell read, the arithmetic or the row order placed it. *Failed* = the "
+                  "input gave no result at all.", ""]
+        kinds = ("missing", "wrong_cell", "ocr", "derived", "failed")
+        rows = [[n] + [systems[n]["summary"]["error_kinds"].get(k, 0) for k in kinds]
                 for n in names if systems[n]["summary"]["error_kinds"]]
-        lines += _table(["system", "structure", "ocr", "derived"], rows) if rows else ["(no input with cell boxes "
-                                                                                      "had a wrong value)", ""]
+        lines += _table(["system", "structure: not found", "structure: wrong cell", "ocr", "derived",
+                         "failed input"], rows) if rows else ["(no input with cell boxes had a wrong value)", ""]
 
     lines += ["## Speed", ""]
     if project:

@@ -123,15 +123,15 @@ def box_scale(truth_boxes: dict, provenance: dict, right: list[str]) -> float:
 
 
 def error_kind(key: str, truth_boxes: dict, provenance: dict, scale: float, min_iou: float = 0.3) -> str:
-    """structure: the value's cell was not found or another cell was read for it; ocr: the right cell, misread;
-    derived: no cell was read (a blank or a value placed by the arithmetic) and it came out wrong."""
+    """Structure errors: "missing" (no cell was found for the value) or "wrong_cell" (another cell was read for it);
+    "ocr": the right cell, misread; "derived": no cell was read, the arithmetic or the row order placed the value."""
     p = provenance.get(key) or {}
     box = _prov_box(p)
     if box is None:
-        return "derived" if p.get("how") in ("arithmetic", "order", "repaired") else "structure"
+        return "derived" if p.get("how") in ("arithmetic", "order", "repaired") else "missing"
     truth = truth_boxes.get(key)
     if truth is None:
-        return "structure"
+        return "wrong_cell"
     page, (x, y, w, h) = box
     scaled = (x * scale, y * scale, w * scale, h * scale)
     cx, cy = scaled[0] + scaled[2] / 2, scaled[1] + scaled[3] / 2
@@ -139,7 +139,7 @@ def error_kind(key: str, truth_boxes: dict, provenance: dict, scale: float, min_
     inside = tx <= cx <= tx + tw and ty <= cy <= ty + th
     if page == truth[0] and (inside or iou(scaled, truth[1]) >= min_iou):
         return "ocr"
-    return "structure"
+    return "wrong_cell"
 
 
 # -- one system over the set ----------------------------------------------------------------------------------------
@@ -160,7 +160,9 @@ def score_doc(case: dict, record: dict) -> dict:
     else:
         broken_found = [broken_rule_found(b, record.get("findings") or []) for b in broken]
     kinds: dict[str, str] = {}
-    if case.get("cells") and not record.get("error"):
+    if case.get("cells") and record.get("error"):  # no result at all: every value lost with the input
+        kinds = {k: "failed" for k, ok in hits.items() if not ok}
+    elif case.get("cells"):
         boxes = _truth_boxes(case["cells"])
         prov = record.get("provenance") or {}
         scale = box_scale(boxes, prov, [k for k, ok in hits.items() if ok])

@@ -104,10 +104,10 @@ def test_structure_and_ocr_errors_from_boxes():
     scale = box_scale(truth_boxes, prov, ["a"])
     assert scale == pytest.approx(2.0)
     assert error_kind("b", truth_boxes, prov, scale) == "ocr"
-    assert error_kind("c", truth_boxes, prov, scale) == "structure"
+    assert error_kind("c", truth_boxes, prov, scale) == "wrong_cell"
     assert error_kind("d", truth_boxes, prov, scale) == "derived"
-    assert error_kind("e", truth_boxes, prov, scale) == "structure"  # never found
-    assert error_kind("b", truth_boxes, {"b": {**prov["b"], "page": 2}}, scale) == "structure"
+    assert error_kind("e", truth_boxes, prov, scale) == "missing"  # never found
+    assert error_kind("b", truth_boxes, {"b": {**prov["b"], "page": 2}}, scale) == "wrong_cell"
 
 
 def test_error_kinds_in_a_scored_document(truth):
@@ -120,3 +120,5 @@ def test_error_kinds_in_a_scored_document(truth):
     assert doc["error_kinds"] == {"requests.new.natural_person": "ocr"}
     agg = aggregate([doc])
     assert agg["error_kinds"] == {"ocr": 1} and agg["by_level"]["light"]["right"] == 199
+    failed = score_doc(case(truth, kind="scan", cells=cells), {"values": {}, "findings": [], "error": "no table"})
+    assert set(failed["error_kinds"].values()) == {"failed"} and len(failed["error_kinds"]) == 200
