@@ -100,7 +100,7 @@ def choose_lines(lines: list[TextBox], tables: list[Grid], page_width: int, firs
 
 
 def unruled_tables(gray: np.ndarray, grids: list[Grid], layout: LayoutModel, structure: TableStructureModel,
-                   min_score: float = 0.6) -> list[Grid]:
+                   min_score: float = 0.45) -> list[Grid]:
     """Tables the layout model sees where no ruled grid was found, with their structure from the structure model."""
     found = []
     for region in layout.regions(gray):
