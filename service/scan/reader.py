@@ -169,9 +169,10 @@ class ScanReader:
         runs: dict[tuple[int, int], int] = {}  # a row's pieces, over all its segments
         for b in text_lines:
             runs[(b.y0, b.y1)] = runs.get((b.y0, b.y1), 0) + count_runs(ink_clean, b)
-        tabular = sum(1 for n in runs.values() if n >= 5)
-        if opts.use_layout_model and ((not grids and len(text_lines) >= 4) or tabular >= 1):
-            # No ruled table, or rows of separate numbers outside the ruled ones: a table without rules.
+        tabular = any(n >= 5 for n in runs.values()) or sum(1 for n in runs.values() if n >= 3) >= 2
+        if opts.use_layout_model and tabular:
+            # Rows of separate pieces (numbers in columns) outside the ruled tables: a table without rules. Prose
+            # pages never get here, so they do not pay for the layout model.
             with self._stage("layout"):
                 found = unruled_tables(page.gray, grids, self.layout, self.structure)
                 if found:
