@@ -203,6 +203,7 @@ class Assembler:
         last: dict[str, int] = {}
         wide_cursor: dict[str, int] = {}
         section_of_last: str | None = None
+        unplaced: list[_Event] = []  # numbers whose label matched no row, since the last row placed
         for ev, group in zip(events, suffixes):
             scores = flat_scores[pos: pos + len(group)]
             pos += len(group)
@@ -213,12 +214,38 @@ class Assembler:
             choice = self._choose(ev, section, scores, group, row_targets, template, last, ex)
             if choice is None:
                 if any(n.kind == "number" for n in ev.numbers) and section:
-                    ex.warnings.append(f"numbers {' '.join(n.text for n in ev.numbers)[:60]} after "
-                                       f"'{''.join(t.text for t in ev.labels)[-30:]}' match no row; ignored")
+                    unplaced.append(ev)
                 continue
             target, label, score, how = choice
             section_of_last = target.section
-            self._fill_rows(ev.numbers, template.sections[target.section], target.key, label, score, how, last, ex)
+            sec = template.sections[target.section]
+            self._place_between(unplaced, sec, last.get(sec.key, -1), sec.row_keys().index(target.key), last, ex)
+            unplaced = []
+            self._fill_rows(ev.numbers, sec, target.key, label, score, how, last, ex)
+        for ev in unplaced:
+            self._warn_unplaced(ev, ex)
+
+    def _place_between(self, unplaced: list[_Event], section: Section, before: int, after: int,
+                       last: dict[str, int], ex: Extraction):
+        """Rows whose labels could not be read, between two rows that could: when exactly as many rows are missing
+        in the template's order, each takes its place."""
+        missing = [section.rows[i] for i in range(before + 1, after)]
+        fits = len(missing) == len(unplaced) and all(
+            (section.key, r.key) not in ex.rows and len([n for n in ev.numbers if n.kind != "blank"]) > 0
+            and len(ev.numbers) == len(r.columns) for r, ev in zip(missing, unplaced))
+        if not fits:
+            for ev in unplaced:
+                self._warn_unplaced(ev, ex)
+            return
+        for r, ev in zip(missing, unplaced):
+            label = "".join(t.text for t in ev.labels)[-40:]
+            ex.warnings.append(f"row {section.key}.{r.key}: label '{label}' unreadable; placed by the rows around it")
+            self._fill_rows(ev.numbers, section, r.key, label, 0.0, "order", last, ex)
+
+    @staticmethod
+    def _warn_unplaced(ev: _Event, ex: Extraction):
+        ex.warnings.append(f"numbers {' '.join(n.text for n in ev.numbers)[:60]} after "
+                           f"'{''.join(t.text for t in ev.labels)[-30:]}' match no row; ignored")
 
     def _choose(self, ev, section, scores, texts, row_targets, template, last, ex):
         if not ev.labels:

@@ -129,3 +129,12 @@ def test_text_without_report_is_an_error(pipeline):
 
     with pytest.raises(InputError, match="no table"):
         run(pipeline, "今天天气很好。\n我们去公园散步，看到了 3 只鸟。\n")
+
+
+def test_unreadable_label_between_two_readable_rows_is_placed_by_order(pipeline):
+    report = consistent_report(seed=12)
+    text = render(report, "tabs").replace("二、上年结转政府信息公开申请数量", "二年结转身八一、上十和移以们口心川，黑")
+    result = run(pipeline, text)
+    assert result.requests["carried_over"] == report["requests"]["carried_over"]
+    assert result.provenance["requests.carried_over.total"].how == "order"
+    assert any("carried_over" in w and "unreadable" in w for w in result.warnings)
