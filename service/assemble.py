@@ -240,7 +240,7 @@ class Assembler:
         for r, ev in zip(missing, unplaced):
             label = "".join(t.text for t in ev.labels)[-40:]
             ex.warnings.append(f"row {section.key}.{r.key}: label '{label}' unreadable; placed by the rows around it")
-            self._fill_rows(ev.numbers, section, r.key, label, 0.0, "order", last, ex)
+            self._fill_rows(ev.numbers, section, r.key, f"row {r.key} by neighbours", 0.0, "order", last, ex)
 
     @staticmethod
     def _warn_unplaced(ev: _Event, ex: Extraction):
@@ -300,21 +300,23 @@ class Assembler:
                 ex.warnings.append(f"row {section.key}.{spec.key} printed twice; the later reading is kept")
             ex.rows[(section.key, spec.key)] = RowEvidence(label, score, how)
             last[section.key] = idx
-            self._fill_row(take, section, spec.key, score, ex)
+            if how == "order" and not label.startswith("row "):
+                ex.warnings.append(f"row {section.key}.{spec.key}: label '{label[-40:]}' unreadable; placed by order")
+            self._fill_row(take, section, spec.key, score, how, ex)
             if not remaining:
                 break
             # More numbers than columns: the next row's label was not read. Only whole rows are taken by order.
             idx += 1
             if idx < len(keys) and len(remaining) >= len(section.rows[idx].columns) \
                     and (section.key, keys[idx]) not in ex.rows:
-                label, score, how = "", 0.0, "order"
+                label, score, how = f"row {keys[idx]} by order", 0.0, "order"
                 ex.warnings.append(f"row {section.key}.{keys[idx]} has no readable label; assigned by order")
                 continue
             ex.warnings.append(f"extra numbers after row {section.key}.{spec.key} ignored: "
                                f"{' '.join(t.text for t in remaining)[:60]}")
             break
 
-    def _fill_row(self, toks: list[Token], section: Section, row: str, score: float, ex: Extraction):
+    def _fill_row(self, toks: list[Token], section: Section, row: str, score: float, how: str, ex: Extraction):
         cols = section.row(row).columns
         if len(toks) < len(cols):
             try:
@@ -337,6 +339,8 @@ class Assembler:
         for col, tok in zip(cols, toks):
             r = _reading(tok, section, col)
             r.confidence *= min(1.0, 0.5 + score)
+            if how == "order" and r.how == "read":
+                r.how = "order"
             ex.values[(section.key, row, col)] = r
 
     def _split_run_together(self, toks: list[Token], section: Section, slots: list[tuple[str, str]], rules):
