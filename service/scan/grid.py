@@ -456,3 +456,34 @@ def table_quad(rulings: Rulings, dpi: float) -> np.ndarray | None:
         if (lines[ys, xs] > 0).mean() < 0.8:
             return None
     return ordered
+
+
+def grid_from_text(text: np.ndarray, region: tuple[int, int, int, int], dpi: float,
+                   glyph: float | None = None) -> Grid | None:
+    """The grid of a table without any rules (found by the layout model): a row per line of text, row lines
+    halfway between them, columns where the rows' text leaves gaps. A wrapped label becomes two rows, the second
+    without numbers."""
+    x0, y0, x1, y1 = region
+    ink = cv2.morphologyEx(text[y0:y1, x0:x1], cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (2, 2)))
+    rows_inked = np.flatnonzero(ink.any(axis=1))
+    if rows_inked.size == 0:
+        return None
+    bands, start, prev = [], rows_inked[0], rows_inked[0]
+    for r in rows_inked[1:]:
+        if r > prev + 1:
+            bands.append((start, prev + 1))
+            start = r
+        prev = r
+    bands.append((start, prev + 1))
+    bands = [b for b in bands if b[1] - b[0] >= max(3, dpi / 30)]
+    if len(bands) < 3:
+        return None
+    cuts = [max(0, bands[0][0] - 3)] + [(a[1] + b[0]) // 2 for a, b in zip(bands, bands[1:])] + \
+        [min(y1 - y0 - 1, bands[-1][1] + 3)]
+    horizontal = np.zeros_like(text)
+    for c in cuts:
+        horizontal[y0 + c, x0:x1] = 255
+    rulings = Rulings(horizontal, np.zeros_like(text))
+    grid = grid_in_region(rulings, (x0, max(0, y0 - 2), x1, min(text.shape[0], y1 + 2)), dpi, text=text,
+                          glyph=glyph or glyph_height(text, dpi))
+    return grid if grid and grid.n_cols >= 3 else None

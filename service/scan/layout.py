@@ -15,7 +15,7 @@ import numpy as np
 
 from models.layout import LayoutModel
 from models.table_structure import TableStructureModel
-from service.scan.grid import Grid, GridCell
+from service.scan.grid import Grid, GridCell, grid_from_text
 
 
 @dataclass
@@ -100,8 +100,10 @@ def choose_lines(lines: list[TextBox], tables: list[Grid], page_width: int, firs
 
 
 def unruled_tables(gray: np.ndarray, grids: list[Grid], layout: LayoutModel, structure: TableStructureModel,
-                   min_score: float = 0.45) -> list[Grid]:
-    """Tables the layout model sees where no ruled grid was found, with their structure from the structure model."""
+                   text: np.ndarray | None = None, dpi: float = 150, min_score: float = 0.45) -> list[Grid]:
+    """Tables the layout model sees where no ruled grid was found. Their grid comes from the alignment of their
+    text when `text` (ink without rules) is given and shows columns, else from the structure model (whose boxes
+    drift on long tables)."""
     found = []
     for region in layout.regions(gray):
         if region.label != "table" or region.score < min_score:
@@ -109,7 +111,13 @@ def unruled_tables(gray: np.ndarray, grids: list[Grid], layout: LayoutModel, str
         x0, y0, x1, y1 = (int(round(v)) for v in (region.x0, region.y0, region.x1, region.y1))
         if any(_overlap((x0, y0, x1, y1), (g.x0, g.y0, g.x1, g.y1)) > 0.3 for g in grids):
             continue
-        crop = gray[max(0, y0):y1, max(0, x0):x1]
+        x0, y0 = max(0, x0), max(0, y0)
+        if text is not None:
+            grid = grid_from_text(text, (x0, y0, min(x1, text.shape[1]), min(y1, text.shape[0])), dpi)
+            if grid is not None:
+                found.append(grid)
+                continue
+        crop = gray[y0:y1, x0:x1]
         if crop.size == 0:
             continue
         cells = structure.cells(crop)

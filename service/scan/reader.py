@@ -174,7 +174,7 @@ class ScanReader:
             # Rows of separate pieces (numbers in columns) outside the ruled tables: a table without rules. Prose
             # pages never get here, so they do not pay for the layout model.
             with self._stage("layout"):
-                found = unruled_tables(page.gray, grids, self.layout, self.structure)
+                found = unruled_tables(page.gray, grids, self.layout, self.structure, text=ink_clean, dpi=page.dpi)
                 if found:
                     grids = sorted(grids + found, key=lambda g: (g.y0, g.x0))
                     text_lines = find_text_lines(ink_clean, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
