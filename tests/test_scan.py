@@ -82,6 +82,25 @@ def test_table_ruled_only_across_gets_value_columns_from_text():
     assert {(r, c - page.cols + g.n_cols) for r, c in values} <= got
 
 
+def test_table_without_rules_gets_rows_and_columns_from_text():
+    from service.scan.grid import grid_from_text
+
+    page = make_page(seed=6, rules="none", title="", heading="", footer=())
+    gray = gray_of(page)
+    ink = binarize(gray)
+    ys, xs = np.nonzero(ink)
+    grid = grid_from_text(ink, (int(xs.min()) - 5, int(ys.min()) - 5, int(xs.max()) + 5, int(ys.max()) + 5), 150)
+    assert grid is not None
+    # every body row of numbers is a row of its own, with its seven numbers in seven columns
+    number_rows = [r for r in range(page.rows) if any(c.numeric and c.row == r for c in page.cells)]
+    assert grid.n_rows >= len(number_rows) and grid.n_cols >= 9
+    by_row: dict[int, int] = {}
+    for c in grid.cells:
+        if c.col >= grid.n_cols - 7 and c.colspan == 1:
+            by_row[c.row] = by_row.get(c.row, 0) + 1
+    assert sum(1 for n in by_row.values() if n == 7) >= len(number_rows)
+
+
 # -- OCR (one shared reader: models load once) ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def reader():

@@ -81,7 +81,8 @@ def draw_page(cells: list[TruthCell], rows: int, cols: int, title: str = "某某
               heading: str = "三、收到和处理政府信息公开申请情况", footer: tuple[str, ...] = ("某某市某某区人民政府", "2024年1月20日"),
               col_widths: list[int] | None = None, row_h: int = 46, line_w: int = 2,
               rules: str = "grid") -> tuple[Image.Image, list[str]]:
-    """rules: "grid" draws every cell border; "across" only the horizontal ones (tables ruled by rows only)."""
+    """rules: "grid" draws every cell border; "across" only the horizontal ones (tables ruled by rows only);
+    "none" no rules at all."""
     img = Image.new("RGB", (PAGE_W, PAGE_H), "white")
     d = ImageDraw.Draw(img)
     margin = 90
@@ -130,6 +131,8 @@ def draw_page(cells: list[TruthCell], rows: int, cols: int, title: str = "某某
 
 
 def _border(d: ImageDraw.ImageDraw, x0, y0, x1, y1, line_w: int, rules: str) -> None:
+    if rules == "none":
+        return
     if rules == "grid":
         d.rectangle([x0, y0, x1, y1], outline="black", width=line_w)
     else:
