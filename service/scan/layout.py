@@ -53,6 +53,16 @@ def find_text_lines(ink: np.ndarray, dpi: float, exclude: list[tuple[float, floa
             start = r
         prev = r
     bands.append((start, prev + 1))
+    # A character split across a blank row (告 = 生 over 口 in a large title) is one line: join bands closer
+    # than a quarter of their height.
+    joined = [bands[0]]
+    for a, b in bands[1:]:
+        pa, pb = joined[-1]
+        if a - pb <= max(2, 0.25 * min(b - a, pb - pa)):
+            joined[-1] = (pa, b)
+        else:
+            joined.append((a, b))
+    bands = joined
     lines = []
     for a, b in bands:
         if b - a < min_h:

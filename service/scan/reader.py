@@ -187,9 +187,9 @@ class ScanReader:
             texts = self.engine.recognize(crops, [False] * len(crops))
         with self._stage("assemble"):
             items = _table_items(cell_texts, page.number)
-            for box, (text, conf) in zip(chosen, texts):
-                if text:
-                    items.append(PageItem(box.y0, Line([Cell(text, _box(page.number, box), conf)], table=None)))
+            body = float(np.median([b.height for b in text_lines])) if text_lines else 0.0
+            for box, text, conf in _join_wrapped_titles(chosen, texts, body):
+                items.append(PageItem(box.y0, Line([Cell(text, _box(page.number, box), conf)], table=None)))
             items.sort(key=lambda it: it.y)
         return items, grids
 
@@ -254,6 +254,24 @@ def settle_upside_down(page: Page, text: np.ndarray, engine: OcrEngine, samples:
     page.gray = turn(page.gray, 180)
     page.rotation = (page.rotation + 180) % 360
     return True
+
+
+def _join_wrapped_titles(boxes: list[TextBox], texts: list[tuple[str, float]], body: float
+                         ) -> list[tuple[TextBox, str, float]]:
+    """A title set larger than the body and wrapped over two lines ("…年度报" / "告") is one line of text."""
+    out: list[tuple[TextBox, str, float]] = []
+    for box, (text, conf) in zip(boxes, texts):
+        if not text:
+            continue
+        if out:
+            prev, ptext, pconf = out[-1]
+            tall = body and prev.height > 1.2 * body and box.height > 1.2 * body
+            if tall and 0 <= box.y0 - prev.y1 < 0.8 * prev.height and abs(box.height - prev.height) < 0.3 * prev.height:
+                joined = TextBox(min(prev.x0, box.x0), prev.y0, max(prev.x1, box.x1), box.y1)
+                out[-1] = (joined, ptext + text, min(pconf, conf))
+                continue
+        out.append((box, text, conf))
+    return out
 
 
 def _box(page: int, b: TextBox) -> Box:
