@@ -254,21 +254,22 @@ def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float
         gray = cv2.medianBlur(gray, 3)
     if denoised:
         gray = despeckle(gray)
-    rotation, angle = 0, 0.0
-    # A page with a line or two (a date, a page number) says nothing reliable about turns or skew.
-    if _small_ink(gray, 600).mean() > 0.004:
-        if allow_turn and is_sideways(gray):
-            gray, rotation = turn(gray, 90), 90
-        angle = estimate_skew(gray)
-        if abs(angle) >= 0.1:
-            gray = rotate(gray, angle)
-    # Scanner-lid shadows and sheet edges hug the border; printed matter never sits in the outer 1%.
+    # Scanner-lid shadows and sheet edges hug the border (and would sway the turn and skew tests); printed matter
+    # never sits in the outer 1%.
     gray = gray.copy()
     my, mx = max(2, int(0.01 * gray.shape[0])), max(2, int(0.01 * gray.shape[1]))
     gray[:my, :] = 255
     gray[-my:, :] = 255
     gray[:, :mx] = 255
     gray[:, -mx:] = 255
+    rotation, angle = 0, 0.0
+    # A page with a line or two (a date, a page number) says nothing reliable about turns or skew.
+    if _small_ink(gray, 600).mean() > 0.0015:
+        if allow_turn and is_sideways(gray):
+            gray, rotation = turn(gray, 90), 90
+        angle = estimate_skew(gray)
+        if abs(angle) >= 0.1:
+            gray = rotate(gray, angle)
     return Page(number=number, gray=gray, dpi=dpi, rotation=rotation, skew=angle, noise=round(sigma, 2),
                 denoised=denoised, paper=paper, flattened=flat is not None, cut_size=cut_size)
 
