@@ -53,12 +53,12 @@ def find_text_lines(ink: np.ndarray, dpi: float, exclude: list[tuple[float, floa
             start = r
         prev = r
     bands.append((start, prev + 1))
-    # A character split across a blank row (告 = 生 over 口 in a large title) is one line: join bands closer
-    # than a quarter of their height.
+    # A character split across a blank row or two (告 = 生 over 口 in a large title) is one line; lines of text,
+    # even in a tight table, are further apart.
     joined = [bands[0]]
     for a, b in bands[1:]:
         pa, pb = joined[-1]
-        if a - pb <= max(2, 0.25 * min(b - a, pb - pa)):
+        if a - pb <= max(2, dpi / 75):
             joined[-1] = (pa, b)
         else:
             joined.append((a, b))
