@@ -1,12 +1,15 @@
 """The scanned-document reader: a scanned PDF or a photo of a report -> Document (method "ocr").
 
-Stages, per page, in order (each a plain function; seconds per stage are summed in `ScanReader.timings`):
-  raster     load_pages, straighten (noise, quarter turn, skew)
-  rulings    binarize, find_rulings; settle_upside_down (angle classifier + recogniser); find_tables
-
-  layout     unruled_tables (layout + structure models), only on pages without a ruled table
-  cells      read_grids: every cell's lines, recognised alone, batched; digit decode in value columns
-  text       find_text_lines outside tables, choose_lines, recognise
+Stages, per page, in order (each a plain function; seconds per stage are summed in `ScanReader.timings`, and what
+was done to each page is in `ScanReader.pages`):
+  raster     load_pages; straighten (cut the sheet out of a photo, even the light, despeckle, quarter turn, skew);
+             confirm_quarter_turn (recogniser) when the page looked sideways
+  rulings    binarize, find_rulings; settle_upside_down (angle classifier + recogniser); unwarp a photographed
+             table frame; find_tables (ruled grids, and grids ruled only across with columns from text gaps)
+  layout     unruled_tables (layout model; grid from text alignment, structure model as a last resort), only
+             where rows of separate numbers lie outside the ruled tables
+  cells      read_grids: every cell's lines recognised alone, batched; digit decode in value columns
+  text       find_text_lines outside tables, choose_lines (titles, headings, lines by tables, signature), recognise
   assemble   table rows and text lines in reading order; a table that runs onto the next page continues
 """
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import re
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -114,26 +117,8 @@ class ScanReader:
                                "warp": None if page.warp is None else page.warp.tolist(),
                                "paper": None if page.paper is None else page.paper.tolist(),
                                "cut": list(page.cut_size) if page.paper is not None else None})
-            # Page-local tables get document-wide numbers; a table at the very top of a page with the column count
-            # of the table that ended the previous page is its continuation (its rows keep counting).
-            mapping: dict[int, int] = {}
-            continued, row_offset = None, 0
-            if items and items[0].table_key is not None and last_table:
-                first_key = items[0].table_key
-                if grids[first_key].n_cols == last_table[1]:
-                    continued, row_offset = first_key, last_table[2]
-                    mapping[first_key] = last_table[0]
-            for key in range(len(grids)):
-                if key not in mapping:
-                    mapping[key] = table_count
-                    table_count += 1
-            for it in items:
-                if it.table_key is not None:
-                    it.line.table = mapping[it.table_key]
-                    if it.table_key == continued:
-                        for c in it.line.cells:
-                            c.row = (c.row or 0) + row_offset
-                lines.append(it.line)
+            table_count = _number_tables(items, grids, last_table, table_count)
+            lines += [it.line for it in items]
             last_table = _last_table(items, grids)
             if page.rotation:
                 warnings.append(f"page {number} was turned {page.rotation} degrees")
@@ -291,6 +276,31 @@ def _table_items(cell_texts: list[CellText], page: int) -> list[PageItem]:
         y = min(c.cell.y0 for c in cts)
         items.append(PageItem(y + 0.01 * row, Line(cells, table=None), table_key=table))
     return items
+
+
+def _number_tables(items: list[PageItem], grids: list[Grid], last_table: tuple[int, int, int] | None,
+                   table_count: int) -> int:
+    """Give the page's tables document-wide numbers (returns the new count). A table at the very top of a page
+    with the column count of the table that ended the previous page is its continuation: same number, rows
+    counting on."""
+    mapping: dict[int, int] = {}
+    continued, row_offset = None, 0
+    if items and items[0].table_key is not None and last_table:
+        first_key = items[0].table_key
+        if grids[first_key].n_cols == last_table[1]:
+            continued, row_offset = first_key, last_table[2]
+            mapping[first_key] = last_table[0]
+    for key in range(len(grids)):
+        if key not in mapping:
+            mapping[key] = table_count
+            table_count += 1
+    for it in items:
+        if it.table_key is not None:
+            it.line.table = mapping[it.table_key]
+            if it.table_key == continued:
+                for c in it.line.cells:
+                    c.row = (c.row or 0) + row_offset
+    return table_count
 
 
 def _last_table(items: list[PageItem], grids: list[Grid]) -> tuple[int, int, int] | None:
