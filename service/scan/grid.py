@@ -68,7 +68,7 @@ def find_rulings(ink: np.ndarray, dpi: float) -> Rulings:
     vert = cv2.morphologyEx(vert, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, vk)))
     reach = max(3, int(dpi / 25))
     side = max(2, int(dpi / 40))
-    thick = max(4, int(dpi / 25))
+    thick = max(5.0, dpi / 20)  # mean thickness: rules blur to 4-5 px in heavy scans, bold text bars are thicker
     return Rulings(_keep_anchored(horiz, vert, ink, 0, 4 * hk, reach, side, thick),
                    _keep_anchored(vert, horiz, ink, 1, 6 * vk, reach, side, thick))
 
@@ -93,6 +93,9 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
         if axis == 0 and w > 0.5 * W and (y < 0.02 * H or y + h > 0.98 * H):
             continue
         if area / max(1, length) > thick:  # a bar of bold text, not a rule
+            continue
+        if length >= long_enough:  # far longer than any run of text: a rule, whatever touches it
+            keep[i] = True
             continue
         # Paper beside the stroke, following it (scans bend long lines): near = just beside, far = a few px out.
         pad = 3 * side + 2
