@@ -20,7 +20,7 @@ from service.labels import FuzzyLabelMatcher, LabelClassifier
 from service.meta import detect_template, read_meta
 from service.repair import Repair, repair
 from service.report import ExtractionResult, FindingOut, Provenance, RepairOut, SourceInfo
-from service.validate import Finding, check, equations, fill_gaps
+from service.validate import Finding, check, equations, fill_gaps, violations
 
 
 @dataclass
@@ -30,6 +30,8 @@ class PipelineOptions:
     ocr: bool = True  # False: documents without a text layer fail instead of going through OCR
     # CPU threads for OCR and the classifier; None: OMP_NUM_THREADS (batch workers set their share) or 2.
     threads: int | None = None
+    # Scans whose cell grid leaves rows missing or rules broken get a whole-page OCR reading too.
+    second_look: bool = True
     limits: object | None = None  # service.ingest.Limits
 
 
@@ -69,6 +71,7 @@ class Pipeline:
         self.classifier = load_classifier(self.options.classifier, self.options.device, self.threads)
         self.assembler = Assembler(self.classifier)
         self._scanner = None  # the OCR models load on the first document that needs them
+        self._page_reader = None
 
     # -- stages ---------------------------------------------------------------------------------------------------
     def read(self, source: Source) -> Document:
@@ -109,6 +112,26 @@ class Pipeline:
         doc.frames = doc.frames or [dict(f) for f in self._scanner.pages]
         return doc
 
+    def assemble(self, doc: Document, template) -> Extraction:
+        ex = self.assembler.run(doc, template)
+        fill_gaps(ex)
+        return ex
+
+    def second_look(self, doc: Document, ex: Extraction, repairs: list[Repair], template, eqs):
+        """The cell grid left rows out or rules broken: read the same page images whole, and keep the reading the
+        arithmetic supports better."""
+        if self._page_reader is None:
+            from service.scan.page_ocr import PageOcrReader
+
+            self._page_reader = PageOcrReader(device=self.options.device, threads=self.threads)
+        alt_doc = self._page_reader.read(doc)
+        alt_ex = self.assemble(alt_doc, template)
+        alt_repairs = repair(alt_ex, eqs)
+        if _support(alt_ex, eqs) > _support(ex, eqs):
+            return alt_doc, alt_ex, alt_repairs
+        doc.warnings.append("a whole-page OCR reading was tried and was not better")
+        return doc, ex, repairs
+
     def run(self, source: Source, progress: Callable[[int, int], None] | None = None) -> ExtractionResult:
         """Extract one document; `progress(pages_done, pages_total)` is called as reading advances."""
         timer = Timer()
@@ -120,18 +143,34 @@ class Pipeline:
         with timer.stage("meta"):
             agency, year = read_meta(doc)
             template = detect_template(doc, year)
-        with timer.stage("assemble"):
-            ex = self.assembler.run(doc, template)
-            if not ex.values:
-                raise InputError("no table of a government information-disclosure annual report was found "
-                                 f"({doc.method}, {doc.pages} page(s), {len(doc.lines)} lines read)")
-            fill_gaps(ex)
         eqs = equations(template)
+        with timer.stage("assemble"):
+            ex = self.assemble(doc, template)
         with timer.stage("repair"):
             repairs = repair(ex, eqs) if doc.method == "ocr" else []
+        if doc.method == "ocr" and self.options.second_look and doc.images and _incomplete(ex, eqs):
+            with timer.stage("second_look"):
+                doc, ex, repairs = self.second_look(doc, ex, repairs, template, eqs)
+        if not ex.values:
+            raise InputError("no table of a government information-disclosure annual report was found "
+                             f"({doc.method}, {doc.pages} page(s), {len(doc.lines)} lines read)")
         with timer.stage("validate"):
-            findings = check({k: r.value for k, r in ex.values.items()}, eqs)
+            findings = check(_values(ex), eqs)
         return build_result(source, doc, ex, agency, year, findings, repairs, timer)
+
+
+def _incomplete(ex: Extraction, eqs) -> bool:
+    return any(ex.value(*cell) is None for cell in ex.template.cells()) or bool(violations(_values(ex), eqs))
+
+
+def _support(ex: Extraction, eqs) -> int:
+    """How well the arithmetic supports a reading: values read, less three for every rule it breaks."""
+    filled = sum(ex.value(*cell) is not None for cell in ex.template.cells())
+    return filled - 3 * len(violations(_values(ex), eqs))
+
+
+def _values(ex: Extraction) -> dict:
+    return {k: r.value for k, r in ex.values.items()}
 
 
 def build_result(source: Source, doc: Document, ex: Extraction, agency, year, findings: list[Finding],

@@ -15,6 +15,20 @@ from service.validate import CellKey, Equation, flat, violations
 
 MAX_ROUNDS = 4
 REPAIRABLE = ("read", "split", "order")
+# A reading this sure is taken as printed: a rule it breaks is the publisher's slip, reported, not repaired...
+SURE = 0.97
+# ...unless the change is one digit PP-OCR is known to confuse with the one it read.
+CONFUSABLE = {frozenset(p) for p in ("06", "08", "09", "17", "38", "56", "58", "68", "89", "35", "14", "49")}
+
+
+def _plausible_misreading(reading: Reading, value: int) -> bool:
+    if reading.confidence < SURE:
+        return True
+    printed, fixed = reading.raw.replace(" ", ""), str(value)
+    if len(printed) != len(fixed):
+        return False
+    diff = [frozenset((a, b)) for a, b in zip(printed, fixed) if a != b]
+    return len(diff) == 1 and diff[0] in CONFUSABLE
 
 
 @dataclass
@@ -46,7 +60,7 @@ def _fixes(ex: Extraction, values: dict, eqs: list[Equation], bad: list[Equation
         if len(implied) != 1 or None in implied:
             continue
         v = implied.pop()
-        if v < 0 or not float(v).is_integer():
+        if v < 0 or not float(v).is_integer() or not _plausible_misreading(reading, int(v)):
             continue
         trial = dict(values)
         trial[cell] = int(v)

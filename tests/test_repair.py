@@ -88,3 +88,16 @@ def _rebalance(report):
     for r in req:
         req[r]["total"] = sum(req[r][c] for c in cols)
     return rep
+
+
+def test_a_sure_reading_is_a_publisher_slip_unless_the_digits_are_confusable():
+    report = consistent_report(seed=4)
+    report["requests"]["granted"]["natural_person"] = 8
+    report = _rebalance(report)
+    cell = ("requests", "granted", "natural_person")
+    ex = extraction(report, {cell: "2"})
+    ex.values[cell].confidence = 0.995  # read cleanly: 2 is what was printed
+    assert repair(ex, EQS) == []
+    ex = extraction(report, {cell: "3"})
+    ex.values[cell].confidence = 0.995  # 3 for 8: a confusion PP-OCR makes
+    assert [(r.cell, r.repaired) for r in repair(ex, EQS)] == [("requests.granted.natural_person", 8)]
