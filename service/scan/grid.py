@@ -97,6 +97,14 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
         if length >= long_enough:  # far longer than any run of text: a rule, whatever touches it
             keep[i] = True
             continue
+        if axis == 0:  # both ends on a stroke of the other direction (cheap: tested first)
+            anchored = (touches(x - reach, x + reach + 1, y - reach, y + h + reach)
+                        and touches(x + w - 1 - reach, x + w + reach, y - reach, y + h + reach))
+        else:
+            anchored = (touches(x - reach, x + w + reach, y - reach, y + reach + 1)
+                        and touches(x - reach, x + w + reach, y + h - 1 - reach, y + h + reach))
+        if not anchored:
+            continue
         # Paper beside the stroke, following it (scans bend long lines): near = just beside, far = a few px out.
         pad = 3 * side + 2
         ya, yb, xa, xb = max(0, y - pad), min(H, y + h + pad), max(0, x - pad), min(W, x + w + pad)
@@ -109,14 +117,7 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
             far = [_beside_density(own, paper, axis, sign, 1, 3 * side) for sign in (-1, 1)]
             if min(far) > 0.2:
                 continue
-        if length >= long_enough:
-            keep[i] = True
-        elif axis == 0:
-            keep[i] = (touches(x - reach, x + reach + 1, y - reach, y + h + reach)
-                       and touches(x + w - 1 - reach, x + w + reach, y - reach, y + h + reach))
-        else:
-            keep[i] = (touches(x - reach, x + w + reach, y - reach, y + reach + 1)
-                       and touches(x - reach, x + w + reach, y + h - 1 - reach, y + h + reach))
+        keep[i] = True
     return np.where(keep[labels], 255, 0).astype(np.uint8)
 
 
