@@ -60,9 +60,18 @@ class PageOcrReader:
         return items
 
     def read(self, scanned: Document) -> Document:
-        """The same pages as `scanned` (its straightened images), read whole."""
+        """The pages of `scanned` that hold tables, read whole from its straightened images; its other pages as
+        they were read."""
+        def page_of(line: Line) -> int:
+            return next((c.box.page for c in line.cells if c.box), 0)
+
+        table_pages = {page_of(line) for line in scanned.lines if line.table is not None} \
+            or {p.number for p in scanned.images}
         lines: list[Line] = []
         for page in scanned.images:
+            if page.number not in table_pages:
+                lines += [line for line in scanned.lines if page_of(line) == page.number]
+                continue
             for row in group_rows(self.boxes(page.image)):
                 cells = [Cell(text, Box(page.number, x, y, w, h), conf) for x, y, w, h, text, conf in row if text]
                 if cells:
