@@ -218,7 +218,7 @@ def _split_at_unruled_bands(rulings: Rulings, region: tuple[int, int, int, int],
     return out
 
 
-def glyph_height(text: np.ndarray, dpi: float) -> float:
+def glyph_height(text: np.ndarray, dpi: float, fallback: float | None = None) -> float:
     """Median height of the characters on the page (px): the unit for the smallest row or column. A photo or a
     small font makes it smaller than the DPI suggests."""
     n, _, stats, _ = cv2.connectedComponentsWithStats(text, connectivity=8)
@@ -226,7 +226,7 @@ def glyph_height(text: np.ndarray, dpi: float) -> float:
     ws = stats[1:, cv2.CC_STAT_WIDTH]
     ok = (hs >= dpi / 30) & (hs <= dpi / 2) & (ws <= 3 * hs)
     if ok.sum() < 20:
-        return dpi / 7.5
+        return fallback or dpi / 7.5
     return float(np.percentile(hs[ok], 75))
 
 
@@ -256,6 +256,8 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
     vmask = rulings.vertical[y0:y1, x0:x1]
     tol = max(4.0, dpi / 30.0)
     reach = max(3.0, dpi / 30.0)  # how far a rule's end may stop short of the rule it meets
+    if text is not None:  # a table's text can be smaller than the page's: measure it inside the table
+        glyph = glyph_height(text[y0:y1, x0:x1], dpi, fallback=glyph)
     glyph = glyph or dpi / 7.5
     gap = 1.15 * glyph  # no row or column is narrower than a line of text with its padding
     hsegs = [s for s in _segments(hmask, 0) if s[2] - s[1] >= (x1 - x0) * 0.04]
