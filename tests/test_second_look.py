@@ -1,0 +1,63 @@
+"""Scans whose cell grid fails get a whole-page reading, kept only when the arithmetic supports it better."""
+from dataclasses import replace
+
+import pytest
+
+from service.document import PageImage, Source
+from service.pipeline import Pipeline, PipelineOptions
+from service.textdump import read_text
+from tests.textgen import consistent_report, render
+
+
+class FakePageReader:
+    """Stands in for PP-OCR over whole pages: returns a prepared reading of the same document."""
+
+    def __init__(self, doc):
+        self.doc, self.calls = doc, 0
+
+    def read(self, scanned):
+        self.calls += 1
+        return replace(self.doc, warnings=["tables read by whole-page OCR (the cell grid was incomplete)"])
+
+
+def ocr_doc(text: str):
+    doc = read_text(Source("scan.pdf", text.encode("utf-8"), "text"))
+    return replace(doc, kind="pdf", method="ocr", images=[PageImage(1, 10, 10)])
+
+
+@pytest.fixture
+def report():
+    return consistent_report(seed=21)
+
+
+def run(cell_reading, page_reading):
+    pipeline = Pipeline(PipelineOptions(classifier="fuzzy"))
+    pipeline.read = lambda source: cell_reading
+    pipeline._page_reader = FakePageReader(page_reading)
+    return pipeline, pipeline.run(Source("scan.pdf", b"%PDF-", "pdf"))
+
+
+def test_incomplete_grid_reading_is_replaced_by_a_better_page_reading(report):
+    full = render(report, "tabs")
+    broken = full[: full.index("（四）无法提供")]  # the grid lost the rest of the table
+    pipeline, result = run(ocr_doc(broken), ocr_doc(full))
+    assert pipeline._page_reader.calls == 1
+    assert result.requests == report["requests"] and result.valid
+    assert any("whole-page" in w for w in result.warnings)
+    assert "second_look" in result.timings
+
+
+def test_a_worse_page_reading_is_not_taken(report):
+    full = render(report, "tabs")
+    partial = full[: full.index("（四）无法提供")]
+    worse = full[: full.index("（一）予以公开")]
+    pipeline, result = run(ocr_doc(partial), ocr_doc(worse))
+    assert pipeline._page_reader.calls == 1
+    assert result.requests["granted"] == report["requests"]["granted"]
+    assert any("was not better" in w for w in result.warnings)
+
+
+def test_complete_grid_reading_needs_no_second_look(report):
+    full = render(report, "tabs")
+    pipeline, result = run(ocr_doc(full), ocr_doc(""))
+    assert pipeline._page_reader.calls == 0 and result.valid
