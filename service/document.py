@@ -74,6 +74,8 @@ class Document:
     frames: list[dict] = field(default_factory=list)
     # PDF pages whose text layer is unusable (scanned pages inside a digital PDF): they need OCR.
     needs_ocr: list[int] = field(default_factory=list)
+    # Seconds per sub-stage of reading (the scan reader's raster, rulings, cells, ...).
+    timings: dict[str, float] = field(default_factory=dict)
 
     def text(self) -> str:
         return "\n".join("\t".join(c.text for c in line.cells) for line in self.lines)

@@ -110,6 +110,7 @@ class Pipeline:
             self._scanner = ScanReader(ScanOptions(device=self.options.device, threads=self.threads))
         doc = self._scanner.read(source)
         doc.frames = doc.frames or [dict(f) for f in self._scanner.pages]
+        doc.timings = {k: round(v, 4) for k, v in getattr(self._scanner, "timings", {}).items()}
         return doc
 
     def assemble(self, doc: Document, template) -> Extraction:
@@ -209,4 +210,4 @@ def build_result(source: Source, doc: Document, ex: Extraction, agency, year, fi
         repairs=[RepairOut(**r.__dict__) for r in repairs], warnings=doc.warnings + ex.warnings,
         source=SourceInfo(name=Path(source.name).name, kind=source.kind, pages=doc.pages, method=doc.method,
                           frames=doc.frames),
-        timings=timer.seconds)
+        timings={**timer.seconds, **{f"read.{k}": v for k, v in doc.timings.items()}})
