@@ -22,6 +22,9 @@ $PIP install "torch==2.13.0"      # the CPU wheel; a loose pin would pull a mult
 $PIP install -e ".[dev,ray]"
 # These declare opencv-python; the headless OpenCV already installed serves them (two OpenCVs corrupt cv2).
 $PIP install --no-deps "rapid-layout==1.2.1" "rapid-table==0.3.0"
+# The Tesseract baseline of the benchmark: img2table declares opencv-contrib-python (eval/baselines/tesseract.py
+# supplies the one contrib function it calls).
+$PIP install --no-deps "img2table==2.0.0"
 .venv/bin/python -c "import cv2, rapidocr, rapid_layout, rapid_table, torch, transformers; print('environment ok: cv2', cv2.__version__)"
 
 .venv/bin/nianbao extract training/samples/doc-000001.pdf
