@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import io
-import re
 
 import numpy as np
 
 from service.document import InputError, Line, Source
-
-_CJK = r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef（）]"
-_CJK_GAP = re.compile(rf"(?<={_CJK}) +(?={_CJK})")
+from service.scan.page_ocr import clean_text, group_rows  # noqa: F401  (the baselines share the project's grouping)
 
 
 def render_pages(source: Source, dpi: int = 200, max_pages: int = 60) -> list[np.ndarray]:
@@ -44,29 +41,6 @@ def render_pages(source: Source, dpi: int = 200, max_pages: int = 60) -> list[np
     return pages
 
 
-def clean_text(text: str | None) -> str:
-    """OCR engines put spaces between CJK characters; the printed labels have none."""
-    return _CJK_GAP.sub("", " ".join((text or "").split()))
-
-
 def reading_order(placed: list[tuple[int, float, float, Line]]) -> list[Line]:
     """Lines sorted by page, then top, then left."""
     return [line for _, _, _, line in sorted(placed, key=lambda p: (p[0], p[1], p[2]))]
-
-
-def group_rows(items: list[tuple[float, float, float, float, str, float]], overlap: float = 0.5) -> list[list]:
-    """Boxes (x, y, w, h, text, confidence) -> rows: a box joins the row whose vertical span it overlaps by at least
-    `overlap` of the smaller height; rows and their boxes sorted top to bottom, left to right."""
-    rows: list[list] = []
-    for item in sorted(items, key=lambda b: b[1] + b[3] / 2):
-        _, y, _, h, _, _ = item
-        for row in rows:
-            top = min(b[1] for b in row)
-            bottom = max(b[1] + b[3] for b in row)
-            shared = min(bottom, y + h) - max(top, y)
-            if shared >= overlap * min(h, bottom - top):
-                row.append(item)
-                break
-        else:
-            rows.append([item])
-    return [sorted(row, key=lambda b: b[0]) for row in sorted(rows, key=lambda r: min(b[1] for b in r))]

@@ -19,6 +19,11 @@ _CJK = r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef（）]"
 _CJK_GAP = re.compile(rf"(?<={_CJK}) +(?={_CJK})")
 
 
+def clean_text(text: str | None) -> str:
+    """OCR engines put spaces between CJK characters; the printed labels have none."""
+    return _CJK_GAP.sub("", " ".join((text or "").split()))
+
+
 def group_rows(items: list[tuple[float, float, float, float, str, float]], overlap: float = 0.5) -> list[list]:
     """Boxes (x, y, w, h, text, confidence) -> printed rows: a box joins the row whose vertical span it overlaps by
     at least `overlap` of the smaller height; rows top to bottom, boxes left to right."""
@@ -56,7 +61,7 @@ class PageOcrReader:
         for quad, text, score in zip(out.boxes, out.txts, out.scores):
             quad = np.asarray(quad, dtype=float)
             x1, y1, x2, y2 = quad[:, 0].min(), quad[:, 1].min(), quad[:, 0].max(), quad[:, 1].max()
-            items.append((x1, y1, x2 - x1, y2 - y1, _CJK_GAP.sub("", " ".join(text.split())), float(score)))
+            items.append((x1, y1, x2 - x1, y2 - y1, clean_text(text), float(score)))
         return items
 
     def read(self, scanned: Document) -> Document:
