@@ -52,6 +52,9 @@ class Extraction:
     # Rows (or a wide section, row None) with fewer cells than columns: the arithmetic places them (validate.fill_gaps).
     partial: dict[tuple[str, str | None], tuple[list[tuple[str, str]], list[Reading]]] = field(default_factory=dict)
 
+    def current_values(self) -> dict[tuple[str, str, str], float | int | None]:
+        return {k: r.value for k, r in self.values.items()}
+
     def value(self, section: str, row: str, col: str) -> float | int | None:
         r = self.values.get((section, row, col))
         return None if r is None else r.value

@@ -28,8 +28,11 @@ def _clean(text: str) -> str:
     return _CN_YEAR.sub(lambda m: m.group(0).translate(_CN_DIGITS), text)
 
 
-def read_title(doc: Document) -> tuple[str | None, int | None]:
-    prose = [_clean(" ".join(c.text for c in line.cells)) for line in doc.lines]
+def _lines(doc: Document) -> list[str]:
+    return [_clean(" ".join(c.text for c in line.cells)) for line in doc.lines]
+
+
+def read_title(prose: list[str]) -> tuple[str | None, int | None]:
     for text in prose[:40]:
         if "报告" not in text or len(text) > 80:
             continue
@@ -40,9 +43,8 @@ def read_title(doc: Document) -> tuple[str | None, int | None]:
     return None, None
 
 
-def read_signature(doc: Document) -> tuple[str | None, int | None]:
+def read_signature(prose: list[str]) -> tuple[str | None, int | None]:
     """The agency line just above the closing date, and the year of that date."""
-    prose = [_clean(" ".join(c.text for c in line.cells)) for line in doc.lines]
     for i in range(len(prose) - 1, max(len(prose) - 30, 0) - 1, -1):
         m = _DATE.match(prose[i])
         if m:
@@ -54,8 +56,9 @@ def read_signature(doc: Document) -> tuple[str | None, int | None]:
 
 
 def read_meta(doc: Document) -> tuple[str | None, int | None]:
-    agency, year = read_title(doc)
-    sig_agency, sig_year = read_signature(doc)
+    prose = _lines(doc)
+    agency, year = read_title(prose)
+    sig_agency, sig_year = read_signature(prose)
     agency = agency or sig_agency
     if year is None:
         counts = Counter(int(y) for y in _YEAR_IN_PROSE.findall(doc.text()))

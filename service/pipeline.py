@@ -156,22 +156,18 @@ class Pipeline:
             raise InputError("no table of a government information-disclosure annual report was found "
                              f"({doc.method}, {doc.pages} page(s), {len(doc.lines)} lines read)")
         with timer.stage("validate"):
-            findings = check(_values(ex), eqs)
+            findings = check(ex.current_values(), eqs)
         return build_result(source, doc, ex, agency, year, findings, repairs, timer)
 
 
 def _incomplete(ex: Extraction, eqs) -> bool:
-    return any(ex.value(*cell) is None for cell in ex.template.cells()) or bool(violations(_values(ex), eqs))
+    return any(ex.value(*cell) is None for cell in ex.template.cells()) or bool(violations(ex.current_values(), eqs))
 
 
 def _support(ex: Extraction, eqs) -> int:
     """How well the arithmetic supports a reading: values read, less three for every rule it breaks."""
     filled = sum(ex.value(*cell) is not None for cell in ex.template.cells())
-    return filled - 3 * len(violations(_values(ex), eqs))
-
-
-def _values(ex: Extraction) -> dict:
-    return {k: r.value for k, r in ex.values.items()}
+    return filled - 3 * len(violations(ex.current_values(), eqs))
 
 
 def build_result(source: Source, doc: Document, ex: Extraction, agency, year, findings: list[Finding],

@@ -87,7 +87,7 @@ def _choose(ex: Extraction, options: list) -> tuple | None:
 def repair(ex: Extraction, eqs: list[Equation]) -> list[Repair]:
     repairs: list[Repair] = []
     for _ in range(MAX_ROUNDS):
-        values = {k: r.value for k, r in ex.values.items()}
+        values = ex.current_values()
         bad = violations(values, eqs)
         if not bad:
             break

@@ -8,17 +8,9 @@ from __future__ import annotations
 import re
 
 from service.document import Cell, Document, Line, Source
+from service.ingest import decode_text
 
 _PIPE_ONLY = re.compile(r"^[\s|｜]*$")
-
-
-def decode_text(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030", "utf-16"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("utf-8", errors="replace")
 
 
 def split_cells(line: str) -> list[str]:
@@ -32,7 +24,7 @@ def split_cells(line: str) -> list[str]:
 
 
 def read_text(source: Source) -> Document:
-    text = decode_text(source.data).replace("\r\n", "\n").replace("\r", "\n")
+    text = (decode_text(source.data) or source.data.decode("utf-8", "replace")).replace("\r\n", "\n").replace("\r", "\n")
     lines: list[Line] = []
     for raw in text.split("\n"):
         if _PIPE_ONLY.match(raw):

@@ -110,7 +110,7 @@ def fill_gaps(ex: Extraction) -> None:
     arithmetic allows, and the missing values it implies, when all allowed placements agree."""
     eqs = equations(ex.template)
     for (section, row), (slots, readings) in ex.partial.items():
-        current = {k: r.value for k, r in ex.values.items()}
+        current = ex.current_values()
         results = set()
         chosen: dict[tuple, tuple] = {}
         combos = itertools.combinations(range(len(slots)), len(readings))
