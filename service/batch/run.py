@@ -50,6 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray", metavar="ADDRESS", help="run on a Ray cluster: its address, or 'local' to start one here")
     p.add_argument("--retry-failed", action="store_true", help="process inputs that failed in earlier runs again")
     p.add_argument("--classifier", choices=["auto", "fuzzy", "model"], default="auto")
+    p.add_argument("--time-limit", type=float, default=120.0, metavar="SECONDS",
+                   help="seconds allowed per page (plus one minute per input) before an input is stopped and failed; "
+                        "0 for no limit (default: 120; a scanned page takes about 3 s on one CPU core)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -193,7 +196,9 @@ class Batch:
         device, warning = resolve_device(self.args.device)
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
-        runner = LocalRunner(min(self.args.workers, len(scan.todo)), partial(Worker, device, self.args.classifier))
+        per_page = self.args.time_limit
+        runner = LocalRunner(min(self.args.workers, len(scan.todo)), partial(Worker, device, self.args.classifier),
+                             time_limit=(lambda job: 60 + per_page * scan.todo[job.sha256].pages) if per_page else None)
         yield from runner.run(self.jobs(scan), on_start=lambda job: self.manifest.start(job.sha256))
 
     def jobs(self, scan: ScanResult):

@@ -1,8 +1,9 @@
 """Running the pipeline over many inputs: one Pipeline per worker process, built once in the worker's initializer.
 
 `Worker` is what every backend holds (a local process here, a Ray actor in ray_runner.py): bytes in, an Outcome out,
-never an exception. `LocalRunner` keeps a bounded number of inputs in flight on a process pool, so memory stays flat
-however large the archive, and survives a worker that dies (a native crash in a reader, the OOM killer).
+never an exception. `LocalRunner` gives one input at a time to each of N worker processes, so memory stays flat
+however large the archive; a worker that dies (a native crash in a reader, the OOM killer) or runs past the time limit
+fails just the input it held and is replaced.
 """
 from __future__ import annotations
 
@@ -11,12 +12,9 @@ import os
 import signal
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from multiprocessing import get_context
+from multiprocessing import connection, get_context
 from pathlib import Path
 
 log = logging.getLogger("nianbao.batch")
@@ -110,98 +108,140 @@ def _one_line(text: str) -> str:
 
 
 # --- the local process pool ------------------------------------------------------------------------------------
+# Each worker process holds one input at a time on its own pipe, so when a process dies (a native crash in a reader,
+# the OOM killer) or overruns its time, the input it held is known exactly: that one is failed, the process replaced.
 
-_worker: Worker | None = None   # one per worker process, set by the pool's initializer
 
-
-def _init_worker(make_worker: Callable[[], Worker], threads: int) -> None:
-    global _worker
+def _worker_main(conn, make_worker: Callable[[], Worker], threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the main process's to handle
     # N workers share the cores: each gets its share of math-library threads (torch reads this when first imported),
     # unless the user chose a number.
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     logging.basicConfig(level=os.environ.get("NIANBAO_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
-    _worker = make_worker()
+    try:
+        worker, broken = make_worker(), None
+    except Exception as e:   # a setup problem (weights missing, say): every input says so instead of a silent death
+        worker, broken = None, _one_line(f"the worker could not start: {type(e).__name__}: {e}")
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:   # the main process is gone
+            return
+        if job is None:
+            return
+        conn.send(worker.process(job.sha256, job.source, job.data) if worker else
+                  Outcome(job.sha256, job.source, False, error=broken))
 
 
-def _run_job(job: Job) -> Outcome:
-    return _worker.process(job.sha256, job.source, job.data)
+@dataclass
+class _Slot:
+    process: object
+    conn: object
+    job: Job | None = None
+    deadline: float = 0.0
 
 
 class LocalRunner:
-    """make_worker: builds the Worker in each process (picklable: a class, or functools.partial(Worker, ...))."""
+    """make_worker: builds the Worker in each process (picklable: a class, or functools.partial(Worker, ...)).
 
-    def __init__(self, workers: int, make_worker: Callable[[], Worker] = Worker):
+    time_limit(job) -> seconds: an input still running after that is failed and its process replaced (None: no limit).
+    """
+
+    def __init__(self, workers: int, make_worker: Callable[[], Worker] = Worker,
+                 time_limit: Callable[[Job], float] | None = None):
         self.workers = max(1, workers)
         self.make_worker = make_worker
-        self._pool: ProcessPoolExecutor | None = None
-
-    def _new_pool(self) -> ProcessPoolExecutor:
+        self.time_limit = time_limit
+        self._slots: list[_Slot] = []
         # spawn: workers start clean (no inherited SQLite handle or half-initialised torch threads).
-        return ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                                   initargs=(self.make_worker, max(1, (os.cpu_count() or 1) // self.workers)))
+        self._context = get_context("spawn")
+
+    def _start(self) -> _Slot:
+        parent, child = self._context.Pipe()
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        process = self._context.Process(target=_worker_main, args=(child, self.make_worker, threads), daemon=True)
+        process.start()
+        child.close()
+        return _Slot(process, parent)
 
     def run(self, jobs: Iterable[Job], on_start=lambda job: None) -> Iterator[Outcome]:
-        """Outcomes as they finish; at most 2 jobs per worker are held in memory at once.
-
-        When a worker dies, every job in flight is a suspect: each then runs alone, and one that kills its worker
-        while alone is failed, while the others finish normally.
-        """
+        """Outcomes as they finish; one input per worker is held in memory at a time."""
         jobs = iter(jobs)
-        suspects: deque[Job] = deque()
-        in_flight: dict[Future, Job] = {}
-        on_trial = False   # a suspect is running alone
-        self._pool = self._new_pool()
+        more = True
         try:
+            self._slots = [self._start() for _ in range(self.workers)]
             while True:
-                if suspects and not in_flight:
-                    job = suspects.popleft()
-                    on_start(job)
-                    in_flight[self._pool.submit(_run_job, job)] = job
-                    on_trial = True
-                while not suspects and not on_trial and len(in_flight) < 2 * self.workers:
-                    job = next(jobs, None)
-                    if job is None:
-                        break
-                    on_start(job)
-                    in_flight[self._pool.submit(_run_job, job)] = job
-                if not in_flight:
+                for slot in self._slots:
+                    if slot.job is None and more:
+                        job = next(jobs, None)
+                        if job is None:
+                            more = False
+                            break
+                        on_start(job)
+                        self._give(slot, job)
+                busy = [slot for slot in self._slots if slot.job is not None]
+                if not busy:
                     break
-                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                lost = []
-                for future in finished:
-                    job = in_flight.pop(future)
-                    try:
-                        outcome = future.result()
-                    except BrokenProcessPool:
-                        lost.append(job)
-                        continue
-                    yield outcome
-                if lost:
-                    lost += in_flight.values()   # they went down with the pool
-                    in_flight.clear()
-                    if len(lost) == 1:   # it was alone: it is the one that kills
-                        yield Outcome(lost[0].sha256, lost[0].source, False,
-                                      error="the worker process died while reading this input (a crash in a "
-                                            "reader, or out of memory)")
-                    else:
-                        suspects.extend(lost)
-                    log.warning("a worker process died; restarting the workers")
-                    self._pool.shutdown(wait=False, cancel_futures=True)
-                    self._pool = self._new_pool()
-                if not in_flight:
-                    on_trial = False
+                timeout = max(0.0, min(slot.deadline for slot in busy) - time.monotonic())
+                ready = connection.wait([s.conn for s in busy] + [s.process.sentinel for s in busy],
+                                        timeout=min(timeout, 3600))
+                for slot in busy:
+                    outcome = self._collect(slot, ready)
+                    if outcome is not None:
+                        yield outcome
         except BaseException:   # Ctrl-C, or the consumer stopped early (GeneratorExit)
             self.close(kill=True)
             raise
         self.close()
 
+    def _give(self, slot: _Slot, job: Job) -> None:
+        slot.job = job
+        limit = self.time_limit(job) if self.time_limit else None
+        slot.deadline = time.monotonic() + limit if limit else float("inf")
+        try:
+            slot.conn.send(job)
+        except (BrokenPipeError, ConnectionResetError):   # it died before the job got there: caught in _collect
+            pass
+
+    def _collect(self, slot: _Slot, ready: list) -> Outcome | None:
+        """The slot's outcome if its input is finished, failed or out of time; None while it is still running."""
+        job = slot.job
+        if slot.conn in ready:
+            try:
+                outcome = slot.conn.recv()
+            except (EOFError, ConnectionResetError):
+                outcome = None
+            if outcome is not None:
+                slot.job = None
+                return outcome
+        if slot.process.is_alive() and time.monotonic() < slot.deadline:
+            return None
+        if slot.process.is_alive():
+            error = f"took longer than the time limit ({self.time_limit(job):.0f} s); stopped"
+        else:
+            error = "the worker process died while reading this input (a crash in a reader, or out of memory)"
+        log.warning("%s: %s; starting a new worker", job.source, error)
+        self._stop(slot)
+        self._slots[self._slots.index(slot)] = self._start()
+        return Outcome(job.sha256, job.source, False, error=error)
+
+    @staticmethod
+    def _stop(slot: _Slot, kill: bool = True) -> None:
+        if kill:
+            slot.process.kill()
+        else:
+            try:
+                slot.conn.send(None)
+            except OSError:
+                pass
+        slot.process.join(timeout=None if kill else 30)
+        if slot.process.is_alive():
+            slot.process.kill()
+            slot.process.join()
+        slot.conn.close()
+
     def close(self, kill: bool = False) -> None:
         """kill: stop the workers now; one may be hours into a long scan, and its result would be thrown away."""
-        if self._pool is None:
-            return
-        if kill:
-            for process in list((self._pool._processes or {}).values()):
-                process.terminate()
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pool = None
+        for slot in self._slots:
+            self._stop(slot, kill=kill or slot.job is not None)
+        self._slots = []
