@@ -58,8 +58,9 @@ SETS: dict[str, SynthSet | FolderSet] = {s.name: s for s in (
     FolderSet("seeds", "the real text dumps with their expected output (/work/shared/seeds or $NIANBAO_SEEDS)", SEEDS),
     SynthSet("synth-standard", "40 synthetic reports, both templates, every kind (text, HTML, DOCX, digital PDF, "
                                "scan at a drawn level)", n=40, seed=2026),
-    SynthSet("synth-scans", "24 synthetic scans, 8 at each degradation level (light, moderate, heavy)", n=8,
-             seed=2027, kinds="scan", levels=("light", "moderate", "heavy")),
+    SynthSet("synth-scans", "40 synthetic scans, 10 at each degradation level (light; moderate: 150-200 DPI scanner; "
+                            "heavy: ink bleed, bad photocopy, phone photo; fax)", n=10,
+             seed=2027, kinds="scan", levels=("light", "moderate", "heavy", "fax")),
     SynthSet("synth-digital", "40 synthetic reports as text, HTML, DOCX and digital PDF only (fast)", n=40, seed=2028,
              kinds="text,html,docx,pdf"),
     SynthSet("synth-smoke", "3 synthetic reports, every kind: a quick check", n=3, seed=7),

@@ -7,7 +7,7 @@ import os
 import sys
 
 from training.synth.factory import KINDS, Job, run
-from training.synth.scan import LEVELS
+from training.synth.scan import EXTRA_LEVELS, LEVELS
 
 
 def _list(value: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
@@ -29,9 +29,9 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"comma list of {','.join(KINDS)} (default: all)")
     p.add_argument("--templates", default="2021,2019", type=lambda v: _list(v, ("2021", "2019"), "--templates"),
                    help="templates to draw from (default: 2021,2019)")
-    p.add_argument("--levels", default=",".join(LEVELS), type=lambda v: _list(v, LEVELS, "--levels"),
-                   help="scan degradation levels to draw from (default: light,moderate,heavy)")
-    p.add_argument("--dpi", type=int, default=None, help="fix the scan DPI (default: drawn per level, 100-300)")
+    p.add_argument("--levels", default=",".join(LEVELS), type=lambda v: _list(v, LEVELS + EXTRA_LEVELS, "--levels"),
+                   help="scan degradation levels to draw from (default: light,moderate,heavy; also: fax)")
+    p.add_argument("--dpi", type=int, default=None, help="fix the scan DPI (default: drawn per level, 120-300; fax 100-200)")
     p.add_argument("--start", type=int, default=0, help="index of the first document (ids continue from it)")
     p.add_argument("--p-break", type=float, default=0.05, help="share of reports with one rule broken on purpose")
     p.add_argument("--cycle", action="store_true",

@@ -16,11 +16,15 @@ import pypdfium2 as pdfium
 from training.synth.image_pdf import jpeg_pages_to_pdf
 from training.synth.render_pdf import PlacedCell
 
+# The levels as issue #5 defines them: moderate is 150-200 DPI scanner noise; heavy is ink bleed, a bad photocopy or
+# a phone photo. Fax (binarised at about 200x100 lines per inch) is harsher still: an extra level, asked for by name.
 LEVELS = ("light", "moderate", "heavy")
+EXTRA_LEVELS = ("fax",)
 PROFILES = {"light": (["scanner"], [1]),
-            "moderate": (["scanner", "copier", "phone"], [5, 3, 2]),
-            "heavy": (["scanner", "copier", "fax", "phone"], [2, 3, 2, 3])}
-DPIS = {"light": [200, 240, 300], "moderate": [150, 200, 240, 300], "heavy": [100, 120, 150, 200]}
+            "moderate": (["scanner"], [1]),
+            "heavy": (["scanner", "copier", "phone"], [2, 4, 4]),
+            "fax": (["fax"], [1])}
+DPIS = {"light": [200, 240, 300], "moderate": [150, 200], "heavy": [120, 150, 200], "fax": [100, 150, 200]}
 
 
 @dataclass
@@ -276,9 +280,10 @@ def scan(pdf: bytes, cells: list[PlacedCell], rng: np.random.Generator, level: s
     profile = str(rng.choice(names, p=np.array(weights) / sum(weights)))
     if dpi is None:
         dpi = int(rng.choice(DPIS[level]))
+    strength = "heavy" if level == "fax" else level   # how hard every other operation hits
     pages = []
     for i, img in enumerate(rasterise(pdf, dpi)):
-        m, out, ops, gray, quality = degrade(img, rng, level, profile, dpi, first_page=i == 0)
+        m, out, ops, gray, quality = degrade(img, rng, strength, profile, dpi, first_page=i == 0)
         h, w = out.shape[:2]
         if w > h and rng.random() < 0.35:
             # A landscape page fed in portrait: the scan comes out turned a quarter.
