@@ -94,8 +94,9 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
             continue
         if area / max(1, length) > thick:  # a bar of bold text, not a rule
             continue
-        if length >= long_enough:  # far longer than any run of text: a rule, whatever touches it
-            keep[i] = True
+        if length >= long_enough:  # far longer than any run of text: a rule, unless ink fills both its sides
+            if axis == 1 or _bare_somewhere(labels == i, ink, x, y, w, h, side):
+                keep[i] = True
             continue
         if axis == 0:  # both ends on a stroke of the other direction (cheap: tested first)
             anchored = (touches(x - reach, x + reach + 1, y - reach, y + h + reach)
@@ -119,6 +120,17 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
                 continue
         keep[i] = True
     return np.where(keep[labels], 255, 0).astype(np.uint8)
+
+
+def _bare_somewhere(own: np.ndarray, ink: np.ndarray, x: int, y: int, w: int, h: int, side: int) -> bool:
+    """A long horizontal stroke is a rule when paper lies along it just above or just below: a bar that bold
+    characters run together into has their other strokes on both sides."""
+    H, W = ink.shape
+    pad = side + 1
+    ya, yb = max(0, y - pad), min(H, y + h + pad)
+    own = own[ya:yb, x:x + w]
+    paper = ink[ya:yb, x:x + w] == 0
+    return min(_beside_density(own, paper, 0, sign, 1, side) for sign in (-1, 1)) <= 0.45
 
 
 def _beside_density(own: np.ndarray, paper: np.ndarray, axis: int, sign: int, start: int, stop: int) -> float:
@@ -180,18 +192,39 @@ def find_tables(ink: np.ndarray, rulings: Rulings, dpi: float, min_rows: int = 2
     # Join the rules of one table, also rows ruled only across (most rows are under ~0.45 inch tall).
     frame = cv2.dilate(frame, cv2.getStructuringElement(cv2.MORPH_RECT, (5, max(5, int(dpi * 0.45)))))
     n, _, stats, _ = cv2.connectedComponentsWithStats(frame, connectivity=8)
+    boxes = [(x, y, x + bw, y + bh) for x, y, bw, bh, _ in stats[1:] if bw >= w * 0.2]
     grids = []
     regions = []
-    for i in range(1, n):
-        x, y, bw, bh, _ = stats[i]
-        if bw >= w * 0.2 and bh >= dpi * 0.25:
-            regions += _split_at_unruled_bands(rulings, (x, y, x + bw, y + bh), 1.5 * glyph)
+    for x0, y0, x1, y1 in _join_tall_rows(boxes, text, dpi):
+        if y1 - y0 >= dpi * 0.25:
+            regions += _split_at_unruled_bands(rulings, (x0, y0, x1, y1), 1.5 * glyph)
     for region in regions:
         grid = grid_in_region(rulings, region, dpi, text=text, glyph=glyph)
         if grid and grid.n_rows >= min_rows and grid.n_cols >= min_cols:
             grids.append(grid)
     grids.sort(key=lambda g: (g.y0, g.x0))
     return _join_split_tables(grids, rulings, dpi, text, glyph)
+
+
+def _join_tall_rows(boxes: list[tuple[int, int, int, int]], text: np.ndarray | None, dpi: float
+                    ) -> list[tuple[int, int, int, int]]:
+    """Rows taller than the join distance (labels of three lines) cut a table into pieces. Two pieces one above the
+    other with the same right edge are one table when the band between them has ink at its right end: the numbers
+    of the total column. A heading between two tables leaves that end empty."""
+    out: list[tuple[int, int, int, int]] = []
+    tol = max(6, int(dpi / 15))
+    for box in sorted(boxes, key=lambda b: b[1]):
+        if out and text is not None:
+            x0, y0, x1, y1 = out[-1]
+            bx0, by0, bx1, by1 = box
+            right = min(x1, bx1)
+            band = text[y1:by0, right - max(tol, (right - max(x0, bx0)) // 8):right - tol // 2]
+            if (abs(x1 - bx1) <= tol and 0 <= by0 - y1 <= dpi * 0.8 and band.size
+                    and np.count_nonzero(band) >= (dpi / 25) ** 2):
+                out[-1] = (min(x0, bx0), y0, max(x1, bx1), by1)
+                continue
+        out.append(box)
+    return out
 
 
 def _split_at_unruled_bands(rulings: Rulings, region: tuple[int, int, int, int], min_run: float
@@ -267,7 +300,8 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
     rows = _cluster([(p, e - s) for p, s, e, _ in hsegs], tol, gap)
     vsegs = [s for s in vsegs if _spans(s, rows, reach)]
     cols = _cluster([(p, e - s) for p, s, e, _ in vsegs], tol, gap)
-    hsegs = [s for s in hsegs if _spans(s, cols, reach)] or hsegs
+    if len(cols) >= 3:  # (with no column rules inside, rows under a merged label start further right: keep them)
+        hsegs = [s for s in hsegs if _spans(s, cols, reach)] or hsegs
     rows = _cluster([(p, e - s) for p, s, e, _ in hsegs], tol, gap)
     # A table always has its outer frame; when the scan lost an edge, the extent of the other lines stands in.
     if hsegs and vsegs:
@@ -323,21 +357,26 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
         for c in range(nc):
             groups.setdefault(find(r * nc + c), []).append((r, c))
     cells, taken = [], set()
+
+    def add(r0: int, r1: int, c0: int, c1: int) -> None:
+        cells.append(GridCell(r0, c0, r1 - r0 + 1, c1 - c0 + 1, cols[c0] + x0, rows[r0] + y0,
+                              cols[c1 + 1] + x0, rows[r1 + 1] + y0))
+
     for slots in sorted(groups.values(), key=lambda s: min(s)):
         r0, r1 = min(r for r, _ in slots), max(r for r, _ in slots)
         c0, c1 = min(c for _, c in slots), max(c for _, c in slots)
-        # A non-rectangular group (a broken line leaking) becomes its bounding rectangle, unless that would swallow
-        # another cell: then its slots stay single cells.
+        # A non-rectangular group (a label crossing a missing column line, a broken line leaking) becomes its
+        # bounding rectangle, unless that would swallow other cells: then each column's run of slots is a cell.
         box = {(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
-        if box & taken:
-            for r, c in slots:
-                if (r, c) not in taken:
-                    cells.append(GridCell(r, c, 1, 1, cols[c] + x0, rows[r] + y0, cols[c + 1] + x0, rows[r + 1] + y0))
-                    taken.add((r, c))
+        if box & taken or len(box) > len(slots) and any(find(r * nc + c) != find(r0 * nc + c0) for r, c in box):
+            for c in sorted({c for _, c in slots}):
+                rs = sorted(r for r, cc in slots if cc == c and (r, cc) not in taken)
+                for run in np.split(np.array(rs), np.flatnonzero(np.diff(rs) > 1) + 1) if rs else []:
+                    add(int(run[0]), int(run[-1]), c, c)
+                    taken |= {(int(r), c) for r in run}
             continue
         taken |= box
-        cells.append(GridCell(r0, c0, r1 - r0 + 1, c1 - c0 + 1, cols[c0] + x0, rows[r0] + y0,
-                              cols[c1 + 1] + x0, rows[r1 + 1] + y0))
+        add(r0, r1, c0, c1)
     cells.sort(key=lambda g: (g.row, g.col))
     # The table's own extent (its outer lines), not the region searched, which may reach further.
     return Grid(x0=int(cols[0] + x0), y0=int(rows[0] + y0), x1=int(round(cols[-1] + x0)),

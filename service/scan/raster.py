@@ -162,11 +162,24 @@ def rotate(gray: np.ndarray, angle: float) -> np.ndarray:
 
 
 def is_sideways(gray: np.ndarray) -> bool:
-    """True when text runs vertically: rows of a turned page are less sharply separated than its columns."""
-    ink = _small_ink(gray, 600)
-    rows = np.square(np.diff(ink.sum(axis=1, dtype=np.float64))).sum() / max(1, ink.shape[1])
-    cols = np.square(np.diff(ink.sum(axis=0, dtype=np.float64))).sum() / max(1, ink.shape[0])
-    return cols > 1.3 * rows
+    """True when text runs vertically. Characters of a line, smeared a little along the line, join into long thin
+    runs: count the run length lying across against the run length standing up, ruling lines taken out first (a
+    table's rules run both ways). On the synthetic scans turned pages score 4 and more, upright ones 2.3 at most."""
+    ink = (_small_ink(gray, 800) * 255).astype(np.uint8)
+    rules = cv2.bitwise_or(cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, 40), np.uint8)),
+                           cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((40, 1), np.uint8)))
+    ink = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(rules, np.ones((3, 3), np.uint8))))
+    across = _run_length(cv2.dilate(ink, np.ones((1, 5), np.uint8)), axis=0)
+    standing = _run_length(cv2.dilate(ink, np.ones((5, 1), np.uint8)), axis=1)
+    return standing > 3.0 * max(across, 1.0)
+
+
+def _run_length(smeared: np.ndarray, axis: int) -> float:
+    """Summed length of the blobs at least three times longer (along `axis`: 0 across, 1 down) than thick."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(smeared, connectivity=8)
+    long, thin = (stats[1:, 2], stats[1:, 3]) if axis == 0 else (stats[1:, 3], stats[1:, 2])
+    ok = (long >= 3 * thin) & (long >= 15) & (thin >= 4)
+    return float(long[ok].sum())
 
 
 def turn(gray: np.ndarray, degrees_cw: int) -> np.ndarray:
