@@ -40,7 +40,9 @@ class CdlaLayoutModel:
 
         from rapid_layout import RapidLayout
 
-        engine_cfg = {"intra_op_num_threads": threads, "inter_op_num_threads": 1, "use_cuda": device == "cuda"}
+        from models.ocr import onnx_use_cuda
+
+        engine_cfg = {"intra_op_num_threads": threads, "inter_op_num_threads": 1, "use_cuda": onnx_use_cuda(device)}
         # rapid_layout's loggers reset themselves to INFO when created; silence its start-up chatter only.
         previous = logging.root.manager.disable
         logging.disable(logging.INFO)

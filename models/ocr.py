@@ -55,12 +55,29 @@ class OcrEngine(Protocol):
         """For each text-line crop: is it upside down, and how sure is the classifier."""
 
 
+def onnx_cuda_available() -> bool:
+    """Whether onnxruntime can run on a GPU: only the onnxruntime-gpu build has the CUDA provider."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return False
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+def onnx_use_cuda(device: str) -> bool:
+    """CUDA for the onnx models (OCR, layout, table structure) where asked for and onnxruntime has it. With the CPU
+    build of onnxruntime and a GPU for torch (--device cuda puts the classifier there) the onnx models run on the CPU
+    either way; asking rapidocr, rapid_layout and rapid_table for CUDA then only makes each model load log a warning
+    and installation advice (seen per worker process on an H100 machine, eval/reports/gpu.md)."""
+    return device.startswith("cuda") and onnx_cuda_available()
+
+
 def onnx_engine_params(device: str, threads: int) -> dict:
-    """rapidocr's onnxruntime settings for a device: CUDA falls back to CPU inside onnxruntime when absent."""
+    """rapidocr's onnxruntime settings for a device: CUDA only where onnxruntime has its CUDA provider."""
     return {
         "EngineConfig.onnxruntime.intra_op_num_threads": threads,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-        "EngineConfig.onnxruntime.use_cuda": device == "cuda",
+        "EngineConfig.onnxruntime.use_cuda": onnx_use_cuda(device),
     }
 
 

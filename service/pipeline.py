@@ -61,7 +61,7 @@ def load_classifier(name: str, device: str = "cpu", threads: int | None = 1) -> 
         return FuzzyLabelMatcher()
     if name == "auto" and not (MODEL_DIR / "model.safetensors").exists():
         return FuzzyLabelMatcher()
-    return TokenLabelClassifier(MODEL_DIR, threads=threads)
+    return TokenLabelClassifier(MODEL_DIR, threads=threads, device=device)
 
 
 class Pipeline:

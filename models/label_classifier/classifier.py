@@ -7,6 +7,7 @@ A text that is mostly other text therefore scores low for every target.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -18,6 +19,8 @@ from models.label_classifier.classes import OTHER, TagClass, load_classes, targe
 from models.label_classifier.model import MAX_LEN, MODEL_DIR, load_model, torch_threads
 from models.label_classifier.vocab import CharVocab
 from service.labels import FuzzyLabelMatcher, LabelTarget, normalize
+
+log = logging.getLogger("nianbao.classifier")
 
 BATCH = 64
 BATCH_CHARS = 1024  # padded characters per forward pass: one long text must not pad sixty short ones
@@ -31,6 +34,17 @@ def _length_batches(texts_by_length: list[str]) -> list[list[str]]:
         else:
             batches.append([t])
     return batches
+
+
+def torch_device(requested: str | None) -> torch.device:
+    """"cpu", "cuda" or "cuda:N"; CUDA that torch cannot use (a CPU-only build, no GPU) is CPU, with a warning."""
+    requested = (requested or "cpu").strip().lower()
+    if requested.startswith("cuda"):
+        if torch.cuda.is_available():
+            return torch.device(requested)
+        log.warning("classifier: %s asked for but torch sees no usable GPU; running on CPU", requested)
+        return torch.device("cpu")
+    return torch.device(requested)
 
 
 @dataclass(frozen=True)
@@ -47,11 +61,12 @@ class Span:
 class TokenLabelClassifier:
     name = "token"
 
-    def __init__(self, folder: Path | str = MODEL_DIR, threads: int | None = 1):
+    def __init__(self, folder: Path | str = MODEL_DIR, threads: int | None = 1, device: str = "cpu"):
         folder = Path(folder)
         # One thread by default: at this model size a second thread gains little and thrashes on a busy machine.
         self.threads = threads
-        self.model = load_model(folder)
+        self.device = torch_device(device)
+        self.model = load_model(folder).to(self.device)
         self.vocab = CharVocab.load(folder / "vocab.txt")
         self.classes: list[TagClass] = load_classes(folder / "classes.json")
         self.names = [OTHER] + [c.name for c in self.classes]
@@ -79,7 +94,8 @@ class TokenLabelClassifier:
                 for k, t in enumerate(batch):
                     ids[k, :len(t)] = torch.tensor(self.vocab.encode(t))
                     mask[k, :len(t)] = 1
-                p = self.model(input_ids=ids, attention_mask=mask).logits.softmax(-1).numpy()
+                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                p = logits.float().softmax(-1).cpu().numpy()
                 for k, t in enumerate(batch):
                     found[t] = p[k, :len(t)]
         for i, off, piece in pieces:
