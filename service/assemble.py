@@ -143,13 +143,17 @@ def _digit_splits(texts: list[str], n: int) -> list[list[str]]:
 
 
 def _value_blanks_only(doc: Document, tokens: list[Token]) -> list[Token]:
-    """A blank grid cell counts as a value only in a column where the table prints numbers: empty cells in the
-    label columns (under merged headers, beside captions) are layout, not zeros."""
+    """A blank grid cell counts as a value only in a column where the table prints numbers, and in a row that
+    prints some: empty cells in the label columns (under merged headers, beside captions) and in header rows are
+    layout, not zeros."""
     value_cols: dict[int | None, set[int]] = {}
+    value_lines: set[int] = set()
     for t in tokens:
         if t.kind in ("number", "na"):
             value_cols.setdefault(doc.lines[t.line].table, set()).add(t.cell.col)
-    return [t for t in tokens if t.kind != "blank" or t.cell.col in value_cols.get(doc.lines[t.line].table, ())]
+            value_lines.add(t.line)
+    return [t for t in tokens if t.kind != "blank" or (
+        t.line in value_lines and t.cell.col in value_cols.get(doc.lines[t.line].table, ()))]
 
 
 def _suffixes(labels: list[Token]) -> list[str]:

@@ -391,7 +391,7 @@ def columns_from_text(text: np.ndarray, rows: list[float], left: int, right: int
     h, w = text.shape
     # Drop specks; characters (and the space in "(三) 不予") of one cell are close: smear them into one run.
     text = cv2.morphologyEx(text, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (2, 2)))
-    smear = cv2.dilate(text, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(dpi / 8)), 1)))
+    smear = cv2.dilate(text, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(dpi / 12)), 1)))
     bands = [(int(a) + 2, int(b) - 2) for a, b in zip(rows, rows[1:]) if b - a > dpi / 10]
     if not bands:
         return [float(left), float(right)], np.zeros_like(text)
@@ -400,8 +400,9 @@ def columns_from_text(text: np.ndarray, rows: list[float], left: int, right: int
     if inked.sum() < 2:
         return [float(left), float(right)], np.zeros_like(text)
     # Rows of numbers (many separate runs) say more about the columns than header rows whose labels span several.
+    # (squared: one row of numbers under a two-level header must outvote the header rows whose labels span columns)
     runs = np.array([max(1, int(np.count_nonzero(np.diff(o.astype(np.int8)) == 1))) for o in occupied], dtype=float)
-    weights = runs * inked
+    weights = runs ** 2 * inked
     empty = 1.0 - (occupied * weights[:, None]).sum(axis=0) / weights.sum()
     lo = max(left, int(np.argmax(occupied.any(axis=0))))
     hi = min(right, w - int(np.argmax(occupied.any(axis=0)[::-1])))
