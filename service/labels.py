@@ -39,7 +39,9 @@ class LabelClassifier(Protocol):
 def targets_for(template: Template) -> list[LabelTarget]:
     out: list[LabelTarget] = []
     for s in template.sections.values():
-        out.append(LabelTarget(template.id, s.key, "title", s.key, (s.title,)))
+        # A table's own header cells (申请人情况, 行政复议) mark its section as well as the title above it, which a
+        # scan can lose.
+        out.append(LabelTarget(template.id, s.key, "title", s.key, (s.title, *s.header)))
         for r in s.rows:
             labels = (r.label, *([r.short] if r.short else []), *r.variants)
             out.append(LabelTarget(template.id, s.key, "row", r.key, labels))
