@@ -235,13 +235,15 @@ def cut_paper(gray: np.ndarray, quad: np.ndarray, dpi: float) -> tuple[np.ndarra
 
 
 def flatten_light(gray: np.ndarray) -> np.ndarray | None:
-    """Divide out uneven lighting (shadows, a lamp's falloff): None when the paper is evenly lit."""
+    """Divide out uneven lighting (shadows, a lamp's falloff) and grey paper: None when the paper is evenly lit
+    and white. (Grey paper must go too: the white margin straighten paints would be Otsu's "paper" and the whole
+    sheet its "ink".)"""
     scale = 400.0 / max(gray.shape)
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9)))
     background = cv2.medianBlur(background, 9)
     lo, hi = np.percentile(background, [5, 95])
-    if hi - lo < 35:
+    if hi - lo < 35 and hi >= 215:
         return None
     background = cv2.resize(background, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
     out = gray.astype(np.float32) * 255.0 / np.maximum(background.astype(np.float32), 1.0)
