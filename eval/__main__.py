@@ -58,8 +58,8 @@ def parser() -> argparse.ArgumentParser:
                    help="a baseline to run beside the project (repeatable); 'all' (default) or 'none'")
     r.add_argument("--limit", type=int, default=None, help="only the first N documents of the set")
     r.add_argument("--baseline-limit", type=int, default=None, metavar="N",
-                   help="run the baselines on the first N documents only (they are slow); the side-by-side table "
-                        "compares the project on the same inputs")
+                   help="run the baselines on N documents only, taken in turn from each degradation level (they "
+                        "are slow); the side-by-side table compares the project on the same inputs")
     r.add_argument("--kinds", default=None, help="only these input kinds, comma list (text,html,docx,pdf,scan)")
     r.add_argument("--out", default=None, help="report folder (default eval/reports/<set name>)")
     r.add_argument("--classifier", default="auto", choices=("auto", "fuzzy", "model"), help="label classifier")

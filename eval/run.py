@@ -141,12 +141,29 @@ def systems_for(baselines: list[str]) -> list[SystemRun]:
     return runs
 
 
+def spread_docs(cases: list[Case], n: int) -> list[str]:
+    """n documents, one from each level in turn (the set's order within a level), so a small sample covers them all."""
+    by_level: dict[str, list[str]] = {}
+    for c in cases:
+        docs = by_level.setdefault(c.level, [])
+        if c.doc not in docs and not any(c.doc in d for d in by_level.values()):
+            docs.append(c.doc)
+    out: list[str] = []
+    queues = list(by_level.values())
+    while len(out) < n and any(queues):
+        for q in queues:
+            if q and len(out) < n:
+                out.append(q.pop(0))
+    return out
+
+
 def run_all(cases: list[Case], baselines: list[str], options: RunOptions,
             baseline_limit: int | None = None) -> list[SystemRun]:
-    """Every system over the cases of the kinds it reads; baselines over the first `baseline_limit` documents only
-    (they are slow; the side-by-side table compares the project on exactly those inputs)."""
+    """Every system over the cases of the kinds it reads; baselines over `baseline_limit` documents only, taken in
+    turn from each degradation level (they are slow; the side-by-side table compares the project on exactly those
+    inputs)."""
     runs = systems_for(baselines)
-    first_docs = set(list(dict.fromkeys(c.doc for c in cases))[:baseline_limit]) if baseline_limit else None
+    first_docs = set(spread_docs(cases, baseline_limit)) if baseline_limit else None
     for run in runs:
         mine = [c.to_dict() for c in cases if (run.kinds is None or c.kind in run.kinds)
                 and (run.name == PROJECT or first_docs is None or c.doc in first_docs)]

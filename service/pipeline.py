@@ -103,12 +103,15 @@ class Pipeline:
             return self.scanner(source)
         raise InputError(f"unsupported input kind {source.kind!r}")
 
-    def scanner(self, source: Source) -> Document:
+    def scan_reader(self):
         if self._scanner is None:
             from service.scan.reader import ScanOptions, ScanReader
 
             self._scanner = ScanReader(ScanOptions(device=self.options.device, threads=self.threads))
-        doc = self._scanner.read(source)
+        return self._scanner
+
+    def scanner(self, source: Source) -> Document:
+        doc = self.scan_reader().read(source)
         doc.frames = doc.frames or [dict(f) for f in self._scanner.pages]
         doc.timings = {k: round(v, 4) for k, v in getattr(self._scanner, "timings", {}).items()}
         return doc
@@ -124,7 +127,8 @@ class Pipeline:
         if self._page_reader is None:
             from service.scan.page_ocr import PageOcrReader
 
-            self._page_reader = PageOcrReader(device=self.options.device, threads=self.threads)
+            self._page_reader = PageOcrReader(self.scan_reader().engine, device=self.options.device,
+                                              threads=self.threads)
         alt_doc = self._page_reader.read(doc)
         alt_ex = self.assemble(alt_doc, template)
         alt_repairs = repair(alt_ex, eqs)

