@@ -94,3 +94,13 @@ def test_cli_help_explains_sets_baselines_and_examples(capsys):
     text = capsys.readouterr().out
     for word in ("synth-standard", "tesseract", "rapidocr-page", "pdfplumber", "examples:", "--limit"):
         assert word in text
+
+
+def test_baseline_sample_takes_documents_from_every_level_in_turn():
+    from eval.cases import Case
+    from eval.run import spread_docs
+
+    cases = [Case(id=f"d{i}:scan", doc=f"d{i}", kind="scan", path="", truth={}, level=level)
+             for i, level in enumerate(["heavy"] * 3 + ["light"] * 3 + ["moderate"] * 3)]
+    assert spread_docs(cases, 4) == ["d0", "d3", "d6", "d1"]
+    assert sorted(spread_docs(cases, 20)) == sorted(f"d{i}" for i in range(9))
