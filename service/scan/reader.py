@@ -110,13 +110,16 @@ class ScanReader:
                 page = straighten(gray, number, dpi)
                 if page.rotation == 90:
                     page = confirm_quarter_turn(page, gray, self.engine)
-            items, grids = self._read_page(page, first=number == 1, last=number == len(raw))
+            items, grids, tabular = self._read_page(page, first=number == 1, last=number == len(raw))
             self.pages.append({"page": number, "dpi": dpi, "width": gray.shape[1], "height": gray.shape[0],
                                "rotation": page.rotation, "skew": page.skew, "noise": page.noise,
                                "denoised": page.denoised,
                                "warp": None if page.warp is None else page.warp.tolist(),
                                "paper": None if page.paper is None else page.paper.tolist(),
-                               "cut": list(page.cut_size) if page.paper is not None else None})
+                               "cut": list(page.cut_size) if page.paper is not None else None,
+                               # what the page holds: ruled tables found, and rows of separate pieces (a table,
+                               # found or not), so a second look knows which pages to read whole
+                               "tables": len(grids), "tabular": tabular})
             table_count = _number_tables(items, grids, last_table, table_count)
             lines += [it.line for it in items]
             last_table = _last_table(items, grids)
@@ -131,7 +134,7 @@ class ScanReader:
         return Document(source=source.name, kind=source.kind, lines=lines, pages=len(raw), method="ocr",
                         warnings=warnings, images=images)
 
-    def _read_page(self, page: Page, first: bool, last: bool) -> tuple[list[PageItem], list[Grid]]:
+    def _read_page(self, page: Page, first: bool, last: bool) -> tuple[list[PageItem], list[Grid], bool]:
         opts = self.options
         with self._stage("rulings"):
             ink = binarize(page.gray)
@@ -176,7 +179,7 @@ class ScanReader:
             for box, text, conf in _join_wrapped_titles(chosen, texts, body):
                 items.append(PageItem(box.y0, Line([Cell(text, _box(page.number, box), conf)], table=None)))
             items.sort(key=lambda it: it.y)
-        return items, grids
+        return items, grids, tabular
 
 
 def read_scan(source: Source, options: ScanOptions | None = None, reader: ScanReader | None = None) -> Document:
