@@ -200,7 +200,9 @@ def find_tables(ink: np.ndarray, rulings: Rulings, dpi: float, min_rows: int = 2
             regions += _split_at_unruled_bands(rulings, (x0, y0, x1, y1), 1.5 * glyph)
     for region in regions:
         grid = grid_in_region(rulings, region, dpi, text=text, glyph=glyph)
-        if grid and grid.n_rows >= min_rows and grid.n_cols >= min_cols:
+        # A lone ruled row of several cells is a table too: the last row of one, carried onto the next page.
+        lone_row = grid and grid.n_rows == 1 and grid.n_cols >= 3 and not grid.columns_from_text
+        if grid and (grid.n_rows >= min_rows and grid.n_cols >= min_cols or lone_row):
             grids.append(grid)
     grids.sort(key=lambda g: (g.y0, g.x0))
     return _join_split_tables(grids, rulings, dpi, text, glyph)
