@@ -88,3 +88,15 @@ def test_blank_cells_of_a_header_row_are_not_zeros():
     section = template.sections["review_and_litigation"]
     got = [ex.value("review_and_litigation", r.key, c) for r in section.rows for c in r.columns]
     assert got == [int(n) for n in numbers]
+
+
+def test_tables_ruled_only_across_come_apart_at_the_heading_between_them(tmp_path):
+    # synth-scans heavy doc-000025 page 1: 二 and 三, both ruled only across, were one grid with shared columns.
+    page = straighten(synth_page(tmp_path, "heavy", 24, 1), 1, 150)
+    assert [g.n_cols >= 5 for g in grids_of(page.gray)] == [True, True]
+
+
+def test_a_lone_ruled_row_carried_onto_the_next_page_is_a_table(tmp_path):
+    # synth-scans heavy doc-000022 page 3: only 四、结转下年度继续办理 and its seven numbers.
+    page = straighten(synth_page(tmp_path, "heavy", 21, 3), 3, 150)
+    assert [(g.n_rows, g.n_cols) for g in grids_of(page.gray)] == [(1, 8)]

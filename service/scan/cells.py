@@ -121,7 +121,12 @@ def cell_crops(gray_clean: np.ndarray, ink_clean: np.ndarray, cell: GridCell, ow
     region = ink_clean[y0:y1, x0:x1]
     if grain <= 6:   # on grainy paper (copies, photos) the page's own binarisation stays: it already saw the strokes
         region = cv2.bitwise_or(region, np.where(cell_gray < paper - 45, 255, 0).astype(np.uint8))
-    for bx0, by0, bx1, by1 in line_bands(region, min_area):
+    bands = line_bands(region, min_area)
+    if not bands and grain > 6:
+        # Nothing seen on grainy paper: a last look for strokes darker than the paper by well over its grain (a
+        # photo's shadow can lift faint digits above the page's Otsu level).
+        bands = line_bands(np.where(cell_gray < paper - max(45.0, 5 * grain), 255, 0).astype(np.uint8), min_area)
+    for bx0, by0, bx1, by1 in bands:
         if by1 - by0 < dpi / 40:  # a leftover of a ruling line, not text
             continue
         box = (bx0 + x0, by0 + y0, bx1 + x0, by1 + y0)

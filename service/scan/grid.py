@@ -197,7 +197,7 @@ def find_tables(ink: np.ndarray, rulings: Rulings, dpi: float, min_rows: int = 2
     regions = []
     for x0, y0, x1, y1 in _join_tall_rows(boxes, text, dpi):
         if y1 - y0 >= dpi * 0.25:
-            regions += _split_at_unruled_bands(rulings, (x0, y0, x1, y1), 1.5 * glyph)
+            regions += _split_at_unruled_bands(rulings, (x0, y0, x1, y1), 1.5 * glyph, text)
     for region in regions:
         grid = grid_in_region(rulings, region, dpi, text=text, glyph=glyph)
         # A lone ruled row of several cells is a table too: the last row of one, carried onto the next page.
@@ -229,14 +229,38 @@ def _join_tall_rows(boxes: list[tuple[int, int, int, int]], text: np.ndarray | N
     return out
 
 
-def _split_at_unruled_bands(rulings: Rulings, region: tuple[int, int, int, int], min_run: float
-                            ) -> list[tuple[int, int, int, int]]:
+def _split_at_headings(rulings: Rulings, region: tuple[int, int, int, int], text: np.ndarray | None, line: float
+                       ) -> list[tuple[int, int, int, int]]:
+    """Tables ruled only across, one under the other with a heading between: they come apart at a band between two
+    rules taller than a row of one line whose right part is empty (a heading sits left; a table's rows have their
+    numbers there, its header rows their column labels)."""
+    x0, y0, x1, y1 = region
+    if text is None:
+        return [region]
+    ruled = np.flatnonzero(rulings.horizontal[y0:y1, x0:x1].any(axis=1))
+    if ruled.size < 2:
+        return [region]
+    lines = [int(g[0]) for g in np.split(ruled, np.flatnonzero(np.diff(ruled) > 1) + 1)]
+    right = text[y0:y1, x0 + int(0.6 * (x1 - x0)):x1]
+    out, start = [], 0
+    for a, b in zip(lines, lines[1:]):
+        # (line: a text line's height with its padding; a few specks of a grainy scan are not numbers)
+        if b - a >= 1.7 * line and np.count_nonzero(right[a + 3:b - 2]) < line:
+            cut = (a + b) // 2
+            out.append((x0, y0 + start, x1, y0 + cut))
+            start = cut
+    out.append((x0, y0 + start, x1, y1))
+    return out
+
+
+def _split_at_unruled_bands(rulings: Rulings, region: tuple[int, int, int, int], min_run: float,
+                            text: np.ndarray | None = None) -> list[tuple[int, int, int, int]]:
     """Two ruled tables joined by the row-joining dilation (a heading between them) come apart where no column
-    rule at all crosses a band taller than a text line. Tables without column rules are left whole."""
+    rule at all crosses a band taller than a text line. Tables without column rules: see _split_at_headings."""
     x0, y0, x1, y1 = region
     crossed = rulings.vertical[y0:y1, x0:x1].any(axis=1)
     if not crossed.any():
-        return [region]
+        return _split_at_headings(rulings, region, text, min_run)
     out, start, y = [], 0, 0
     n = len(crossed)
     while y < n:
