@@ -12,6 +12,7 @@ import io
 import re
 import shutil
 import subprocess
+import tempfile
 import types
 from collections import defaultdict
 
@@ -60,12 +61,31 @@ def _ensure_ximgproc() -> None:
         cv2.ximgproc = types.SimpleNamespace(niBlackThreshold=_sauvola, BINARIZATION_SAUVOLA=1)
 
 
+PAGE_SECONDS = 180  # tesseract once ran 18 CPU-minutes on one fax page without finishing
+
+
+def _time_limited(ocr) -> None:
+    """img2table runs tesseract with no time limit: the same command under one (a page over it fails its input)."""
+    import cv2
+
+    def hocr(image: np.ndarray) -> str:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = f"{tmp}/page.jpg"
+            cv2.imwrite(path, image)
+            out = subprocess.run(["tesseract", path, "stdout", "--psm", str(ocr.psm), "-l", ocr.lang, "hocr"],
+                                 env=ocr.env, capture_output=True, timeout=PAGE_SECONDS, check=True)
+        return out.stdout.decode()
+
+    ocr.hocr = hocr
+
+
 class Reader:
     def __init__(self, options=None):
         from img2table.ocr import TesseractOCR
 
         _ensure_ximgproc()
         self.ocr = TesseractOCR(n_threads=1, lang=LANG)
+        _time_limited(self.ocr)
 
     def _page(self, number: int, image: np.ndarray) -> list[tuple[int, float, float, Line]]:
         from img2table.document import Image
