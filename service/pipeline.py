@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -133,9 +133,9 @@ class Pipeline:
         alt_ex = self.assemble(alt_doc, template)
         alt_repairs = repair(alt_ex, eqs)
         if _support(alt_ex, eqs) > _support(ex, eqs):
-            return alt_doc, alt_ex, alt_repairs
+            return alt_doc, _with_rows_of(alt_ex, ex, eqs), alt_repairs
         doc.warnings.append("a whole-page OCR reading was tried and was not better")
-        return doc, ex, repairs
+        return doc, _with_rows_of(ex, alt_ex, eqs), repairs
 
     def run(self, source: Source, progress: Callable[[int, int], None] | None = None) -> ExtractionResult:
         """Extract one document; `progress(pages_done, pages_total)` is called as reading advances."""
@@ -166,6 +166,27 @@ class Pipeline:
 
 def _incomplete(ex: Extraction, eqs) -> bool:
     return any(ex.value(*cell) is None for cell in ex.template.cells()) or bool(violations(ex.current_values(), eqs))
+
+
+def _with_rows_of(best: Extraction, other: Extraction, eqs) -> Extraction:
+    """`best`, with the rows it has no value of taken from `other` where that makes the arithmetic hold better (each
+    reading can lose a row the other has: a label misread in one, a line missed by detection in the other)."""
+    rows: dict[tuple[str, str], list[str]] = {}
+    for s, r, c in best.template.cells():
+        rows.setdefault((s, r), []).append(c)
+    taken = [(s, r, cols) for (s, r), cols in rows.items()
+             if all(best.value(s, r, c) is None for c in cols) and all(other.value(s, r, c) is not None for c in cols)]
+    if not taken:
+        return best
+    merged = replace(best, values=dict(best.values), rows=dict(best.rows), issues=list(best.issues))
+    for s, r, cols in taken:
+        for c in cols:
+            merged.values[(s, r, c)] = other.values[(s, r, c)]
+        if (s, r) in other.rows:
+            merged.rows[(s, r)] = other.rows[(s, r)]
+    filled = {f"{s}.{r}.{c}" for s, r, cols in taken for c in cols}
+    merged.issues = [i for i in merged.issues if not i.get("cells") or not set(i["cells"]) <= filled]
+    return merged if _support(merged, eqs) > _support(best, eqs) else best
 
 
 def _support(ex: Extraction, eqs) -> int:

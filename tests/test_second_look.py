@@ -61,3 +61,14 @@ def test_complete_grid_reading_needs_no_second_look(report):
     full = render(report, "tabs")
     pipeline, result = run(ocr_doc(full), ocr_doc(""))
     assert pipeline._page_reader.calls == 0 and result.valid
+
+
+def test_each_reading_gives_the_rows_the_other_lost(report):
+    # The grid lost one row, whole-page OCR another (a line missed): the result has both.
+    lines = render(report, "tabs").splitlines()
+    no_granted = "\n".join(l for l in lines if "予以公开" not in l)
+    no_carried = "\n".join(l for l in lines if "结转下年度继续办理" not in l)
+    pipeline, result = run(ocr_doc(no_granted), ocr_doc(no_carried))
+    assert pipeline._page_reader.calls == 1
+    assert result.requests["granted"] == report["requests"]["granted"]
+    assert result.requests["carried_forward"] == report["requests"]["carried_forward"]
