@@ -298,6 +298,11 @@ class Assembler:
         keys = section.row_keys()
         idx = keys.index(key)
         remaining = list(numbers)
+        solid = [t for t in numbers if t.kind != "blank"]
+        if len(numbers) > len(section.rows[idx].columns) == len(solid) and len({t.line for t in numbers}) == 1:
+            # One printed row with more cells than the row has columns, and exactly its columns' worth besides the
+            # blanks: the blanks are a column of another group of the table (二's groups differ in columns).
+            remaining = solid
         while remaining and idx < len(keys):
             spec = section.rows[idx]
             n = len(spec.columns)

@@ -100,3 +100,21 @@ def test_a_lone_ruled_row_carried_onto_the_next_page_is_a_table(tmp_path):
     # synth-scans heavy doc-000022 page 3: only 四、结转下年度继续办理 and its seven numbers.
     page = straighten(synth_page(tmp_path, "heavy", 21, 3), 3, 150)
     assert [(g.n_rows, g.n_cols) for g in grids_of(page.gray)] == [(1, 8)]
+
+
+def test_a_blank_in_another_groups_column_does_not_push_a_number_out():
+    # synth-scans heavy doc-000021: 二's groups print 3 or 2 value columns, so the grid has a column some rows leave
+    # blank; "规范性文件 0 17 _ 53" is three values, not four.
+    template = get_template("gov-info-disclosure/2019")
+    doc = Document("scan.pdf", "pdf", method="ocr", lines=[
+        Line([Cell("二、主动公开政府信息情况", Box(1, 0, 0, 400, 20))]),
+        _cells(1, ["规章", "0", "2", "", "5"]),
+        _cells(2, ["规范性文件", "0", "17", "", "53"]),
+        _cells(3, ["行政事业性收费", "31", "", "", "-4"]),
+    ])
+    ex = Assembler(FuzzyLabelMatcher()).run(doc, template)
+    value = lambda row, col: ex.value("proactive_disclosure", row, col)  # noqa: E731
+    assert [value("normative_documents", c) for c in ("newly_made", "newly_published", "total_published")] \
+        == [0, 17, 53]
+    assert [value("regulations", c) for c in ("newly_made", "newly_published", "total_published")] == [0, 2, 5]
+    assert [value("administrative_fees", c) for c in ("previous_year_items", "change")] == [31, -4]
