@@ -14,6 +14,7 @@ import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 
 from eval.cases import Case, load_cases
@@ -143,18 +144,14 @@ def systems_for(baselines: list[str]) -> list[SystemRun]:
 
 def spread_docs(cases: list[Case], n: int) -> list[str]:
     """n documents, one from each level in turn (the set's order within a level), so a small sample covers them all."""
+    level_of: dict[str, str] = {}
+    for c in cases:  # a document's first case names its level (its text and HTML cases are "clean")
+        level_of.setdefault(c.doc, c.level)
     by_level: dict[str, list[str]] = {}
-    for c in cases:
-        docs = by_level.setdefault(c.level, [])
-        if c.doc not in docs and not any(c.doc in d for d in by_level.values()):
-            docs.append(c.doc)
-    out: list[str] = []
-    queues = list(by_level.values())
-    while len(out) < n and any(queues):
-        for q in queues:
-            if q and len(out) < n:
-                out.append(q.pop(0))
-    return out
+    for doc, level in level_of.items():
+        by_level.setdefault(level, []).append(doc)
+    turns = zip_longest(*by_level.values())
+    return [doc for turn in turns for doc in turn if doc is not None][:n]
 
 
 def run_all(cases: list[Case], baselines: list[str], options: RunOptions,

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from models.ocr import DIGIT_ALPHABET, OcrEngine, as_number_text
-from service.scan.grid import Grid, GridCell
+from service.scan.grid import Grid, GridCell, runs
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -62,15 +62,7 @@ def line_bands(ink: np.ndarray, min_area: int = 6) -> list[tuple[int, int, int, 
     if not keep.any():
         return []
     mask = keep[labels]
-    rows = np.flatnonzero(mask.any(axis=1))
-    bands: list[list[int]] = []
-    start = prev = rows[0]
-    for r in rows[1:]:
-        if r > prev + 1:
-            bands.append([start, prev + 1])
-            start = r
-        prev = r
-    bands.append([start, prev + 1])
+    bands = [list(b) for b in runs(np.flatnonzero(mask.any(axis=1)))]
     tallest = max(b - a for a, b in bands)
     merged = True
     while merged and len(bands) > 1:
@@ -118,14 +110,15 @@ def cell_crops(gray_clean: np.ndarray, ink_clean: np.ndarray, cell: GridCell, ow
     cell_gray = gray_clean[y0:y1, x0:x1]
     paper = float(np.percentile(cell_gray, 90))
     grain = 1.48 * float(np.median(np.abs(cell_gray[cell_gray >= np.median(cell_gray)] - paper)))
+    dark = np.where(cell_gray < paper - max(45.0, 5 * grain), 255, 0).astype(np.uint8)
     region = ink_clean[y0:y1, x0:x1]
     if grain <= 6:   # on grainy paper (copies, photos) the page's own binarisation stays: it already saw the strokes
-        region = cv2.bitwise_or(region, np.where(cell_gray < paper - 45, 255, 0).astype(np.uint8))
+        region = cv2.bitwise_or(region, dark)
     bands = line_bands(region, min_area)
     if not bands and grain > 6:
         # Nothing seen on grainy paper: a last look for strokes darker than the paper by well over its grain (a
         # photo's shadow can lift faint digits above the page's Otsu level).
-        bands = line_bands(np.where(cell_gray < paper - max(45.0, 5 * grain), 255, 0).astype(np.uint8), min_area)
+        bands = line_bands(dark, min_area)
     for bx0, by0, bx1, by1 in bands:
         if by1 - by0 < dpi / 40:  # a leftover of a ruling line, not text
             continue

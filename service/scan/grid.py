@@ -11,6 +11,17 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from service.scan.raster import quad_corners
+
+
+def runs(indices: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of consecutive integers in sorted `indices` (rows or columns holding ink), as (first, last + 1)."""
+    if len(indices) == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(indices) > 1)
+    return [(int(a), int(b) + 1) for a, b in zip(np.r_[indices[0], indices[breaks + 1]],
+                                                 np.r_[indices[breaks], indices[-1]])]
+
 
 @dataclass
 class GridCell:
@@ -240,7 +251,7 @@ def _split_at_headings(rulings: Rulings, region: tuple[int, int, int, int], text
     ruled = np.flatnonzero(rulings.horizontal[y0:y1, x0:x1].any(axis=1))
     if ruled.size < 2:
         return [region]
-    lines = [int(g[0]) for g in np.split(ruled, np.flatnonzero(np.diff(ruled) > 1) + 1)]
+    lines = [a for a, _ in runs(ruled)]
     right = text[y0:y1, x0 + int(0.6 * (x1 - x0)):x1]
     out, start = [], 0
     for a, b in zip(lines, lines[1:]):
@@ -391,15 +402,14 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
     for slots in sorted(groups.values(), key=lambda s: min(s)):
         r0, r1 = min(r for r, _ in slots), max(r for r, _ in slots)
         c0, c1 = min(c for _, c in slots), max(c for _, c in slots)
-        # A non-rectangular group (a label crossing a missing column line, a broken line leaking) becomes its
-        # bounding rectangle, unless that would swallow other cells: then each column's run of slots is a cell.
+        # A non-rectangular group (a label crossing a missing column line, a broken line leaking) would swallow other
+        # cells as its bounding rectangle: each column's run of its slots is a cell instead.
         box = {(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
-        if box & taken or len(box) > len(slots) and any(find(r * nc + c) != find(r0 * nc + c0) for r, c in box):
+        if box & taken or len(box) > len(slots):
             for c in sorted({c for _, c in slots}):
-                rs = sorted(r for r, cc in slots if cc == c and (r, cc) not in taken)
-                for run in np.split(np.array(rs), np.flatnonzero(np.diff(rs) > 1) + 1) if rs else []:
-                    add(int(run[0]), int(run[-1]), c, c)
-                    taken |= {(int(r), c) for r in run}
+                for a, b in runs(np.array(sorted(r for r, cc in slots if cc == c and (r, cc) not in taken))):
+                    add(a, b - 1, c, c)
+                    taken |= {(r, c) for r in range(a, b)}
             continue
         taken |= box
         add(r0, r1, c0, c1)
@@ -427,8 +437,9 @@ def columns_from_text(text: np.ndarray, rows: list[float], left: int, right: int
         return [float(left), float(right)], np.zeros_like(text)
     # Rows of numbers (many separate runs) say more about the columns than header rows whose labels span several.
     # (squared: one row of numbers under a two-level header must outvote the header rows whose labels span columns)
-    runs = np.array([max(1, int(np.count_nonzero(np.diff(o.astype(np.int8)) == 1))) for o in occupied], dtype=float)
-    weights = runs ** 2 * inked
+    pieces_per_row = np.array([max(1, int(np.count_nonzero(np.diff(o.astype(np.int8)) == 1))) for o in occupied],
+                              dtype=float)
+    weights = pieces_per_row ** 2 * inked
     empty = 1.0 - (occupied * weights[:, None]).sum(axis=0) / weights.sum()
     lo = max(left, int(np.argmax(occupied.any(axis=0))))
     hi = min(right, w - int(np.argmax(occupied.any(axis=0)[::-1])))
@@ -444,10 +455,10 @@ def columns_from_text(text: np.ndarray, rows: list[float], left: int, right: int
                 # over sparse label columns can hold several such places, each a column line.
                 run = empty[start:x]
                 best = np.flatnonzero(run >= run.max() - 0.05)
-                pieces = np.split(best, np.flatnonzero(np.diff(best) > 1) + 1)
+                pieces = runs(best)
                 if len(pieces) > 1:  # several places only where (nearly) every row is empty there
-                    pieces = [p for p in pieces if run[p].max() >= 0.9] or pieces[:1]
-                cols.extend(start + (p[0] + p[-1]) / 2.0 for p in pieces)
+                    pieces = [(a, b) for a, b in pieces if run[a:b].max() >= 0.9] or pieces[:1]
+                cols.extend(start + (a + b - 1) / 2.0 for a, b in pieces)
         x += 1
     cols.append(float(right))
     # No column is narrower than a character with its padding: of two lines closer, keep the emptier.
@@ -505,13 +516,9 @@ def table_quad(rulings: Rulings, dpi: float) -> np.ndarray | None:
     h, w = frame.shape
     if cv2.contourArea(biggest) < 0.1 * h * w:
         return None
-    hull = cv2.convexHull(biggest)
-    quad = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True).reshape(-1, 2).astype(np.float32)
-    if len(quad) != 4:
+    ordered = quad_corners(biggest)
+    if ordered is None:
         return None
-    s, d = quad.sum(axis=1), np.diff(quad, axis=1).ravel()
-    ordered = np.array([quad[np.argmin(s)], quad[np.argmin(d)], quad[np.argmax(s)], quad[np.argmax(d)]],
-                       dtype=np.float32)
     x0, y0 = ordered[:, 0].min(), ordered[:, 1].min()
     x1, y1 = ordered[:, 0].max(), ordered[:, 1].max()
     box = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
@@ -537,17 +544,7 @@ def grid_from_text(text: np.ndarray, region: tuple[int, int, int, int], dpi: flo
     without numbers."""
     x0, y0, x1, y1 = region
     ink = cv2.morphologyEx(text[y0:y1, x0:x1], cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (2, 2)))
-    rows_inked = np.flatnonzero(ink.any(axis=1))
-    if rows_inked.size == 0:
-        return None
-    bands, start, prev = [], rows_inked[0], rows_inked[0]
-    for r in rows_inked[1:]:
-        if r > prev + 1:
-            bands.append((start, prev + 1))
-            start = r
-        prev = r
-    bands.append((start, prev + 1))
-    bands = [b for b in bands if b[1] - b[0] >= max(3, dpi / 30)]
+    bands = [b for b in runs(np.flatnonzero(ink.any(axis=1))) if b[1] - b[0] >= max(3, dpi / 30)]
     if len(bands) < 3:
         return None
     cuts = [max(0, bands[0][0] - 3)] + [(a[1] + b[0]) // 2 for a, b in zip(bands, bands[1:])] + \

@@ -15,7 +15,7 @@ import numpy as np
 
 from models.layout import LayoutModel
 from models.table_structure import TableStructureModel
-from service.scan.grid import Grid, GridCell, grid_from_text
+from service.scan.grid import Grid, GridCell, grid_from_text, runs
 
 
 @dataclass
@@ -42,17 +42,10 @@ def find_text_lines(ink: np.ndarray, dpi: float, exclude: list[tuple[float, floa
         ink[max(0, int(y0) - 2):int(y1) + 3, max(0, int(x0) - 2):int(x1) + 3] = 0
     # Drop specks, then smear characters of a line together so each line is one band.
     ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (2, 2)))
-    rows = np.flatnonzero(ink.any(axis=1))
-    if rows.size == 0:
+    bands = runs(np.flatnonzero(ink.any(axis=1)))
+    if not bands:
         return []
     min_h = max(6, int(dpi / 20))
-    bands, start, prev = [], rows[0], rows[0]
-    for r in rows[1:]:
-        if r > prev + 1:
-            bands.append((start, prev + 1))
-            start = r
-        prev = r
-    bands.append((start, prev + 1))
     # A character split across a blank row or two (告 = 生 over 口 in a large title) is one line; lines of text,
     # even in a tight table, are further apart.
     joined = [bands[0]]

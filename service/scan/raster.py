@@ -207,13 +207,19 @@ def find_paper(gray: np.ndarray) -> np.ndarray | None:
     area = cv2.contourArea(sheet)
     if not 0.25 * small.size < area < 0.97 * small.size:
         return None
-    hull = cv2.convexHull(sheet)
+    ordered = quad_corners(sheet)
+    return None if ordered is None else (ordered / scale).astype(np.float32)
+
+
+def quad_corners(contour: np.ndarray) -> np.ndarray | None:
+    """The contour's convex hull as four corners (tl, tr, br, bl), float32; None when it is not four-cornered."""
+    hull = cv2.convexHull(contour)
     quad = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True).reshape(-1, 2).astype(np.float32)
     if len(quad) != 4:
         return None
     s, d = quad.sum(axis=1), np.diff(quad, axis=1).ravel()
-    ordered = np.array([quad[np.argmin(s)], quad[np.argmin(d)], quad[np.argmax(s)], quad[np.argmax(d)]])
-    return (ordered / scale).astype(np.float32)
+    return np.array([quad[np.argmin(s)], quad[np.argmin(d)], quad[np.argmax(s)], quad[np.argmax(d)]],
+                    dtype=np.float32)
 
 
 def cut_paper(gray: np.ndarray, quad: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
