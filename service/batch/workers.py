@@ -54,12 +54,9 @@ def cuda_available() -> bool:
             return True
     except ImportError:
         pass
-    try:
-        import onnxruntime
+    from models.ocr import onnx_cuda_available
 
-        return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
-    except ImportError:
-        return False
+    return onnx_cuda_available()
 
 
 def resolve_device(requested: str) -> tuple[str, str | None]:
