@@ -35,6 +35,8 @@ class Cell:
     # Position in its table grid where the reader knows it (HTML, DOCX, PDF, scans); None in text dumps.
     row: int | None = None
     col: int | None = None
+    # OCR'd cells: the recogniser's other readings, best first, as (text, probability); the decoder may choose one.
+    alternatives: list[tuple[str, float]] = field(default_factory=list)
 
 
 @dataclass
