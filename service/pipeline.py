@@ -18,6 +18,7 @@ from service.assemble import Assembler, Extraction
 from service.document import Document, InputError, Source
 from service.labels import FuzzyLabelMatcher, LabelClassifier
 from service.meta import detect_template, read_meta
+from service.prose import prose_findings, read_prose
 from service.repair import Repair, repair
 from service.report import ExtractionResult, FindingOut, Provenance, RepairOut, SourceInfo
 from service.validate import Finding, check, equations, fill_gaps, violations
@@ -148,6 +149,7 @@ class Pipeline:
         with timer.stage("meta"):
             agency, year = read_meta(doc)
             template = detect_template(doc, year)
+            prose = read_prose(doc, template, year)
         eqs = equations(template)
         with timer.stage("assemble"):
             ex = self.assemble(doc, template)
@@ -156,12 +158,12 @@ class Pipeline:
         if doc.method == "ocr" and self.options.second_look and doc.images and _incomplete(ex, eqs):
             with timer.stage("second_look"):
                 doc, ex, repairs = self.second_look(doc, ex, repairs, template, eqs)
-        if not ex.values:
+        if not ex.values and not prose:
             raise InputError("no table of a government information-disclosure annual report was found "
                              f"({doc.method}, {doc.pages} page(s), {len(doc.lines)} lines read)")
         with timer.stage("validate"):
             findings = check(ex.current_values(), eqs)
-        return build_result(source, doc, ex, agency, year, findings, repairs, timer)
+        return build_result(source, doc, ex, agency, year, findings, repairs, timer, prose)
 
 
 def _incomplete(ex: Extraction, eqs) -> bool:
@@ -196,7 +198,7 @@ def _support(ex: Extraction, eqs) -> int:
 
 
 def build_result(source: Source, doc: Document, ex: Extraction, agency, year, findings: list[Finding],
-                 repairs: list[Repair], timer: Timer) -> ExtractionResult:
+                 repairs: list[Repair], timer: Timer, prose: dict | None = None) -> ExtractionResult:
     template = ex.template
     tables = template.empty_report()
     confidence: dict[str, float] = {}
@@ -209,7 +211,8 @@ def build_result(source: Source, doc: Document, ex: Extraction, agency, year, fi
         confidence[key] = round(reading.confidence if reading.value is not None else 0.0, 3)
         box = reading.box.as_dict() if reading.box else {}
         provenance[key] = Provenance(**box, text=reading.raw, how=reading.how, note=reading.note)
-    out_findings = [FindingOut(**f.__dict__) for f in findings]
+    out_findings = [FindingOut(**f.__dict__) for f in findings + prose_findings(prose or {}, template,
+                                                                                ex.current_values())]
     for issue in ex.issues:
         out_findings.append(FindingOut(rule=issue["rule"], severity="warning",
                                        message=issue.get("message", issue["rule"]), cells=issue.get("cells", [])))
@@ -227,7 +230,7 @@ def build_result(source: Source, doc: Document, ex: Extraction, agency, year, fi
                                  for v in cols.values())
     return ExtractionResult(
         template=template.id, agency=agency, year=year, **tables, valid=valid,
-        confidence=confidence, provenance=provenance, findings=out_findings,
+        confidence=confidence, provenance=provenance, prose=prose or {}, findings=out_findings,
         repairs=[RepairOut(**r.__dict__) for r in repairs], warnings=doc.warnings + ex.warnings,
         source=SourceInfo(name=Path(source.name).name, kind=source.kind, pages=doc.pages, method=doc.method,
                           frames=doc.frames),

@@ -51,6 +51,13 @@ class SourceInfo(BaseModel):
     frames: list[dict] = Field([], description="OCR only: per page, the frame boxes are in (dpi, width, height, turn)")
 
 
+class ProseFigure(BaseModel):
+    value: float | int
+    text: str = Field(description="the words that state it, as normalised for reading")
+    page: int | None = None
+    approximate: bool = Field(False, description="stated with 余/约/多: shown, never compared with the table")
+
+
 class ExtractionResult(BaseModel):
     template: str | None
     agency: str | None
@@ -61,6 +68,8 @@ class ExtractionResult(BaseModel):
     valid: bool = Field(description="every rule of the template holds and every value was read")
     confidence: dict[str, float] = Field(description="'overall' and one entry per flat value key")
     provenance: dict[str, Provenance] = {}
+    prose: dict[str, ProseFigure] = Field({}, description="figures the prose states, by flat key; a key whose row is "
+                                                          "not in the template (requests.denied.total) is a group's sum")
     findings: list[FindingOut] = []
     repairs: list[RepairOut] = []
     warnings: list[str] = []
