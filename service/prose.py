@@ -46,7 +46,7 @@ class Figure:
 # --- the patterns, as data --------------------------------------------------------------------------------------
 
 def _number(units: str) -> str:
-    return (r"(?P<pre>约|近|逾|超过|大约|将近)?(?<![\d.,%s])(?P<num>\d+(?:,\d{3})*(?:\.\d+)?万?|[%s]+)"
+    return (r"(?P<pre>约|近|逾|超过|大约|将近)?(?<!\d,)(?<![\d.%s])(?P<num>\d+(?:,\d{3})*(?:\.\d+)?万?|[%s]+)"
             r"(?P<post>余|多)?(?P<unit>%s)") % (_CN_CHARS, _CN_CHARS, units)
 
 

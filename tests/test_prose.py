@@ -1,0 +1,184 @@
+"""The figures the prose states: numerals, approximations, other years and bodies, mismatches with the table."""
+import pytest
+
+from service.document import Document, Line, Cell
+from service.ingest import load_source
+from service.pipeline import Pipeline, PipelineOptions
+from service.prose import cn_number, parse_number, prose_findings, prose_hints, read_prose
+from service.template import get_template
+from tests.textgen import consistent_report, render
+
+T2021 = get_template("gov-info-disclosure/2021")
+T2019 = get_template("gov-info-disclosure/2019")
+
+
+def doc(*paragraphs: str) -> Document:
+    return Document(source="t.txt", kind="text", lines=[Line([Cell(p)]) for p in paragraphs])
+
+
+def values(prose: dict) -> dict:
+    return {k: v["value"] for k, v in prose.items()}
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    return Pipeline(PipelineOptions(classifier="fuzzy"))
+
+
+def with_prose(report: dict, *sentences: str) -> str:
+    """The rendered report with sentences added under 一、总体情况."""
+    text = render(report, "tabs")
+    return text.replace("一、总体情况\n", "一、总体情况\n" + "\n".join(sentences) + "\n", 1)
+
+
+# --- numbers -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,value", [("十二", 12), ("两", 2), ("二十", 20), ("一百零五", 105), ("三千二百", 3200),
+                                        ("一万二千", 12000), ("三〇", 30), ("十", 10)])
+def test_chinese_numerals(text, value):
+    assert cn_number(text) == value
+
+
+def test_arabic_numbers():
+    assert parse_number("1,234") == 1234
+    assert parse_number("2.5万") == 25000
+    assert parse_number("12.75") == 12.75
+
+
+def test_numerals_in_prose():
+    got = values(read_prose(doc("本年度共收到政府信息公开申请十二件，办结十件，两件结转下年度继续办理。"), T2021, 2023))
+    assert got == {"requests.new.total": 12, "requests.outcome_total.total": 10, "requests.carried_forward.total": 2}
+
+
+# --- what is read ------------------------------------------------------------------------------------------------
+
+def test_outcomes_groups_and_review():
+    text = ("2023年，我委新收政府信息公开申请45件，上年结转政府信息公开申请3件。其中，予以公开20件，部分公开4件，"
+            "不予公开6件，无法提供9件，不予处理1件，其他处理2件，结转下年度继续办理6件。"
+            "全年发生政府信息公开行政复议5件，其中结果维持3件，结果纠正1件，尚未审结1件；行政诉讼2件，均获维持。")
+    got = values(read_prose(doc(text), T2021, 2023))
+    assert got == {"requests.new.total": 45, "requests.carried_over.total": 3, "requests.granted.total": 20,
+                   "requests.partially_granted.total": 4, "requests.denied.total": 6,
+                   "requests.unavailable.total": 9, "requests.not_processed.total": 1, "requests.other.total": 2,
+                   "requests.carried_forward.total": 6, "review_and_litigation.reconsideration.total": 5,
+                   "review_and_litigation.reconsideration.upheld": 3,
+                   "review_and_litigation.reconsideration.corrected": 1,
+                   "review_and_litigation.reconsideration.pending": 1,
+                   "review_and_litigation.litigation.total": 2, "review_and_litigation.litigation.upheld": 2}
+
+
+def test_keys_follow_the_template():
+    text = "全年制定行政规范性文件7件，废止规范性文件2件，现行有效规范性文件40件。其他处理3件。"
+    assert values(read_prose(doc(text), T2021, 2023)) == {
+        "proactive_disclosure.normative_documents.issued": 7, "proactive_disclosure.normative_documents.repealed": 2,
+        "proactive_disclosure.normative_documents.in_force": 40, "requests.other.total": 3}
+    # The 2019 template has no repealed or in-force column; its (六) is one row.
+    assert values(read_prose(doc(text), T2019, 2020)) == {
+        "proactive_disclosure.normative_documents.newly_made": 7, "requests.other_handling.total": 3}
+
+
+def test_a_joined_outcome_is_not_one_row():
+    got = values(read_prose(doc("其中予以公开及部分公开30件，不予公开2件。"), T2021, 2023))
+    assert got == {"requests.denied.total": 2}
+
+
+def test_statements_of_none():
+    got = values(read_prose(doc("2023年，本单位未收到政府信息公开申请，全年未发生因政府信息公开引起的行政复议和行政诉讼。"),
+                            T2021, 2023))
+    assert got == {"requests.new.total": 0, "review_and_litigation.reconsideration.total": 0,
+                   "review_and_litigation.litigation.total": 0}
+
+
+def test_wrapped_lines_and_traditional_characters():
+    d = Document(source="t", kind="text", lines=[Line([Cell("全年收到政府信息公開申")]), Line([Cell("請 58 件，")]),
+                                                 Line([Cell("辦結 58 件。")])])
+    assert values(read_prose(d, T2021, 2023)) == {"requests.new.total": 58, "requests.outcome_total.total": 58}
+
+
+def test_fees_in_yuan_and_the_processing_fee():
+    got = values(read_prose(doc("行政事业性收费共计35000元。本年度收取信息处理费200元。"), T2021, 2023))
+    assert got == {"proactive_disclosure.administrative_fees.amount_10k_yuan": 3.5}
+
+
+# --- what is not taken -------------------------------------------------------------------------------------------
+
+def test_approximate_figures_are_flagged():
+    prose = read_prose(doc("全年共收到政府信息公开申请300余件，办结约280件。"), T2021, 2023)
+    assert prose["requests.new.total"] == {"value": 300, "text": "收到政府信息公开申请300余件", "page": 1,
+                                           "approximate": True}
+    assert prose["requests.outcome_total.total"]["approximate"]
+    assert prose_hints(prose) == {}
+
+
+def test_other_years_are_not_taken():
+    text = ("2022年收到政府信息公开申请31件。2023年，我局共收到政府信息公开申请22件，比2021年(40件)有所下降，"
+            "答复22件。去年办结17件。")
+    assert values(read_prose(doc(text), T2021, 2023)) == {"requests.new.total": 22,
+                                                           "requests.outcome_total.total": 22}
+
+
+def test_carried_to_next_year_by_its_number():
+    got = values(read_prose(doc("2024年，共收到政府信息公开申请60件，办结52件，结转至2025年8件。"), T2021, 2024))
+    assert got["requests.carried_forward.total"] == 8
+
+
+def test_other_bodies_are_not_taken():
+    text = "全区共收到政府信息公开申请90件，其中，区财政局收到申请30件。"
+    assert values(read_prose(doc(text), T2021, 2023)) == {"requests.new.total": 90}
+
+
+def test_information_items_are_not_decisions():
+    text = "主动公开信息80条，其中行政许可类信息12条，行政处罚信息5条，规范性文件类信息3条。"
+    assert read_prose(doc(text), T2021, 2023) == {}
+
+
+# --- against the table -------------------------------------------------------------------------------------------
+
+def test_mismatch_names_cell_table_and_prose(pipeline):
+    report = consistent_report(seed=3)
+    new = report["requests"]["new"]["total"]
+    handled = report["requests"]["outcome_total"]["total"]
+    text = with_prose(report, f"本年度共收到政府信息公开申请{new + 5}件，办结{handled}件，"
+                              f"现行有效行政规范性文件约{report['proactive_disclosure']['normative_documents']['in_force'] + 9}件。")
+    result = pipeline.run(load_source(text.encode("utf-8"), name="r.txt"))
+    assert result.prose["requests.new.total"].value == new + 5
+    mismatches = [f for f in result.findings if f.rule == "prose.mismatch"]
+    assert len(mismatches) == 1  # the handled figure agrees; the approximate one is never compared
+    m = mismatches[0]
+    assert m.severity == "warning" and m.cells == ["requests.new.total"]
+    assert (m.printed, m.expected) == (new, new + 5)
+    assert str(new) in m.message and str(new + 5) in m.message
+    assert result.valid  # a warning about the prose leaves the table's validity alone
+
+
+def test_group_mismatch_compares_the_sum():
+    denied = [("requests", r.key, "total") for r in T2021.sections["requests"].rows if r.key.startswith("denied_")]
+    table = {c: 0 for c in denied}
+    table[denied[0]], table[denied[3]] = 2, 1
+    prose = read_prose(doc("不予公开4件。"), T2021, 2023)
+    [f] = prose_findings(prose, T2021, table)
+    assert (f.printed, f.expected) == (3, 4) and len(f.cells) == len(denied)
+    table[denied[1]] = 1
+    assert prose_findings(prose, T2021, table) == []
+
+
+def test_unread_cells_are_not_contradicted():
+    prose = read_prose(doc("不予公开4件。收到政府信息公开申请9件。"), T2021, 2023)
+    assert prose_findings(prose, T2021, {("requests", "new", "total"): None}) == []
+
+
+def test_a_report_without_a_table_keeps_its_prose(pipeline):
+    text = ("某县统计局2023年政府信息公开工作年度报告\n一、总体情况\n2023年，我局新收政府信息公开申请十五件，"
+            "上年结转政府信息公开申请1件，予以公开9件，不予处理2件，结转下年度继续办理5件。\n")
+    result = pipeline.run(load_source(text.encode("utf-8"), name="t.txt"))
+    assert result.year == 2023
+    assert {k: v.value for k, v in result.prose.items()} == {
+        "requests.new.total": 15, "requests.carried_over.total": 1, "requests.granted.total": 9,
+        "requests.not_processed.total": 2, "requests.carried_forward.total": 5}
+    assert result.requests["new"]["total"] is None
+    assert not [f for f in result.findings if f.rule == "prose.mismatch"]
+
+
+def test_hints_are_single_exact_cells():
+    prose = read_prose(doc("收到政府信息公开申请12件，不予公开3件，办结约10件。"), T2021, 2023)
+    assert prose_hints(prose) == {("requests", "new", "total"): 12}
