@@ -223,3 +223,36 @@ def group_by(docs: list[dict], name: str) -> dict[str, list[dict]]:
     for d in docs:
         out[d[name]].append(d)
     return dict(out)
+
+
+# -- the prose's figures ----------------------------------------------------------------------------------------------
+
+def prose_key_of(cells: list[str]) -> str | None:
+    """The prose key a prose.mismatch finding is about: its one cell, or the group its cells share (the rows'
+    common prefix: requests.denied_*.total -> requests.denied.total)."""
+    if not cells:
+        return None
+    if len(cells) == 1:
+        return cells[0]
+    parts = [c.split(".") for c in cells]
+    rows = [p[1] for p in parts]
+    prefix = rows[0]
+    for r in rows[1:]:
+        while not r.startswith(prefix):
+            prefix = prefix[:-1]
+    return f"{parts[0][0]}.{prefix.rstrip('_')}.{parts[0][2]}"
+
+
+def prose_counts(truth: dict, got: dict) -> dict[str, int]:
+    """Figures read from the prose against the figures the factory wrote: a hit needs the key, the value and the
+    approximate flag right. tp, fp (read but not written, or read wrong), fn (written but not read right)."""
+    hits = {k for k, t in truth.items() if k in got and same_value(t["value"], got[k]["value"])
+            and bool(t.get("approximate")) == bool(got[k].get("approximate"))}
+    return {"tp": len(hits), "fp": len(set(got) - hits), "fn": len(set(truth) - hits)}
+
+
+def prose_mismatch_counts(truth: dict, findings: list[dict]) -> dict[str, int]:
+    """prose.mismatch findings against the contradictions the factory planted (exact figures only)."""
+    planted = {k for k, t in truth.items() if t.get("contradicts") and not t.get("approximate")}
+    reported = {prose_key_of(f.get("cells") or []) for f in findings if f.get("rule") == "prose.mismatch"}
+    return {"tp": len(planted & reported), "fp": len(reported - planted), "fn": len(planted - reported)}

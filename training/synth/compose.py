@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass, field
 
 from service.template import Template, all_templates
-from training.synth import words
+from training.synth import figures, words
 from training.synth.draw import draw_report
 from training.synth.style import Style, draw_style
 from training.synth.tables import Format, Table, build_tables
@@ -30,6 +30,8 @@ class SynthDoc:
     style: Style
     blocks: list[Block] = field(default_factory=list)
     title_style: str = ""
+    # The figures the prose states: {flat key: {"value", "table", "approximate", "contradicts"}}.
+    prose: dict = field(default_factory=dict)
 
 
 def pick_template(rng: random.Random, year: int, allowed: list[str]) -> Template:
@@ -54,7 +56,14 @@ def compose(doc_id: str, rng: random.Random, templates: list[str], p_break: floa
                  variants=style.variants)
     tables = build_tables(template, drawn.report, fmt)
     title_style, title = words.title(rng, agency, year)
-    prose = words.prose(rng, agency, year, drawn.report["requests"]["new"]["total"])
+    new = drawn.report["requests"]["new"]["total"]
+    prose = words.prose(rng, agency, year, new)
+    # The figures get their own generator, so the tables, style and scan drawn from `rng` stay as they were.
+    stated, prose_truth = figures.write(random.Random(f"{doc_id}:{agency}:{year}"), template, drawn.report, year,
+                                        agency)
+    received = words.RECEIVED_SENTENCE.format(n4=new)  # the figure paragraphs state it, or contradict it
+    overview = [p.replace(received, words.RECEIVED_NO_FIGURE) for p in prose[words.HEADINGS[0]]]
+    prose[words.HEADINGS[0]] = overview + stated
     blocks = [Block("title", title)]
     for heading in words.HEADINGS:
         blocks.append(Block("heading", heading))
@@ -66,5 +75,5 @@ def compose(doc_id: str, rng: random.Random, templates: list[str], p_break: floa
     blocks.append(Block("sign", agency))
     blocks.append(Block("sign", words.sign_date(rng, year)))
     return SynthDoc(doc_id=doc_id, template=template, report=drawn.report, broken_rules=drawn.broken_rules,
-                    style=style, blocks=blocks, title_style=title_style)
+                    style=style, blocks=blocks, title_style=title_style, prose=prose_truth)
 

@@ -103,8 +103,8 @@ def generate(job: Job) -> dict:
     truth_name = f"{did}.truth.json"
     files["truth"] = truth_name
     style = doc.style.as_dict() | {"title": doc.title_style, "pages": pdf_pages}
-    truth = {"id": did, "report": doc.report, "broken_rules": doc.broken_rules, "style": style, "files": files,
-             "degradation": degradation}
+    truth = {"id": did, "report": doc.report, "broken_rules": doc.broken_rules, "prose": doc.prose, "style": style,
+             "files": files, "degradation": degradation}
     (out / truth_name).write_text(dump_json(truth), encoding="utf-8")
     entry = {"id": did, "template": doc.template.id, "year": doc.report["year"], "agency": doc.report["agency"],
              "broken": bool(doc.broken_rules), "level": degradation["level"] if degradation else None,

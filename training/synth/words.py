@@ -136,6 +136,53 @@ OTHER_MATTERS = [
 ]
 
 
+# The figures of the tables as prose states them (training/synth/figures.py): {v} the number as written.
+FIGURES = {
+    "requests_head": ["（六）政府信息公开申请办理情况：{year}年，{short}", "依申请公开办理情况：本年度{short}",
+                      "{year}年，{short}"],
+    "new": ["共收到政府信息公开申请{v}件", "新收政府信息公开申请{v}件", "共受理政府信息公开申请{v}件",
+            "接收各类政府信息公开申请共计{v}件", "共收到{v}件政府信息公开申请", "收到依申请公开{v}件"],
+    "none_received": ["未收到政府信息公开申请", "全年未收到公民、法人或其他组织提出的政府信息公开申请"],
+    "compare": ["，比{last}年（{x}件）有所变化", "，较{last}年（{x}件）有所增加"],
+    "other_body": ["其中，区{body}收到申请{x}件", "其中，所属{body}受理{x}件"],
+    "carried_over": ["上年结转政府信息公开申请{v}件", "上年度结转申请{v}件"],
+    "handled": ["办结{v}件", "全年办结政府信息公开申请{v}件", "答复{v}件", "已办结依申请公开{v}件"],
+    "granted": ["予以公开{v}件", "同意公开{v}件"],
+    "partially_granted": ["部分公开{v}件"],
+    "denied": ["不予公开{v}件"],
+    "unavailable": ["无法提供{v}件", "本机关无法提供{v}件"],
+    "not_processed": ["不予处理{v}件"],
+    "other": ["其他处理{v}件"],
+    "carried_forward": ["结转下年度继续办理{v}件", "{v}件结转下年度继续办理", "结转至{next}年{v}件"],
+    "other_year": ["{last}年，共收到政府信息公开申请{x}件。", "{last}年度办结政府信息公开申请{x}件。"],
+    "proactive_head": ["主动公开情况：{year}年，{short}", "{year}年，{short}"],
+    "normative_issued": ["全年制发行政规范性文件{v}件", "制定规范性文件{v}件", "本年度印发行政规范性文件{v}件"],
+    "normative_repealed": ["废止规范性文件{v}件", "废止行政规范性文件{v}件"],
+    "normative_in_force": ["现行有效行政规范性文件{v}件", "现行有效的规范性文件共{v}件"],
+    "licensing": ["作出行政许可决定{v}件", "办理行政许可事项{v}件"],
+    "penalty": ["作出行政处罚决定{v}件", "办理行政处罚案件{v}起"],
+    "coercion": ["实施行政强制措施{v}次", "作出行政强制决定{v}件"],
+    "fees": ["行政事业性收费{v}万元", "收取行政事业性收费共计{v}万元"],
+    "items": ["主动公开政府信息{x}条，其中行政许可类信息{y}条", "发布政策文件类信息{x}条，规范性文件类信息{y}条"],
+    "reconsideration": ["因政府信息公开引起的行政复议案件{v}件", "发生政府信息公开行政复议{v}件"],
+    "litigation": ["行政诉讼案件{v}件", "政府信息公开行政诉讼{v}件"],
+    "outcome": {"upheld": "结果维持{v}件", "corrected": "结果纠正{v}件", "other": "其他结果{v}件",
+                "pending": "尚未审结{v}件"},
+    "all_upheld": ["，均获维持", "，全部维持"],
+    "none_review": ["全年未发生因政府信息公开引起的行政复议和行政诉讼。", "本年度无政府信息公开行政复议、行政诉讼案件。"],
+}
+RECEIVED_SENTENCE = SENTENCES["依申请公开"][0]
+RECEIVED_NO_FIGURE = "依法依规做好政府信息公开申请的受理和答复工作，均在法定期限内予以答复。"
+
+
+def _strings(bank) -> list[str]:
+    if isinstance(bank, str):
+        return [bank]
+    if isinstance(bank, dict):
+        return [s for v in bank.values() for s in _strings(v)]
+    return [s for v in bank for s in _strings(v)]
+
+
 def short_name(agency: str) -> str:
     """How the prose refers to its own office: 我街道, 我局, 本机关."""
     for ending, short in (("街道办事处", "我街道"), ("镇人民政府", "我镇"), ("乡人民政府", "我乡"), ("办公室", "我办"),
@@ -172,7 +219,7 @@ def prose(rng: random.Random, agency: str, year: int, requests: int = 0) -> dict
 def all_strings() -> list[str]:
     """Every fixed text this module can print (for the font subset)."""
     banks = [PLACES, CITIES, BUREAUS, TOWN_SUFFIX, TOWNS, HEADINGS, SUBHEADS, OPENERS, PROBLEMS, IMPROVEMENTS,
-             OTHER_MATTERS, [s for v in SENTENCES.values() for s in v]]
+             OTHER_MATTERS, [s for v in SENTENCES.values() for s in v], _strings(FIGURES), [RECEIVED_NO_FIGURE]]
     extra = ["区人民政府办公室县人民政府办公室区人民政府县人民政府市区县镇乡街道办事处", "年政府信息公开工作年度报告关于的度",
-             "月日我办街道单位本机关镇乡局委级政府：（）一二三四五六七八九十〇", CN_DIGITS]
+             "月日我办街道单位本机关镇乡局委级政府：（）一二三四五六七八九十〇", CN_DIGITS, "零两百千万余约；，。"]
     return [s for bank in banks for s in bank] + extra
