@@ -343,6 +343,10 @@ def table_value(key: str, template: Template, values: dict[CellKey, float | int 
     return sum(vals)
 
 
+def _show(value) -> str:
+    return f"{value:.4f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
 def prose_findings(prose: dict[str, dict], template: Template, values: dict[CellKey, float | int | None]):
     """A `prose.mismatch` warning for each exact figure the table contradicts."""
     from service.validate import Finding
@@ -357,8 +361,8 @@ def prose_findings(prose: dict[str, dict], template: Template, values: dict[Cell
         cells = [".".join(c) for c in cells_of(key, template)]
         where = key if len(cells) == 1 else f"{key} (the sum of {len(cells)} rows)"
         out.append(Finding("prose.mismatch",
-                           f"the prose states {where} = {fig['value']:g} (“{fig['text']}”, page {fig['page']}) but "
-                           f"the table prints {table:g}", cells, expected=fig["value"], printed=table,
+                           f"the prose states {where} = {_show(fig['value'])} (“{fig['text']}”, page {fig['page']}) "
+                           f"but the table prints {_show(table)}", cells, expected=fig["value"], printed=table,
                            severity="warning"))
     return out
 

@@ -21,6 +21,11 @@ def _flat(report: dict) -> dict:
             for r, cols in report[s].items() for c, v in cols.items()}
 
 
+def _num(value) -> str:
+    """A number as a report prints it: 12, 3.5, 39557.99 (never rounded)."""
+    return f"{value:.4f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
 def _cn(rng: random.Random, n: int) -> str:
     """0..99 in Chinese numerals, as prose writes small counts: 两, 十二, 二十."""
     if n == 2 and rng.random() < 0.5:
@@ -57,7 +62,7 @@ class _Writer:
             shown, text = value, _cn(self.rng, value)
         else:
             shown = value
-            text = f"{value:g}" if isinstance(value, float) else str(value)
+            text = _num(value)
         self.truth[key] = {"value": shown, "table": value, "approximate": approx, "contradicts": False}
         return self.rng.choice(wordings).format(v=text, **extra)
 
@@ -76,7 +81,7 @@ class _Writer:
             new = new if new >= 0 else t["value"] + 1
         old_text = t["text"]
         at = old_text.rfind(t["shown"])
-        new_text = old_text[:at] + (f"{new:g}" if isinstance(new, float) else str(new)) + old_text[at + len(t["shown"]):]
+        new_text = old_text[:at] + _num(new) + old_text[at + len(t["shown"]):]
         t.update(value=new, contradicts=True)
         for other in self.truth.values():  # 均获维持 states the upheld count as the total
             if other.get("follows") == key:
