@@ -182,3 +182,32 @@ def test_a_report_without_a_table_keeps_its_prose(pipeline):
 def test_hints_are_single_exact_cells():
     prose = read_prose(doc("收到政府信息公开申请12件，不予公开3件，办结约10件。"), T2021, 2023)
     assert prose_hints(prose) == {("requests", "new", "total"): 12}
+
+
+# --- the corpus tables -------------------------------------------------------------------------------------------
+
+def test_corpus_tables_gain_prose_columns_and_mismatches(tmp_path):
+    import csv
+
+    import pandas as pd
+
+    from service.batch.tables import build_tables, value_keys
+    from tests.test_batch_tables import _corpus, _report
+
+    a, b = _report("甲局", 2023, 0, 0), _report("乙局", 2023, 0, 0)
+    a["prose"] = {"requests.new.total": {"value": 7, "text": "收到政府信息公开申请7件", "page": 1, "approximate": False},
+                  "requests.denied.total": {"value": 30, "text": "不予公开30余件", "page": 1, "approximate": True}}
+    a["findings"].append({"rule": "prose.mismatch", "severity": "warning", "message": "the prose states ...",
+                          "cells": ["requests.new.total"], "expected": 7, "printed": 0})
+    manifest, out = _corpus(tmp_path, {"/c/a.txt": a, "/c/b.txt": b})
+    build_tables(manifest, out)
+    frame = pd.read_parquet(out / "reports.parquet")
+    assert list(frame.columns)[len(value_keys()) + 4:] == ["prose.requests.new.total", "prose.requests.denied.total",
+                                                           "prose.approximate"]
+    row = frame.set_index("source").loc["/c/a.txt"]
+    assert row["prose.requests.new.total"] == 7 and row["prose.approximate"] == "requests.denied.total"
+    assert pd.isna(frame.set_index("source").loc["/c/b.txt", "prose.requests.new.total"])
+    with open(out / "findings.csv", encoding="utf-8-sig") as f:
+        mismatches = [r for r in csv.DictReader(f) if r["rule"] == "prose.mismatch"]
+    assert [(m["source"], m["cells"], m["expected"], m["printed"]) for m in mismatches] == [
+        ("/c/a.txt", "requests.new.total", "7", "0")]

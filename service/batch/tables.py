@@ -1,7 +1,8 @@
 """Corpus tables, rebuilt from the manifest and the JSON reports at the end of every run (so a resumed run is complete).
 
 reports.parquet / reports.csv (UTF-8 with BOM, for Excel) / reports.xlsx: one wide row per report, `source` then the
-flat contract keys. findings.csv: every report's own findings, plus the checks across reports (carried-over requests
+flat contract keys, then the figures the prose states (`prose.<key>`, and `prose.approximate`: the keys stated only
+approximately). findings.csv (prose.mismatch among them): every report's own findings, plus the checks across reports (carried-over requests
 against the same agency's previous year, duplicate inputs). summary.json: counts by template, year, input kind, and
 the failures.
 """
@@ -38,11 +39,22 @@ def value_keys() -> list[str]:
     return list(keys)
 
 
-def flat_row(report: Report, keys: list[str]) -> dict:
+def prose_keys(reports: list[Report], keys: list[str]) -> list[str]:
+    """The prose columns: every key some report's prose states, the table's order first, then group sums."""
+    stated = {k for r in reports for k in (r.data.get("prose") or {})}
+    order = {k: i for i, k in enumerate(keys)}
+    return [f"prose.{k}" for k in sorted(stated, key=lambda k: (order.get(k, len(order)), k))]
+
+
+def flat_row(report: Report, keys: list[str], prose_columns: list[str] = ()) -> dict:
     row = {"source": report.source, **{k: report.data.get(k) for k in META_KEYS}}
     values = {f"{s}.{r}.{c}": v for s in SECTIONS for r, cols in (report.data.get(s) or {}).items()
               for c, v in cols.items()}
     row.update((k, values.get(k)) for k in keys)
+    prose = report.data.get("prose") or {}
+    row.update((c, (prose.get(c[len("prose."):]) or {}).get("value")) for c in prose_columns)
+    if prose_columns:
+        row["prose.approximate"] = ";".join(k for k, f in prose.items() if f.get("approximate"))
     return row
 
 
@@ -115,8 +127,11 @@ def build_tables(manifest: Manifest, out: Path) -> dict:
 
     reports, problems = load_reports(manifest, out / "json")
     keys = value_keys()
-    frame = pd.DataFrame([flat_row(r, keys) for r in reports], columns=["source", *META_KEYS, *keys])
-    frame = _typed(frame, keys)
+    prose_columns = prose_keys(reports, keys)
+    extra = [*prose_columns, "prose.approximate"] if prose_columns else []
+    frame = pd.DataFrame([flat_row(r, keys, prose_columns) for r in reports],
+                         columns=["source", *META_KEYS, *keys, *extra])
+    frame = _typed(frame, keys + prose_columns)
     _atomic(out / "reports.parquet", lambda p: frame.to_parquet(p, index=False))
     _atomic(out / "reports.csv", lambda p: frame.to_csv(p, index=False, encoding="utf-8-sig"))
     _atomic(out / "reports.xlsx", lambda p: _write_xlsx(frame, p))
