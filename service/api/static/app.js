@@ -70,8 +70,10 @@ async function show(job) {
   if (templates) view.labels = Object.fromEntries(templates.map((t) => [t.id, t]));
   Object.assign(view, { job, result, pages: pages.pages });
   view.inFinding = findingIndex(result.findings);
+  view.contradicted = new Set(result.findings.filter((f) => f.rule === "prose.mismatch").flatMap((f) => f.cells));
   renderSummary();
   renderFindings();
+  renderProse();
   renderTables();
   $("#detail").hidden = true;
   $("#review").hidden = false;
@@ -103,7 +105,23 @@ function confClass(key, value) {
 }
 
 function classes(key, value) {
-  return [confClass(key, value), findingsOf(key).length ? "finding" : ""].filter(Boolean);
+  return [confClass(key, value), findingsOf(key).length ? "finding" : "",
+          view.contradicted.has(key) ? "contradicted" : ""].filter(Boolean);
+}
+
+// A prose key is a cell, or a group of rows (requests.denied.total: every denied_* row's total).
+function covers(proseKey, key) {
+  const [s, r, c] = proseKey.split(".");
+  const [s2, r2, c2] = key.split(".");
+  return s === s2 && c === c2 && (r === r2 || (!(r in (view.result[s] || {})) && r2.startsWith(r + "_")));
+}
+
+function proseOf(key) {
+  return Object.entries(view.result.prose || {}).filter(([k]) => covers(k, key));
+}
+
+function proseText(fig) {
+  return `${fig.approximate ? "≈ " : ""}${fig.value} “${fig.text}”${fig.page ? ` (page ${fig.page})` : ""}`;
 }
 
 // --- drawing -----------------------------------------------------------------------------------------------------
@@ -132,6 +150,29 @@ function renderFindings() {
   const warnings = el("ul", {}, ...view.result.warnings.map((w) => el("li", { className: "warning", textContent: w })));
   $("#findings").replaceChildren(...(view.result.findings.length ? [el("h2", { textContent: "Findings" }), list] : []),
     ...(view.result.warnings.length ? [el("h2", { textContent: "Warnings" }), warnings] : []));
+}
+
+function renderProse() {
+  const figures = Object.entries(view.result.prose || {});
+  if (!figures.length) { $("#prose").replaceChildren(); return; }
+  const values = flatValues();
+  const rows = figures.map(([key, fig]) => {
+    const cells = Object.keys(values).filter((k) => covers(key, k));
+    const table = cells.every((k) => values[k] !== null && values[k] !== undefined)
+      ? cells.reduce((sum, k) => sum + values[k], 0) : null;
+    const against = cells.some((k) => view.contradicted.has(k));
+    const row = el("tr", { className: against ? "contradicted" : "" },
+      el("td", { className: "label", textContent: key + (cells.length > 1 ? ` (${cells.length} rows)` : ""), title: key }),
+      el("td", { className: "value", textContent: (fig.approximate ? "≈ " : "") + fig.value }),
+      el("td", { className: "value", textContent: table ?? "—" }),
+      el("td", { textContent: fig.text }), el("td", { textContent: fig.page ?? "" }));
+    row.dataset.prose = key;
+    if (cells.length) row.addEventListener("click", () => select(cells[0]));
+    return row;
+  });
+  const head = el("tr", {}, ...["figure", "prose", "table", "as stated", "page"].map((t) => el("th", { textContent: t })));
+  $("#prose").replaceChildren(el("h2", { textContent: "Figures in the prose" }),
+    el("table", { className: "prose" }, head, ...rows));
 }
 
 function cellKeys(cells) {
@@ -216,6 +257,7 @@ async function select(key) {
     "text read": p.text || "—", note: p.note || "—",
     where: p.page ? `page ${p.page}, x ${p.x}, y ${p.y}, w ${p.w}, h ${p.h}` : "—",
   };
+  proseOf(key).forEach(([k, fig]) => { fields[k === key ? "prose says" : `prose says (${k})`] = proseText(fig); });
   $("#detail-key").textContent = key;
   $("#detail-fields").replaceChildren(...Object.entries(fields).flatMap(([k, v]) =>
     [el("dt", { textContent: k }), el("dd", { textContent: String(v) })]));
