@@ -211,8 +211,9 @@ def build_result(source: Source, doc: Document, ex: Extraction, agency, year, fi
         confidence[key] = round(reading.confidence if reading.value is not None else 0.0, 3)
         box = reading.box.as_dict() if reading.box else {}
         provenance[key] = Provenance(**box, text=reading.raw, how=reading.how, note=reading.note)
+    broken = {c for f in findings for c in f.cells}
     out_findings = [FindingOut(**f.__dict__) for f in findings + prose_findings(prose or {}, template,
-                                                                                ex.current_values())]
+                                                                                ex.current_values(), broken)]
     for issue in ex.issues:
         out_findings.append(FindingOut(rule=issue["rule"], severity="warning",
                                        message=issue.get("message", issue["rule"]), cells=issue.get("cells", [])))

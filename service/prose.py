@@ -347,8 +347,10 @@ def _show(value) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
 
 
-def prose_findings(prose: dict[str, dict], template: Template, values: dict[CellKey, float | int | None]):
-    """A `prose.mismatch` warning for each exact figure the table contradicts."""
+def prose_findings(prose: dict[str, dict], template: Template, values: dict[CellKey, float | int | None],
+                   broken: set[str] = frozenset()):
+    """A `prose.mismatch` warning for each exact figure the table contradicts; `broken`: flat keys of cells in a
+    rule the table breaks (said in the message: there the table may be the one misread)."""
     from service.validate import Finding
 
     out = []
@@ -362,7 +364,8 @@ def prose_findings(prose: dict[str, dict], template: Template, values: dict[Cell
         where = key if len(cells) == 1 else f"{key} (the sum of {len(cells)} rows)"
         out.append(Finding("prose.mismatch",
                            f"the prose states {where} = {_show(fig['value'])} (“{fig['text']}”, page {fig['page']}) "
-                           f"but the table prints {_show(table)}", cells, expected=fig["value"], printed=table,
+                           f"but the table prints {_show(table)}"
+                           + ("; the table's own arithmetic fails there too" if broken & set(cells) else ""), cells, expected=fig["value"], printed=table,
                            severity="warning"))
     return out
 

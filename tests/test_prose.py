@@ -258,3 +258,11 @@ def test_review_page_shows_prose_and_marks_contradicted_cells(tmp_path):
                 browser.close()
     finally:
         server.stop()
+
+
+def test_mismatch_says_when_the_table_breaks_its_own_rules_there():
+    prose = read_prose(doc("收到政府信息公开申请9件。"), T2021, 2023)
+    table = {("requests", "new", "total"): 8}
+    [plain] = prose_findings(prose, T2021, table)
+    [noted] = prose_findings(prose, T2021, table, broken={"requests.new.total"})
+    assert "arithmetic" not in plain.message and "arithmetic fails there too" in noted.message
