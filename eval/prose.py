@@ -105,15 +105,16 @@ def _pct(x) -> str:
 
 
 def markdown(command: str, synth: dict | None, real: list[dict] | None) -> str:
-    lines = ["# The prose's figures", "", f"Made by `{command}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}).",
-             ""]
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    lines = ["# The prose's figures", "", f"Made by `{command}` ({when}).", ""]
     if synth:
         f, m = synth["figures"], synth["mismatches"]
         lines += ["## Synthetic documents", "",
                   f"{synth['cases']} inputs. A figure is right when its key, value and approximate flag are right; a "
                   "mismatch is right when it names a contradiction the factory planted.", "",
                   "| | tp | fp | fn | precision | recall |", "|---|---|---|---|---|---|",
-                  f"| figures read | {f['tp']} | {f['fp']} | {f['fn']} | {_pct(f['precision'])} | {_pct(f['recall'])} |",
+                  f"| figures read | {f['tp']} | {f['fp']} | {f['fn']} | {_pct(f['precision'])} | "
+                  f"{_pct(f['recall'])} |",
                   f"| prose.mismatch | {m['tp']} | {m['fp']} | {m['fn']} | {_pct(m['precision'])} | "
                   f"{_pct(m['recall'])} |"]
         for kind, s in synth["by_kind"].items():
@@ -132,7 +133,7 @@ def markdown(command: str, synth: dict | None, real: list[dict] | None) -> str:
             if e.get("error"):
                 lines += [f"- error: {e['error']}", ""]
                 continue
-            figs = ", ".join(f"{k.split('.', 1)[1]} {v['value']:g}{' (approx.)' if v['approximate'] else ''}"
+            figs = ", ".join(f"{k.split('.', 1)[1]} {v['value']:g}" + (" (approx.)" if v["approximate"] else "")
                              for k, v in e["figures"].items()) or "none"
             lines.append(f"- figures: {figs}")
             lines += [f"- mismatch reported: {m}" for m in e["mismatches"]] or ["- mismatch reported: none"]

@@ -231,7 +231,8 @@ def _row_figures(template: Template) -> list[tuple[str, re.Pattern]]:
             continue
         label = label_norm(row.short or row.label)
         if len(label) >= 4:
-            out.append((key, re.compile("(?<![及和与、])" + re.escape(label) + "(?:的)?(?:有|为)?" + rules().count)))
+            joined = r"(?<![及和与])(?<![^\d件起个宗项次]、)"  # not 不予公开、无法提供共5件
+            out.append((key, re.compile(joined + re.escape(label) + "(?:的)?(?:有|为)?" + rules().count)))
     return out
 
 
@@ -362,11 +363,11 @@ def prose_findings(prose: dict[str, dict], template: Template, values: dict[Cell
             continue
         cells = [".".join(c) for c in cells_of(key, template)]
         where = key if len(cells) == 1 else f"{key} (the sum of {len(cells)} rows)"
-        out.append(Finding("prose.mismatch",
-                           f"the prose states {where} = {_show(fig['value'])} (“{fig['text']}”, page {fig['page']}) "
-                           f"but the table prints {_show(table)}"
-                           + ("; the table's own arithmetic fails there too" if broken & set(cells) else ""), cells, expected=fig["value"], printed=table,
-                           severity="warning"))
+        message = (f"the prose states {where} = {_show(fig['value'])} (“{fig['text']}”, page {fig['page']}) "
+                   f"but the table prints {_show(table)}")
+        if broken & set(cells):
+            message += "; the table's own arithmetic fails there too"
+        out.append(Finding("prose.mismatch", message, cells, expected=fig["value"], printed=table, severity="warning"))
     return out
 
 

@@ -266,3 +266,8 @@ def test_mismatch_says_when_the_table_breaks_its_own_rules_there():
     [plain] = prose_findings(prose, T2021, table)
     [noted] = prose_findings(prose, T2021, table, broken={"requests.new.total"})
     assert "arithmetic" not in plain.message and "arithmetic fails there too" in noted.message
+
+
+def test_listed_outcomes_and_joined_ones():
+    got = values(read_prose(doc("予以公开8件、部分公开2件、不予公开、无法提供共5件。"), T2021, 2023))
+    assert got == {"requests.granted.total": 8, "requests.partially_granted.total": 2}

@@ -2,9 +2,9 @@
 
 reports.parquet / reports.csv (UTF-8 with BOM, for Excel) / reports.xlsx: one wide row per report, `source` then the
 flat contract keys, then the figures the prose states (`prose.<key>`, and `prose.approximate`: the keys stated only
-approximately). findings.csv (prose.mismatch among them): every report's own findings, plus the checks across reports (carried-over requests
-against the same agency's previous year, duplicate inputs). summary.json: counts by template, year, input kind, and
-the failures.
+approximately). findings.csv: every report's own findings (prose.mismatch among them), plus the checks across reports
+(carried-over requests against the same agency's previous year, duplicate inputs). summary.json: counts by template,
+year, input kind, and the failures.
 """
 from __future__ import annotations
 
