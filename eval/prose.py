@@ -85,9 +85,13 @@ def real_reports(folder: Path, pipeline=None) -> list[dict]:
         entry["mismatches"] = [f.message for f in result.findings if f.rule == "prose.mismatch"]
         template = get_template(result.template)
         checked = {tuple(k.split(".")): v for k, v in (truth.get("fields") or {}).items()}
+        entry["comparable"] = 0
         for key, fig in entry["figures"].items():
             table = table_value(key, template, checked)
-            if table is not None and not fig["approximate"] and abs(float(table) - float(fig["value"])) > 1e-6:
+            if table is None or fig["approximate"]:
+                continue
+            entry["comparable"] += 1
+            if abs(float(table) - float(fig["value"])) > 1e-6:
                 entry["against_truth"].append(f"{key}: prose {fig['value']:g} (“{fig['text']}”), checked table "
                                               f"{table:g}")
         out.append(entry)
@@ -128,6 +132,13 @@ def markdown(command: str, synth: dict | None, real: list[dict] | None) -> str:
         lines += ["## Real reports", "",
                   "Figures read from the prose; `prose.mismatch` as the pipeline reports it (against the table it "
                   "read); and the prose against the hand-checked table of the truth file.", ""]
+        figures = sum(len(e["figures"]) for e in real)
+        comparable = sum(e.get("comparable", 0) for e in real)
+        differ = sum(len(e["against_truth"]) for e in real)
+        reported = sum(len(e["mismatches"]) for e in real)
+        lines += [f"{len(real)} reports, {figures} figures read; {comparable} of them have a hand-checked table cell "
+                  f"(or group of cells) to compare with, and {differ} differ from it; the pipeline reported {reported} "
+                  "prose.mismatch findings against the tables it read.", ""]
         for e in real:
             lines.append(f"### {e['name']}")
             if e.get("error"):

@@ -229,7 +229,7 @@ def _row_figures(template: Template) -> list[tuple[str, re.Pattern]]:
         key = f"requests.{row.key}.total"
         if not row.parent or "total" not in row.columns or key in named:
             continue
-        label = label_norm(row.short or row.label)
+        label = label_norm(row.short or row.label).removeprefix("本机关")  # 本办不掌握…, 本局不掌握…
         if len(label) >= 4:
             joined = r"(?<![及和与])(?<![^\d件起个宗项次]、)"  # not 不予公开、无法提供共5件
             out.append((key, re.compile(joined + re.escape(label) + "(?:的)?(?:有|为)?" + rules().count)))

@@ -271,3 +271,9 @@ def test_mismatch_says_when_the_table_breaks_its_own_rules_there():
 def test_listed_outcomes_and_joined_ones():
     got = values(read_prose(doc("予以公开8件、部分公开2件、不予公开、无法提供共5件。"), T2021, 2023))
     assert got == {"requests.granted.total": 8, "requests.partially_granted.total": 2}
+
+
+def test_rows_by_their_own_labels_and_none_carried_forward():
+    got = values(read_prose(doc("其中，予以公开3件，本局不掌握相关政府信息2件，重复申请1件。无下年度结转。"), T2021, 2023))
+    assert got == {"requests.granted.total": 3, "requests.unavailable_not_held.total": 2,
+                   "requests.not_processed_duplicate.total": 1, "requests.carried_forward.total": 0}
