@@ -240,6 +240,8 @@ class _Reader:
     def __init__(self, template: Template, year: int | None):
         self.template, self.year = template, year
         self.found: dict[str, Figure] = {}
+        self.figures = [(f, resolve(f.keys, template)) for f in rules().figures]
+        self.row_figures = _row_figures(template)
 
     def put(self, key: str | None, value, text: str, page: int | None, approximate: bool) -> None:
         if key is None or value is None:
@@ -264,10 +266,8 @@ class _Reader:
 
     def read(self, para: Paragraph) -> None:
         text, taken = para.text, []
-        row_figures = _row_figures(self.template)
-        figures = [(f, resolve(f.keys, self.template)) for f in rules().figures]
         for s_start, s_end in _sentences(text):
-            for figure, key in figures:
+            for figure, key in self.figures:
                 for pattern in figure.patterns:
                     for m in pattern.finditer(text, s_start, s_end):
                         span = m.span("num")
@@ -281,7 +281,7 @@ class _Reader:
                         self.put(key, value, m.group(0), para.page_at(span[0]), approx)
                         if figure.review and key:
                             self.review_outcomes(para, key, value, approx, m.end(), s_end, taken)
-            for key, pattern in row_figures:
+            for key, pattern in self.row_figures:
                 for m in pattern.finditer(text, s_start, s_end):
                     span = m.span("num")
                     if any(a < span[1] and span[0] < b for a, b in taken) or self.other_time(text, s_start, m.start()):
