@@ -66,6 +66,7 @@ class _Rules:
     all_upheld: re.Pattern
     zeros: tuple[dict, ...]
     count: str
+    applicants: dict
 
 
 @lru_cache(maxsize=1)
@@ -82,8 +83,9 @@ def rules() -> _Rules:
     zeros = tuple({"pattern": re.compile(z["pattern"]), "keys": tuple(z["keys"]),
                    "also": ({"pattern": re.compile(z["also"]["pattern"]), "keys": tuple(z["also"]["keys"])}
                             if z.get("also") else None)} for z in data["zeros"])
+    applicants = dict(data["applicants"], stop=re.compile(data["applicants"]["stop"]))
     return _Rules(figures, tuple(re.compile(p) for p in data["skip_clause"]), outcomes,
-                  re.compile(data["all_upheld"]), zeros, count)
+                  re.compile(data["all_upheld"]), zeros, count, applicants)
 
 
 # --- numbers ----------------------------------------------------------------------------------------------------
@@ -236,12 +238,26 @@ def _row_figures(template: Template) -> list[tuple[str, re.Pattern]]:
     return out
 
 
+def _applicant_figures(template: Template) -> list[tuple[str, re.Pattern]]:
+    """Each applicant column by its label in the template (and the other names prose_patterns.yaml gives)."""
+    spec = rules().applicants
+    section = template.sections.get("requests")
+    out = []
+    for col in spec["columns"]:
+        if section is None or col not in section.columns:
+            continue
+        label = spec.get("labels", {}).get(col) or re.escape(section.columns[col].label)
+        out.append((col, re.compile(spec["wording"].replace("{label}", label) + rules().count)))
+    return out
+
+
 class _Reader:
     def __init__(self, template: Template, year: int | None):
         self.template, self.year = template, year
         self.found: dict[str, Figure] = {}
         self.figures = [(f, resolve(f.keys, template)) for f in rules().figures]
         self.row_figures = _row_figures(template)
+        self.applicants = _applicant_figures(template)
 
     def put(self, key: str | None, value, text: str, page: int | None, approximate: bool) -> None:
         if key is None or value is None:
@@ -281,6 +297,8 @@ class _Reader:
                         self.put(key, value, m.group(0), para.page_at(span[0]), approx)
                         if figure.review and key:
                             self.review_outcomes(para, key, value, approx, m.end(), s_end, taken)
+                        if figure.name in rules().applicants["figures"] and key:
+                            self.applicant_columns(para, key, m.end(), s_end, taken)
             for key, pattern in self.row_figures:
                 for m in pattern.finditer(text, s_start, s_end):
                     span = m.span("num")
@@ -290,6 +308,20 @@ class _Reader:
                     value, approx = _value(m)
                     self.put(key, value, m.group(0), para.page_at(span[0]), approx)
             self.zeros(para, s_start, s_end)
+
+    def applicant_columns(self, para: Paragraph, key: str, pos: int, end: int, taken) -> None:
+        """涉及自然人80件、商业企业1件: the columns of the row just stated, up to the next figure."""
+        text = para.text
+        nxt = rules().applicants["stop"].search(text, pos, end)
+        stop = nxt.start() if nxt else end
+        s, r, _ = key.split(".")
+        for col, pattern in self.applicants:
+            m = pattern.search(text, pos, stop)
+            if m and not any(a < m.end("num") and m.start("num") < b for a, b in taken):
+                taken.append(m.span("num"))
+                value, approx = _value(m)
+                self.put(resolve((f"{s}.{r}.{col}",), self.template), value, m.group(0), para.page_at(m.start()),
+                         approx)
 
     def review_outcomes(self, para: Paragraph, key: str, total, approx: bool, pos: int, end: int, taken) -> None:
         """结果维持72件, 结果纠正64件 ... or 均获维持, after a review group's total, up to the next group."""

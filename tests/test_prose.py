@@ -277,3 +277,10 @@ def test_rows_by_their_own_labels_and_none_carried_forward():
     got = values(read_prose(doc("其中，予以公开3件，本局不掌握相关政府信息2件，重复申请1件。无下年度结转。"), T2021, 2023))
     assert got == {"requests.granted.total": 3, "requests.unavailable_not_held.total": 2,
                    "requests.not_processed_duplicate.total": 1, "requests.carried_forward.total": 0}
+
+
+def test_who_applied():
+    text = "全年共收到申请20件，其中自然人申请17件、商业企业3件；办结20件，其中自然人17件。"
+    assert values(read_prose(doc(text), T2021, 2023)) == {
+        "requests.new.total": 20, "requests.new.natural_person": 17, "requests.new.commercial_enterprise": 3,
+        "requests.outcome_total.total": 20}

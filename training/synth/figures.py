@@ -27,12 +27,12 @@ def _num(value) -> str:
 
 
 def _cn(rng: random.Random, n: int) -> str:
-    """0..99 in Chinese numerals, as prose writes small counts: 两, 十二, 二十."""
+    """1..99 in Chinese numerals, as prose writes small counts: 两, 十二, 二十."""
     if n == 2 and rng.random() < 0.5:
         return "两"
     tens, ones = divmod(n, 10)
     if tens == 0:
-        return words.CN_DIGITS[ones] if n else "零"
+        return words.CN_DIGITS[ones]
     return ("" if tens == 1 else words.CN_DIGITS[tens]) + "十" + (words.CN_DIGITS[ones] if ones else "")
 
 
@@ -58,7 +58,7 @@ class _Writer:
         if approx:
             shown = value // 10 * 10
             text = f"{shown}余" if self.rng.random() < 0.7 else f"约{shown}"
-        elif isinstance(value, int) and value < 100 and self.rng.random() < 0.12:
+        elif isinstance(value, int) and 0 < value < 100 and self.rng.random() < 0.12:
             shown, text = value, _cn(self.rng, value)
         else:
             shown = value
@@ -114,6 +114,16 @@ def write(rng: random.Random, template: Template, report: dict, year: int, agenc
         w.truth[new_key] = {"value": 0, "table": 0, "approximate": False, "contradicts": False}
     else:
         _say(w, new_key, B["new"], requests, approximate_ok=True)
+        if requests and rng.random() < 0.3 and w.table(new_key) and not w.truth[new_key]["approximate"]:
+            said = []
+            for col in ("natural_person", "commercial_enterprise"):
+                key = w.key(f"requests.new.{col}")
+                if key and w.table(key):
+                    said.append(B["applicants"][col].format(v=w.table(key)))
+                    w.truth[key] = {"value": w.table(key), "table": w.table(key), "approximate": False,
+                                    "contradicts": False}
+            if said:
+                requests[-1] += "，其中" + "、".join(said)
         if rng.random() < 0.3 and w.table(new_key):
             requests[-1] += rng.choice(B["compare"]).format(last=year - 1, x=rng.randint(1, 400))
         if rng.random() < 0.2 and (w.table(new_key) or 0) > 3:
