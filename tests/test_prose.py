@@ -284,3 +284,15 @@ def test_who_applied():
     assert values(read_prose(doc(text), T2021, 2023)) == {
         "requests.new.total": 20, "requests.new.natural_person": 17, "requests.new.commercial_enterprise": 3,
         "requests.outcome_total.total": 20}
+
+
+def test_other_things_handled_are_not_applications():
+    got = values(read_prose(doc("全年办结12件人大代表建议，答复群众留言300条。共办结政府信息公开申请9件。"), T2021, 2023))
+    assert got == {"requests.outcome_total.total": 9}
+
+
+def test_handled_in_other_words_and_both_review_counts_zero():
+    text = "新收政府信息公开申请6件，上年结转1件，共办理7件。政府信息公开行政复议和行政诉讼案件均为0。"
+    assert values(read_prose(doc(text), T2021, 2023)) == {
+        "requests.new.total": 6, "requests.carried_over.total": 1, "requests.outcome_total.total": 7,
+        "review_and_litigation.reconsideration.total": 0, "review_and_litigation.litigation.total": 0}
