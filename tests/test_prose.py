@@ -296,3 +296,27 @@ def test_handled_in_other_words_and_both_review_counts_zero():
     assert values(read_prose(doc(text), T2021, 2023)) == {
         "requests.new.total": 6, "requests.carried_over.total": 1, "requests.outcome_total.total": 7,
         "review_and_litigation.reconsideration.total": 0, "review_and_litigation.litigation.total": 0}
+
+
+# --- scoring -----------------------------------------------------------------------------------------------------
+
+def test_scoring_figures_and_mismatches():
+    from eval.score import prose_counts, prose_key_of, prose_mismatch_counts
+
+    assert prose_key_of(["requests.new.total"]) == "requests.new.total"
+    assert prose_key_of(["requests.denied_state_secret.total", "requests.denied_third_party_rights.total"]) == \
+        "requests.denied.total"
+    assert prose_key_of(["review_and_litigation.litigation_direct.upheld",
+                         "review_and_litigation.litigation_after_reconsideration.upheld"]) == \
+        "review_and_litigation.litigation.upheld"
+    truth = {"requests.new.total": {"value": 12, "approximate": False, "contradicts": True},
+             "requests.denied.total": {"value": 30, "approximate": True, "contradicts": False},
+             "requests.granted.total": {"value": 4, "approximate": False, "contradicts": False}}
+    got = {"requests.new.total": {"value": 12, "approximate": False},
+           "requests.denied.total": {"value": 30, "approximate": False},   # the flag is part of being right
+           "requests.carried_over.total": {"value": 1, "approximate": False}}
+    assert prose_counts(truth, got) == {"tp": 1, "fp": 2, "fn": 2}
+    findings = [{"rule": "prose.mismatch", "cells": ["requests.new.total"]},
+                {"rule": "prose.mismatch", "cells": ["requests.granted.total"]},
+                {"rule": "requests.balance", "cells": ["requests.new.total"]}]
+    assert prose_mismatch_counts(truth, findings) == {"tp": 1, "fp": 1, "fn": 0}
