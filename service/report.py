@@ -98,7 +98,7 @@ class ExtractionResult(BaseModel):
         return buf.getvalue()
 
     def to_xlsx(self, path) -> None:
-        """One sheet per table, laid out as printed, plus the findings."""
+        """One sheet per table, laid out as printed, plus the prose's figures and the findings."""
         from openpyxl import Workbook
 
         wb = Workbook()
@@ -110,6 +110,11 @@ class ExtractionResult(BaseModel):
             ws.append(["row", *columns])
             for row, cols in rows.items():
                 ws.append([row, *[cols.get(c) for c in columns]])
+        if self.prose:
+            ws = wb.create_sheet("prose")
+            ws.append(["key", "value", "approximate", "text", "page"])
+            for key, fig in self.prose.items():
+                ws.append([key, fig.value, fig.approximate, fig.text, fig.page])
         ws = wb.create_sheet("findings")
         ws.append(["rule", "severity", "message", "cells"])
         for f in self.findings:

@@ -320,3 +320,15 @@ def test_scoring_figures_and_mismatches():
                 {"rule": "prose.mismatch", "cells": ["requests.granted.total"]},
                 {"rule": "requests.balance", "cells": ["requests.new.total"]}]
     assert prose_mismatch_counts(truth, findings) == {"tp": 1, "fp": 1, "fn": 0}
+
+
+def test_xlsx_has_a_prose_sheet(pipeline, tmp_path):
+    from openpyxl import load_workbook
+
+    report = consistent_report(seed=4)
+    text = with_prose(report, f"全年共收到政府信息公开申请{report['requests']['new']['total']}件。")
+    result = pipeline.run(load_source(text.encode("utf-8"), name="r.txt"))
+    result.to_xlsx(tmp_path / "r.xlsx")
+    rows = list(load_workbook(tmp_path / "r.xlsx")["prose"].values)
+    assert rows[0] == ("key", "value", "approximate", "text", "page")
+    assert rows[1][:3] == ("requests.new.total", report["requests"]["new"]["total"], False)
