@@ -1,35 +1,265 @@
-"""Text dumps (pdftotext output, HTML flattened to pipes, one cell per line, ...) -> Document lines.
+"""Text dumps (pdftotext output, HTML flattened to pipes, one cell per line, markdown, page text) -> Document lines.
 
-A dump has lost its grid, so cells carry no row/col. Tabs and pipes separate cells; empty cells between separators are
-padding, not values (a blank is resolved later by the arithmetic, never read as 0 here).
+A dump has lost most of its grid. What each serialization still says about it is kept:
+- tabs: cells of one printed row; empty slots are merged cells, not values;
+- pipe rows ("| 821 | 35 |  |  | 2 |"): an empty cell between pipes holds its column's place (a blank cell, col set);
+  pipes with nothing between them at the end of a row ("|||") are padding;
+- one cell per line ending in " |": a lone "|" line is an empty cell, except the last before a label (padding or a
+  row mark); cells are gathered into their printed rows, values right-aligned (labels sit at the left);
+- a whole table printed on one line with every cell run together: cut into labels (at the template's labels) and
+  runs of digits, one Line per row (the digits stay uncut: their cut needs the table's arithmetic).
+A blank cell is only ever a blank token; whether it is 0 is decided later by the arithmetic.
 """
 from __future__ import annotations
 
 import re
+import unicodedata
+from functools import lru_cache
 
 from service.document import Cell, Document, Line, Source
 from service.ingest import decode_text
+from service.template import all_templates
 
+_PIPE = r"[|｜]"
 _PIPE_ONLY = re.compile(r"^[\s|｜]*$")
+_MD_RULE = re.compile(r"^\s*[|｜]?\s*:?-{3,}:?\s*(?:[|｜]\s*:?-{3,}:?\s*)*[|｜]?\s*$")
+# "text |" with optional padding pipes after it: one cell of a one-cell-per-line dump.
+_CELL_LINE = re.compile(r"^(?P<text>[^|｜]*?[^\s|｜][^|｜]*?)\s*[|｜][\s|｜]*$")
+_VALUE = re.compile(r"^(?:(?:减|增|[-−+])?\s*\d[\d,，]*(?:\.\d+)?\s*(?:万元|元|件|条|个|项)?|[/／\\]|[—–\-－]{1,3}|无)$")
 
 
 def split_cells(line: str) -> list[str]:
+    """The non-empty cells of one line (tabs or pipes)."""
     if "\t" in line:
         parts = line.split("\t")
     elif "|" in line or "｜" in line:
-        parts = re.split(r"[|｜]", line)
+        parts = re.split(_PIPE, line)
     else:
         parts = [line]
     return [p.strip() for p in parts if p.strip()]
 
 
+def _pipe_row(line: str) -> list[Cell]:
+    """"| a |  | b |||": cells with their column index; a blank between pipes keeps its place, "||" at the end is
+    padding."""
+    parts = re.split(_PIPE, line)
+    if parts and not parts[0].strip():
+        parts = parts[1:]
+    while parts and parts[-1] == "":
+        parts = parts[:-1]  # the closing pipe and padding pipes
+    if parts and not parts[-1].strip() and not line.rstrip().endswith(("|", "｜")):
+        parts = parts[:-1]
+    return [Cell(text=p.strip(), col=i) for i, p in enumerate(parts)]
+
+
+def _is_value(text: str) -> bool:
+    return not text or bool(_VALUE.match(unicodedata.normalize("NFKC", text).strip()))
+
+
+# --- one cell per line ----------------------------------------------------------------------------------------
+
+def _cell_per_line(raw: list[str]) -> bool:
+    cells = sum(1 for s in raw if _CELL_LINE.match(s.strip()) and s.strip().count("|") + s.strip().count("｜") >= 1
+                and not re.search(rf"{_PIPE}\s*[^\s|｜]", s.strip()))
+    lone = sum(1 for s in raw if s.strip() in ("|", "｜"))
+    return cells >= 8 and lone >= 1
+
+
+def _value_next(stripped: list[str], i: int) -> bool:
+    """Whether the line after a lone "|" continues the row's values (another "|", padding, a value cell)."""
+    nxt = next((t for t in stripped[i + 1:] if t), "")
+    if not nxt:
+        return False
+    if _PIPE_ONLY.match(nxt):
+        return True
+    m = _CELL_LINE.match(nxt)
+    return m is not None and _is_value(m.group("text"))
+
+
+def _cell_rows(raw: list[str]) -> list[Line]:
+    """Gather one-cell-per-line cells into printed rows: a label after a value, a padding line or a row mark ends a
+    row. Lone "|" lines are empty cells, except the last one before a label (padding, or the mark of a new row)."""
+    items: list[tuple[str, str]] = []  # (kind, text): cell | end | prose
+    stripped = [s.strip() for s in raw]
+    for i, s in enumerate(stripped):
+        if not s:
+            continue
+        if s in ("|", "｜"):
+            items.append(("cell", "") if _value_next(stripped, i) else ("end", ""))
+        elif _PIPE_ONLY.match(s):
+            items.append(("end", ""))
+        else:
+            m = _CELL_LINE.match(s)
+            if m and not re.search(rf"{_PIPE}\s*[^\s|｜]", s):
+                items.append(("cell", m.group("text").strip()))
+                if re.search(rf"{_PIPE}\s*{_PIPE}", s):  # "0 | ||": the row's padding follows its last cell
+                    items.append(("end", ""))
+            elif re.search(_PIPE, s) or "\t" in s:
+                items.append(("row", s))
+            else:
+                items.append(("prose", s))
+    lines: list[Line] = []
+    row: list[str] = []
+
+    def flush():
+        if row:
+            lines.append(_aligned(row))
+            row.clear()
+
+    for kind, text in items:
+        if kind == "cell":
+            if row and not _is_value(text) and _is_value(row[-1]):
+                flush()
+            row.append(text)
+        elif kind == "end":
+            flush()
+        else:
+            flush()
+            lines.extend(_plain_lines(text))
+    flush()
+    width = max((len(li.cells) for li in lines if li.table is not None), default=0)
+    for li in lines:
+        if li.table is not None:
+            for k, c in enumerate(li.cells):
+                c.col = width - len(li.cells) + k
+    return lines
+
+
+def _aligned(texts: list[str]) -> Line:
+    """One printed row from a one-cell-per-line dump (columns are set once the widest row is known)."""
+    if len(texts) == 1 and texts[0]:
+        return Line(cells=[Cell(text=texts[0])], table=None)
+    return Line(cells=[Cell(text=t) for t in texts], table=0)
+
+
+# --- plain lines ----------------------------------------------------------------------------------------------
+
+def _plain_lines(raw: str) -> list[Line]:
+    if _PIPE_ONLY.match(raw) or _MD_RULE.match(raw):
+        return []
+    if "\t" not in raw and re.search(_PIPE, raw):
+        cells = _pipe_row(raw)
+        if len([c for c in cells if c.text]) > 1:
+            return [Line(cells=cells, table=0)]
+        cells = [c for c in cells if c.text]
+        return [Line(cells=[Cell(text=c.text) for c in cells], table=None)] if cells else []
+    cells = split_cells(raw)
+    if not cells:
+        return []
+    if len(cells) == 1 and len(cells[0]) > 200:
+        run = _run_together(cells[0])
+        if run:
+            return run
+    return [Line(cells=[Cell(text=c) for c in cells], table=0 if len(cells) > 1 else None)]
+
+
+# --- a whole table on one line ----------------------------------------------------------------------------------
+
+_DIGITS = re.compile(r"(?:减|增)?\d[\d ]*(?:\.\d+)?(?:万元|元)?")
+_ENUM_AFTER = re.compile(r"[.．、]\s*[^\d\s]")
+
+
+@lru_cache(maxsize=1)
+def _known_labels() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(every printed label of every template, longest first; section titles; the closing section titles)."""
+    labels: set[str] = set()
+    titles: set[str] = set()
+    for t in all_templates():
+        for s in t.sections.values():
+            titles.add(s.title)
+            labels.update([s.title, *s.header])
+            for g in s.groups:
+                labels.update([g["caption"], *g["header"]])
+            for spec in [*s.rows, *s.columns.values()]:
+                labels.update([spec.label, *spec.variants, *([spec.parent] if spec.parent else [])])
+    labels.update(["三、本年度办理结果", "结果维持", "结果纠正", "其他结果", "尚未审结", "总计"])
+    nfkc = {unicodedata.normalize("NFKC", x) for x in labels}
+    return (tuple(sorted(nfkc, key=len, reverse=True)), tuple(unicodedata.normalize("NFKC", x) for x in titles),
+            ("五、存在的主要问题", "六、其他需要报告的事项"))
+
+
+def _cut_labels(text: str) -> list[str]:
+    """A run of label text cut at the template's labels ("…其他一、本年新收…数量" -> […, 其他, 一、本年新收…数量])."""
+    labels = _known_labels()[0]
+    marks: list[tuple[int, int]] = []
+    for label in labels:
+        if len(label) < 2:
+            continue
+        start = 0
+        while (k := text.find(label, start)) >= 0:
+            end = k + len(label)
+            if not any(a < end and k < b for a, b in marks):
+                marks.append((k, end))
+            start = k + 1
+    marks.sort()
+    out: list[str] = []
+    pos = 0
+    for a, b in marks:
+        if text[pos:a].strip():
+            out.append(text[pos:a].strip())
+        out.append(text[a:b])
+        pos = b
+    if text[pos:].strip():
+        out.append(text[pos:].strip())
+    return out
+
+
+def _run_together(text: str) -> list[Line] | None:
+    """A whole table printed on one line ("…数量713000074二、上年结转…"): one Line per printed row, its label cut at
+    the template's labels and its digits kept as one run; prose before and after stays prose. None if no table."""
+    norm = unicodedata.normalize("NFKC", text)
+    _, titles, ends = _known_labels()
+    starts = [norm.find(t) for t in titles if norm.find(t) >= 0]
+    if not starts:
+        return None
+    start = min(starts)
+    stops = [k for e in ends if (k := norm.find(e, start)) >= 0]
+    stop = min(stops) if stops else len(norm)
+    table = norm[start:stop]
+    rows: list[tuple[str, str]] = []
+    label_start = 0
+    for m in _DIGITS.finditer(table):
+        a, b = m.span()
+        digits = m.group(0)
+        if _ENUM_AFTER.match(table, b) and not digits.rstrip().endswith(("元",)):
+            # "…00000002.其他…": the last digit numbers the next label.
+            b -= 1
+            digits = table[a:b]
+        if not digits.strip() or a < label_start:
+            continue
+        rows.append((table[label_start:a], digits.strip()))
+        label_start = b
+    if len(rows) < 3:
+        return None
+    lines: list[Line] = []
+    if norm[:start].strip():
+        lines.append(Line(cells=[Cell(text=norm[:start].strip())]))
+    for label, digits in rows:
+        cells = [Cell(text=c) for c in _cut_labels(label)] + [Cell(text=digits)]
+        lines.append(Line(cells=cells, table=0))
+    tail = table[label_start:] + norm[stop:]
+    for part in _cut_tail(tail):
+        lines.append(Line(cells=[Cell(text=part)]))
+    return lines
+
+
+def _cut_tail(text: str) -> list[str]:
+    """The prose after the table, cut before each closing section title so they read as titles."""
+    _, _, ends = _known_labels()
+    cuts = sorted(k for e in ends if (k := text.find(e)) >= 0)
+    parts, pos = [], 0
+    for k in cuts:
+        parts.append(text[pos:k])
+        pos = k
+    parts.append(text[pos:])
+    return [p.strip() for p in parts if p.strip()]
+
+
 def read_text(source: Source) -> Document:
     text = (decode_text(source.data) or source.data.decode("utf-8", "replace")).replace("\r\n", "\n").replace("\r", "\n")
-    lines: list[Line] = []
-    for raw in text.split("\n"):
-        if _PIPE_ONLY.match(raw):
-            continue
-        cells = split_cells(raw)
-        if cells:
-            lines.append(Line(cells=[Cell(text=c) for c in cells], table=0 if len(cells) > 1 else None))
+    raw = text.split("\n")
+    if _cell_per_line(raw):
+        lines = _cell_rows(raw)
+    else:
+        lines = [line for r in raw for line in _plain_lines(r)]
     return Document(source=source.name, kind=source.kind, lines=lines, method="text")
