@@ -32,12 +32,19 @@ def _lines(doc: Document) -> list[str]:
     return [_clean(" ".join(c.text for c in line.cells)) for line in doc.lines]
 
 
+# Page chrome before a title: "标题：", "当前位置：首页 > …".
+_CHROME = re.compile(r"^(?:标题|题目|名称|文章标题|title)[:：]", re.I)
+# A sentence of prose, not a title: it cites a law or runs on past a comma.
+_PROSE = re.compile(r"[《,，;；。]|根据|按照")
+
+
 def read_title(prose: list[str]) -> tuple[str | None, int | None]:
     for text in prose[:40]:
+        text = _CHROME.sub("", text)
         if "报告" not in text or len(text) > 80:
             continue
         m = _TITLE.match(text) or _ALT_TITLE.match(text)
-        if m:
+        if m and not _PROSE.search(m.group("agency")):
             agency = re.sub(r"^[《“\"]|关于$", "", m.group("agency")).strip()
             return (agency or None), int(m.group("year"))
     return None, None
