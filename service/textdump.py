@@ -255,11 +255,86 @@ def _cut_tail(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+# --- row labels torn from their rows (PDF-to-markdown) -----------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _row_labels() -> tuple[str, ...]:
+    """Row labels of every template, less those another template prints as a group heading ("（六）其他处理")."""
+    def norm(x):
+        return re.sub(r"\s+", "", unicodedata.normalize("NFKC", x))
+
+    rows = [r for t in all_templates() for s in t.sections.values() if s.layout == "rows" for r in s.rows]
+    parents = {norm(r.parent) for r in rows if r.parent}
+    return tuple(sorted({norm(r.label) for r in rows} - parents, key=len, reverse=True))
+
+
+def _find_labels(text: str) -> list[tuple[int, str]]:
+    """Row labels spelled out, in order, in text whose lines interleave two columns ("（四）无2.没有现成信息需要另" /
+    "法提供行制作"): each label's characters in order within a short span."""
+    found: dict[int, str] = {}
+    for label in _row_labels():
+        start = 0
+        while (i := text.find(label[:2], start)) >= 0:
+            start = i + 1
+            pos, k = i, 0
+            while k < len(label) and pos < len(text) and pos - i <= 2 * len(label) + 4:
+                if text[pos] == label[k]:
+                    k += 1
+                pos += 1
+            if k == len(label) and not any(abs(i - j) < 2 for j in found):
+                found[i] = label
+    return sorted(found.items())
+
+
+def _reattach_torn_labels(blocks: list[tuple[str, list[Line]]]) -> list[Line]:
+    """A PDF-to-markdown conversion tears some row labels out of the table: they come as text between the table's
+    pieces, and their rows as pipe rows that start with a number. Where the torn labels and the unlabeled rows are
+    equally many, each unlabeled row takes the next torn label, and the torn text goes."""
+    rows = [i for i, (kind, _) in enumerate(blocks) if kind == "row"]
+    if len(rows) < 2:
+        return [li for _, ls in blocks for li in ls]
+    widths = [sum(_is_value(c.text) and bool(c.text) for c in blocks[i][1][0].cells) for i in rows
+              if not _is_value(blocks[i][1][0].cells[0].text)]
+    if not widths:
+        return [li for _, ls in blocks for li in ls]
+    width = max(set(widths), key=widths.count)
+    unlabeled = [i for i in rows if _is_value(blocks[i][1][0].cells[0].text)
+                 and sum(bool(c.text) for c in blocks[i][1][0].cells) == width]
+    torn: list[tuple[int, str]] = []
+    groups: list[int] = []
+    for i, (kind, ls) in enumerate(blocks):
+        if kind != "text" or not rows[0] < i < rows[-1]:
+            continue
+        text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", "".join(c.text for li in ls for c in li.cells)))
+        labels = _find_labels(text)
+        if labels:
+            torn.extend((i, label) for _, label in labels)
+            groups.append(i)
+    if not torn or len(torn) != len(unlabeled):
+        return [li for _, ls in blocks for li in ls]
+    for i, (_, label) in zip(unlabeled, torn):
+        line = blocks[i][1][0]
+        for c in line.cells:
+            c.col = (c.col or 0) + 1
+        line.cells.insert(0, Cell(text=label, col=0))
+    return [li for i, (_, ls) in enumerate(blocks) if i not in groups for li in ls]
+
+
 def read_text(source: Source) -> Document:
     text = (decode_text(source.data) or source.data.decode("utf-8", "replace")).replace("\r\n", "\n").replace("\r", "\n")
     raw = text.split("\n")
     if _cell_per_line(raw):
         lines = _cell_rows(raw)
     else:
-        lines = [line for r in raw for line in _plain_lines(r)]
+        blocks: list[tuple[str, list[Line]]] = []
+        for r in raw:
+            ls = _plain_lines(r)
+            if not ls:
+                continue
+            kind = "row" if "\t" not in r and re.search(_PIPE, r) and ls[0].table is not None else "text"
+            if kind == "text" and blocks and blocks[-1][0] == "text":
+                blocks[-1][1].extend(ls)
+            else:
+                blocks.append((kind, ls))
+        lines = _reattach_torn_labels(blocks)
     return Document(source=source.name, kind=source.kind, lines=lines, method="text")
