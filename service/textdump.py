@@ -19,6 +19,7 @@ from functools import lru_cache
 from service.document import Cell, Document, Line, Source
 from service.ingest import decode_text
 from service.template import all_templates
+from service.values import mark_yuan_amounts
 
 _PIPE = r"[|｜]"
 _PIPE_ONLY = re.compile(r"^[\s|｜]*$")
@@ -337,4 +338,5 @@ def read_text(source: Source) -> Document:
             else:
                 blocks.append((kind, ls))
         lines = _reattach_torn_labels(blocks)
+    mark_yuan_amounts(lines)
     return Document(source=source.name, kind=source.kind, lines=lines, method="text")

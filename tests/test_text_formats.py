@@ -7,7 +7,7 @@ import pytest
 from service.ingest import load_source
 from service.pipeline import Pipeline, PipelineOptions
 from service.template import SECTIONS
-from tests.textgen import STYLES, consistent_report, render
+from tests.textgen import REAL_STYLES, STYLES, consistent_report, render, render_real, small_report
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 
@@ -138,3 +138,95 @@ def test_unreadable_label_between_two_readable_rows_is_placed_by_order(pipeline)
     assert result.requests["carried_over"] == report["requests"]["carried_over"]
     assert result.provenance["requests.carried_over.total"].how == "order"
     assert any("carried_over" in w and "unreadable" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("template_id", ["gov-info-disclosure/2021", "gov-info-disclosure/2019"])
+@pytest.mark.parametrize("style", REAL_STYLES)
+def test_real_serializations(pipeline, style, template_id):
+    """Page texts as real sites print them: empty cells as lone "|" lines or blanks between pipes, a whole table on
+    one line with its cells run together, PDF-to-markdown with row labels torn out of the table."""
+    report = small_report(template_id) if style == "one_line" else consistent_report(template_id, seed=len(style))
+    text = render_real(report, style)
+    result = run(pipeline, text)
+    assert result.template == template_id
+    assert (result.agency, result.year) == (report["agency"], report["year"])
+    assert_tables(result, report)
+
+
+def test_one_line_table_is_cut_into_rows():
+    from service.document import Source
+    from service.textdump import read_text
+
+    report = small_report()
+    doc = read_text(Source("r.txt", render_real(report, "one_line").encode("utf-8"), "text"))
+    rows = {line.cells[-2].text: line.cells[-1].text for line in doc.lines if len(line.cells) > 1}
+    granted = report["requests"]["granted"]
+    assert rows["(一)予以公开"] == "".join(str(v) for v in granted.values())
+    # "…00000002.其他…": the enumerator of the next label is not a digit of the row before it.
+    assert rows["2.其他法律行政法规禁止公开"] == "".join(str(v) for v in report["requests"]["denied_prohibited_by_law"].values())
+
+
+def test_page_chrome_before_the_title(pipeline):
+    report = consistent_report(seed=4)
+    title = render(report, "tabs").splitlines()[0]
+    text = "\n".join([f"标题: {title}", "发布时间: 2024-01-20 10:00", "文号:", "栏目: 政府信息公开年报",
+                      "当前位置：首页 > 政务公开 > 政府信息公开年报", render(report, "tabs")])
+    result = run(pipeline, text)
+    assert (result.agency, result.year) == (report["agency"], report["year"])
+    assert_tables(result, report)
+
+
+def test_traditional_characters(pipeline):
+    from opencc import OpenCC
+
+    report = consistent_report(seed=6)
+    result = run(pipeline, OpenCC("s2t").convert(render(report, "pipes")))
+    assert_tables(result, report)
+
+
+def test_amounts_in_yuan_are_read_as_10k_yuan(pipeline):
+    report = consistent_report(seed=8)
+    fee = report["proactive_disclosure"]["administrative_fees"]["amount_10k_yuan"]
+    text = render(report, "tabs").replace("本年收费金额（单位：万元）", "本年收费金额（单位：元）")
+    text = text.replace(f"行政事业性收费\t{fee:g}", f"行政事业性收费\t{round(fee * 10000):d}")
+    result = run(pipeline, text)
+    assert result.proactive_disclosure["administrative_fees"]["amount_10k_yuan"] == pytest.approx(fee)
+    assert "万元" in result.provenance["proactive_disclosure.administrative_fees.amount_10k_yuan"].note
+
+
+def test_change_printed_with_zeng_and_jian(pipeline):
+    report = consistent_report("gov-info-disclosure/2019", seed=9)
+    pro = report["proactive_disclosure"]
+    pro["administrative_licensing"]["change"], pro["administrative_penalty"]["change"] = 5, -2
+    text = render(report, "tabs")
+    for row, printed in (("administrative_licensing", "增5"), ("administrative_penalty", "减2")):
+        values = [str(v) for v in pro[row].values()]
+        label = get_label(report, row)
+        old = "\t".join([label, *values])
+        assert old in text
+        text = text.replace(old, "\t".join([label, values[0], printed, values[2]]))
+    result = run(pipeline, text)
+    assert result.proactive_disclosure["administrative_licensing"]["change"] == 5
+    assert result.proactive_disclosure["administrative_penalty"]["change"] == -2
+
+
+def get_label(report, row):
+    from service.template import get_template
+
+    return get_template(report["template"]).sections["proactive_disclosure"].row(row).label
+
+
+def test_labels_only_invents_nothing(pipeline):
+    """An empty template (labels printed, no values): no value may be made up."""
+    from service.document import InputError
+
+    report = consistent_report(seed=10)
+    lines = [li for li in render(report, "tabs").splitlines()]
+    emptied = "\n".join("\t".join(c for c in li.split("\t") if not c.strip().lstrip("-减").replace(".", "").isdigit())
+                        for li in lines)
+    try:
+        result = run(pipeline, emptied)
+    except InputError:
+        return
+    got = result.model_dump()
+    assert all(v is None for s in SECTIONS for cols in got[s].values() for v in cols.values())
