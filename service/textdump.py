@@ -147,7 +147,7 @@ def _plain_lines(raw: str) -> list[Line]:
     cells = split_cells(raw)
     if not cells:
         return []
-    if len(cells) == 1 and len(cells[0]) > 200:
+    if len(cells) == 1 and len(cells[0]) > 30:
         run = _run_together(cells[0])
         if run:
             return run
@@ -205,6 +205,11 @@ def _cut_labels(text: str) -> list[str]:
     return out
 
 
+def _only_labels(text: str) -> bool:
+    known = set(_known_labels()[0])
+    return sum(len(p) for p in _cut_labels(text) if p not in known) <= 4
+
+
 def _run_together(text: str) -> list[Line] | None:
     """A whole table printed on one line ("…数量713000074二、上年结转…"): one Line per printed row, its label cut at
     the template's labels and its digits kept as one run; prose before and after stays prose. None if no table."""
@@ -230,7 +235,11 @@ def _run_together(text: str) -> list[Line] | None:
             continue
         rows.append((table[label_start:a], digits.strip()))
         label_start = b
-    if len(rows) < 3:
+    # A table, not a paragraph that quotes a heading: at least two printed row labels right before their digits, or
+    # (a table without row labels, 四) nothing but the template's labels before its digits.
+    row_labels = _row_labels()
+    labelled = sum(any(re.sub(r"\s+", "", label).endswith(r) for r in row_labels) for label, _ in rows)
+    if labelled < 2 and not all(_only_labels(label) for label, _ in rows):
         return None
     lines: list[Line] = []
     if norm[:start].strip():

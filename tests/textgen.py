@@ -185,6 +185,16 @@ def render_real(report: dict, style: str) -> str:
         table = "".join(label.replace("\t", "") + "".join(values) for label, values in table_rows(report))
         return "\n".join(head[:2] + ["".join(head[2:4]) + table + "".join(prose_tail(report)[1:5])]
                          + prose_tail(report)[5:]) + "\n"
+    if style == "table_lines":
+        # Each table on its own line, cells run together; section titles start the lines.
+        lines = prose_head(report)
+        for label, values in table_rows(report):
+            text = label.replace("\t", "") + "".join(values)
+            if label in {s.title for s in get_template(report["template"]).sections.values()}:
+                lines.append(text)
+            else:
+                lines[-1] += text
+        return "\n".join(lines + prose_tail(report)) + "\n"
     if style == "markdown_torn":
         return _markdown_torn(report)
     raise ValueError(style)
@@ -230,4 +240,4 @@ def _markdown_torn(report: dict) -> str:
     return "\n".join(lines + prose_tail(report)) + "\n"
 
 
-REAL_STYLES = ["slash_cells", "row_marks", "pipes_blank", "one_line", "markdown_torn"]
+REAL_STYLES = ["slash_cells", "row_marks", "pipes_blank", "one_line", "table_lines", "markdown_torn"]
