@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from service.document import Cell, Document, Line, Source
 from service.ingest import decode_text
+from service.labels import simplified
 from service.template import all_templates
 from service.values import mark_yuan_amounts
 
@@ -213,7 +214,8 @@ def _only_labels(text: str) -> bool:
 def _run_together(text: str) -> list[Line] | None:
     """A whole table printed on one line ("…数量713000074二、上年结转…"): one Line per printed row, its label cut at
     the template's labels and its digits kept as one run; prose before and after stays prose. None if no table."""
-    norm = unicodedata.normalize("NFKC", text)
+    # Labels are found in simplified characters (a mirror site may print 繁體).
+    norm = simplified(unicodedata.normalize("NFKC", text))
     _, titles, ends = _known_labels()
     starts = [norm.find(t) for t in titles if norm.find(t) >= 0]
     if not starts:
@@ -237,7 +239,7 @@ def _run_together(text: str) -> list[Line] | None:
         label_start = b
     # A table, not a paragraph that quotes a heading: at least two printed row labels right before their digits, or
     # (a table without row labels, 四) nothing but the template's labels before its digits.
-    row_labels = _row_labels()
+    row_labels = _row_labels()[0]
     labelled = sum(any(re.sub(r"\s+", "", label).endswith(r) for r in row_labels) for label, _ in rows)
     if labelled < 2 and not all(_only_labels(label) for label, _ in rows):
         return None
@@ -268,21 +270,22 @@ def _cut_tail(text: str) -> list[str]:
 # --- row labels torn from their rows (PDF-to-markdown) -----------------------------------------------------------
 
 @lru_cache(maxsize=1)
-def _row_labels() -> tuple[str, ...]:
-    """Row labels of every template, less those another template prints as a group heading ("（六）其他处理")."""
+def _row_labels() -> tuple[tuple[str, ...], frozenset[str]]:
+    """Row labels of every template, longest first; and those another template prints as a group heading
+    ("（六）其他处理": a row of the 2019 template, the heading of three rows in the 2021 one)."""
     def norm(x):
         return re.sub(r"\s+", "", unicodedata.normalize("NFKC", x))
 
     rows = [r for t in all_templates() for s in t.sections.values() if s.layout == "rows" for r in s.rows]
-    parents = {norm(r.parent) for r in rows if r.parent}
-    return tuple(sorted({norm(r.label) for r in rows} - parents, key=len, reverse=True))
+    labels = {norm(r.label) for r in rows}
+    return tuple(sorted(labels, key=len, reverse=True)), frozenset(labels & {norm(r.parent) for r in rows if r.parent})
 
 
 def _find_labels(text: str) -> list[tuple[int, str]]:
     """Row labels spelled out, in order, in text whose lines interleave two columns ("（四）无2.没有现成信息需要另" /
     "法提供行制作"): each label's characters in order within a short span."""
     found: dict[int, str] = {}
-    for label in _row_labels():
+    for label in _row_labels()[0]:
         start = 0
         while (i := text.find(label[:2], start)) >= 0:
             start = i + 1
@@ -315,19 +318,26 @@ def _reattach_torn_labels(blocks: list[tuple[str, list[Line]]]) -> list[Line]:
     for i, (kind, ls) in enumerate(blocks):
         if kind != "text" or not rows[0] < i < rows[-1]:
             continue
-        text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", "".join(c.text for li in ls for c in li.cells)))
+        text = re.sub(r"\s+", "", simplified(unicodedata.normalize("NFKC", "".join(c.text for li in ls for c in li.cells))))
         labels = _find_labels(text)
         if labels:
             torn.extend((i, label) for _, label in labels)
             groups.append(i)
+    if torn and len(torn) != len(unlabeled):
+        # A heading of one template that is a row of the other counts only if the numbers agree.
+        torn = [(i, label) for i, label in torn if label not in _row_labels()[1]]
     if not torn or len(torn) != len(unlabeled):
         return [li for _, ls in blocks for li in ls]
     for i, (_, label) in zip(unlabeled, torn):
-        line = blocks[i][1][0]
-        for c in line.cells:
-            c.col = (c.col or 0) + 1
-        line.cells.insert(0, Cell(text=label, col=0))
-    return [li for i, (_, ls) in enumerate(blocks) if i not in groups for li in ls]
+        blocks[i][1][0].cells.insert(0, Cell(text=label))
+    titles = _known_labels()[1]
+
+    def title(li: Line) -> bool:
+        text = simplified(unicodedata.normalize("NFKC", "".join(c.text for c in li.cells)))
+        return any(t in text for t in titles)
+
+    # The torn text goes, but for the section titles among it.
+    return [li for i, (_, ls) in enumerate(blocks) for li in ls if i not in groups or title(li)]
 
 
 def read_text(source: Source) -> Document:
@@ -347,5 +357,12 @@ def read_text(source: Source) -> Document:
             else:
                 blocks.append((kind, ls))
         lines = _reattach_torn_labels(blocks)
+        # Pipe rows lose the slots of cells merged from the rows above, at the left: columns count from the right.
+        kept = {id(li) for li in lines}
+        rows = [li for kind, ls in blocks if kind == "row" for li in ls if id(li) in kept]
+        width = max((len(li.cells) for li in rows), default=0)
+        for li in rows:
+            for k, c in enumerate(li.cells):
+                c.col = width - len(li.cells) + k
     mark_yuan_amounts(lines)
     return Document(source=source.name, kind=source.kind, lines=lines, method="text")
