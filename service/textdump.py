@@ -283,20 +283,26 @@ def _row_labels() -> tuple[tuple[str, ...], frozenset[str]]:
 
 def _find_labels(text: str) -> list[tuple[int, str]]:
     """Row labels spelled out, in order, in text whose lines interleave two columns ("（四）无2.没有现成信息需要另" /
-    "法提供行制作"): each label's characters in order within a short span."""
-    found: dict[int, str] = {}
+    "法提供行制作"): each label's first three characters together, the rest in order with a few others between;
+    where matches overlap, the one with fewest others between wins."""
+    found: list[tuple[int, int, int, str]] = []  # (others between, start, end, label)
     for label in _row_labels()[0]:
         start = 0
-        while (i := text.find(label[:2], start)) >= 0:
+        while (i := text.find(label[:3], start)) >= 0:
             start = i + 1
             pos, k = i, 0
-            while k < len(label) and pos < len(text) and pos - i <= 2 * len(label) + 4:
+            limit = i + len(label) + max(6, len(label) // 2)
+            while k < len(label) and pos < min(len(text), limit):
                 if text[pos] == label[k]:
                     k += 1
                 pos += 1
-            if k == len(label) and not any(abs(i - j) < 2 for j in found):
-                found[i] = label
-    return sorted(found.items())
+            if k == len(label):
+                found.append((pos - i - len(label), i, pos, label))
+    taken: list[tuple[int, int, int, str]] = []
+    for cand in sorted(found, key=lambda f: (f[0], -len(f[3]))):
+        if not any(cand[1] < t[2] and t[1] < cand[2] for t in taken):
+            taken.append(cand)
+    return sorted((start, label) for _, start, _, label in taken)
 
 
 def _reattach_torn_labels(blocks: list[tuple[str, list[Line]]]) -> list[Line]:

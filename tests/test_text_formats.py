@@ -230,3 +230,72 @@ def test_labels_only_invents_nothing(pipeline):
         return
     got = result.model_dump()
     assert all(v is None for s in SECTIONS for cols in got[s].values() for v in cols.values())
+
+
+# --- the factory's serializations of real page texts -------------------------------------------------------------
+
+def _factory_doc(index: int):
+    import random
+
+    from training.synth.compose import compose
+
+    return compose(f"doc-{index:06d}", random.Random(f"formats-{index}"), ["2021", "2019"])
+
+
+def _request_lines(doc, text: str) -> dict[str, list[str]]:
+    """Each 三 row as the reader gives it: row key -> the texts of its last 7 cells."""
+    import unicodedata
+
+    from service.document import Source
+    from service.labels import simplified
+    from service.textdump import read_text
+
+    labels = {simplified(unicodedata.normalize("NFKC", r.label)): r.key for r in doc.template.sections["requests"].rows}
+    out = {}
+    for line in read_text(Source("r.txt", text.encode("utf-8"), "text")).lines:
+        texts = [simplified(unicodedata.normalize("NFKC", c.text)) for c in line.cells]
+        key = next((labels[t] for t in reversed(texts) if t in labels), None)
+        if key and key not in out:
+            out[key] = texts[-7:]
+    return out
+
+
+@pytest.mark.parametrize("style", ["slash_cells", "row_marks", "pipes_blank"])
+def test_factory_empty_cells_are_blank_cells_in_place(style):
+    """Every 三 row comes out with its 7 cells in place: the printed numbers, and the empty cells as blanks exactly
+    where the truth has a 0 that the row's total forces."""
+    from training.synth.render_text import render_text
+
+    for index in range(3):
+        doc = _factory_doc(index)
+        rows = _request_lines(doc, render_text(doc, style))
+        assert set(rows) == set(doc.report["requests"])
+        for key, cells in rows.items():
+            truth = doc.report["requests"][key]
+            assert [int(c) if c else 0 for c in cells] == list(truth.values()), key
+        assert any("" in cells for cells in rows.values())
+
+
+def test_factory_one_line_rows_keep_their_digits():
+    """A table printed on one line comes out one row per line, its digits run together as printed."""
+    from training.synth.render_text import render_text
+
+    for index in range(3):
+        doc = _factory_doc(index)
+        text = render_text(doc, "one_line")
+        assert sum(1 for line in text.splitlines() if "主动公开政府信息情况" in line) == 1
+        rows = _request_lines(doc, text)
+        assert set(rows) == set(doc.report["requests"])
+        for key, cells in rows.items():
+            assert cells[-1].replace(" ", "") == "".join(str(v) for v in doc.report["requests"][key].values()), key
+
+
+def test_factory_markdown_with_torn_labels(pipeline):
+    from training.synth.render_text import render_text
+
+    for index in range(3):
+        doc = _factory_doc(index)
+        text = render_text(doc, "markdown_torn")
+        assert "|---|" in text
+        result = run(pipeline, text, name="r.md")
+        assert_tables(result, doc.report)
