@@ -157,7 +157,7 @@ def _plain_lines(raw: str) -> list[Line]:
 
 # --- a whole table on one line ----------------------------------------------------------------------------------
 
-_DIGITS = re.compile(r"(?:减|增)?\d[\d ]*(?:\.\d+)?(?:万元|元)?")
+_DIGITS = re.compile(r"(?:减|增|(?<=\d)[-−])?\d[\d ]*(?:\.\d+)?(?:万元|元)?")
 _ENUM_AFTER = re.compile(r"[.．、]\s*[^\d\s]")
 
 
@@ -235,7 +235,11 @@ def _run_together(text: str) -> list[Line] | None:
             digits = table[a:b]
         if not digits.strip() or a < label_start:
             continue
-        rows.append((table[label_start:a], digits.strip()))
+        if rows and a == label_start:
+            # "396减5181": a signed cell right after the digits of the same row.
+            rows[-1] = (rows[-1][0], f"{rows[-1][1]} {digits.strip()}")
+        else:
+            rows.append((table[label_start:a], digits.strip()))
         label_start = b
     # A table, not a paragraph that quotes a heading: at least two printed row labels right before their digits, or
     # (a table without row labels, 四) nothing but the template's labels before its digits.

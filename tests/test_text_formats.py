@@ -299,3 +299,18 @@ def test_factory_markdown_with_torn_labels(pipeline):
         assert "|---|" in text
         result = run(pipeline, text, name="r.md")
         assert_tables(result, doc.report)
+
+
+def test_one_line_table_keeps_a_signed_change_in_its_row():
+    from service.document import Source
+    from service.textdump import read_text
+
+    report = small_report("gov-info-disclosure/2019")
+    report["proactive_disclosure"]["administrative_licensing"]["change"] = -3
+    text = render_real(report, "one_line")
+    lic = report["proactive_disclosure"]["administrative_licensing"]
+    for printed in ("-3", "减3"):
+        doc = read_text(Source("r.txt", text.replace(f"行政许可{lic['previous_year_items']}-3",
+                                                     f"行政许可{lic['previous_year_items']}{printed}").encode(), "text"))
+        rows = {line.cells[-2].text: line.cells[-1].text for line in doc.lines if len(line.cells) > 1}
+        assert rows["行政许可"] == f"{lic['previous_year_items']} {printed}{lic['decisions']}"
