@@ -41,15 +41,15 @@ def split_cells(line: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def _pipe_row(line: str) -> list[Cell]:
-    """"| a |  | b |||": cells with their column index; a blank between pipes keeps its place, "||" at the end is
-    padding."""
-    parts = re.split(_PIPE, line)
+def _pipe_row(line: str, markdown: bool = False) -> list[Cell]:
+    """"| a |  | b |||": the cells of a pipe row; a blank between two cells keeps its place. Empty cells at the end are
+    padding ("| 0 | ||"), except in a markdown table, whose rows all have the header's cells."""
+    parts = re.split(_PIPE, line.strip())
     if parts and not parts[0].strip():
         parts = parts[1:]
-    while parts and parts[-1] == "":
-        parts = parts[:-1]  # the closing pipe and padding pipes
-    if parts and not parts[-1].strip() and not line.rstrip().endswith(("|", "｜")):
+    if parts and parts[-1] == "":
+        parts = parts[:-1]  # the closing pipe
+    while parts and not parts[-1].strip() and (not markdown or parts[-1] == ""):
         parts = parts[:-1]
     return [Cell(text=p.strip(), col=i) for i, p in enumerate(parts)]
 
@@ -136,11 +136,11 @@ def _aligned(texts: list[str]) -> Line:
 
 # --- plain lines ----------------------------------------------------------------------------------------------
 
-def _plain_lines(raw: str) -> list[Line]:
+def _plain_lines(raw: str, markdown: bool = False) -> list[Line]:
     if _PIPE_ONLY.match(raw) or _MD_RULE.match(raw):
         return []
     if "\t" not in raw and re.search(_PIPE, raw):
-        cells = _pipe_row(raw)
+        cells = _pipe_row(raw, markdown)
         if len([c for c in cells if c.text]) > 1:
             return [Line(cells=cells, table=0)]
         cells = [c for c in cells if c.text]
@@ -357,8 +357,9 @@ def read_text(source: Source) -> Document:
         lines = _cell_rows(raw)
     else:
         blocks: list[tuple[str, list[Line]]] = []
+        markdown = any(_MD_RULE.match(r) and "-" in r for r in raw)
         for r in raw:
-            ls = _plain_lines(r)
+            ls = _plain_lines(r, markdown)
             if not ls:
                 continue
             kind = "row" if "\t" not in r and re.search(_PIPE, r) and ls[0].table is not None else "text"
