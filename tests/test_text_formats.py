@@ -314,3 +314,20 @@ def test_one_line_table_keeps_a_signed_change_in_its_row():
                                                      f"行政许可{lic['previous_year_items']}{printed}").encode(), "text"))
         rows = {line.cells[-2].text: line.cells[-1].text for line in doc.lines if len(line.cells) > 1}
         assert rows["行政许可"] == f"{lic['previous_year_items']} {printed}{lic['decisions']}"
+
+
+def test_amounts_in_yuan_in_an_html_table(pipeline):
+    from tests.textgen import prose_head, prose_tail, table_rows
+
+    report = consistent_report(seed=13)
+    fee = report["proactive_disclosure"]["administrative_fees"]["amount_10k_yuan"]
+    rows = []
+    for label, values in table_rows(report):
+        cells = [c for c in label.split("\t") if c] + values
+        if values == [f"{fee:g}"] and label == "行政事业性收费":
+            cells = [label, f"{round(fee * 10000):d}"]
+        rows.append("<tr>" + "".join(f"<td>{c.replace('单位：万元', '单位：元')}</td>" for c in cells) + "</tr>")
+    html = ("<html><body>" + "".join(f"<p>{p}</p>" for p in prose_head(report) if p) + "<table>" + "".join(rows)
+            + "</table>" + "".join(f"<p>{p}</p>" for p in prose_tail(report) if p) + "</body></html>")
+    result = run(pipeline, html, name="r.html")
+    assert result.proactive_disclosure["administrative_fees"]["amount_10k_yuan"] == pytest.approx(fee)
