@@ -3,12 +3,14 @@
 A dump has lost most of its grid. What each serialization still says about it is kept:
 - tabs: cells of one printed row; empty slots are merged cells, not values;
 - pipe rows ("| 821 | 35 |  |  | 2 |"): an empty cell between pipes holds its column's place (a blank cell, col set);
-  pipes with nothing between them at the end of a row ("|||") are padding;
+  pipes with nothing between them at the end of a row ("|||") are padding, and empty cells before the first text or
+  a label are layout;
 - one cell per line ending in " |": a lone "|" line is an empty cell, except the last before a label (padding or a
   row mark); cells are gathered into their printed rows, values right-aligned (labels sit at the left);
 - a whole table printed on one line with every cell run together: cut into labels (at the template's labels) and
   runs of digits, one Line per row (the digits stay uncut: their cut needs the table's arithmetic).
-A blank cell is only ever a blank token; whether it is 0 is decided later by the arithmetic.
+Every blank cell emitted is a value position (after its row's label); whether it is 0 is decided later by the
+arithmetic.
 """
 from __future__ import annotations
 
@@ -41,17 +43,24 @@ def split_cells(line: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def _pipe_row(line: str, markdown: bool = False) -> list[Cell]:
-    """"| a |  | b |||": the cells of a pipe row; a blank between two cells keeps its place. Empty cells at the end are
-    padding ("| 0 | ||"), except in a markdown table, whose rows all have the header's cells."""
+def _pipe_row(line: str) -> list[Cell]:
+    """"| a |  | b |||": the cells of a pipe row, each with its column; an empty cell keeps its place. Pipes with
+    nothing between them at the end ("| 0 | ||") are padding; empty cells before the row's first text or before a
+    label are layout: the blanks kept are value positions."""
     parts = re.split(_PIPE, line.strip())
     if parts and not parts[0].strip():
         parts = parts[1:]
     if parts and parts[-1] == "":
         parts = parts[:-1]  # the closing pipe
-    while parts and not parts[-1].strip() and (not markdown or parts[-1] == ""):
-        parts = parts[:-1]
-    return [Cell(text=p.strip(), col=i) for i, p in enumerate(parts)]
+    if parts and parts[-1] == "":
+        while parts and parts[-1] == "":
+            parts = parts[:-1]
+        if parts and parts[-1] == " ":
+            parts = parts[:-1]  # the space before the padding: "| 0 | ||"
+    texts = [p.strip() for p in parts]
+    first = next((i for i, t in enumerate(texts) if t), len(texts))
+    last_label = max((i for i, t in enumerate(texts) if t and not _is_value(t)), default=-1)
+    return [Cell(text=t, col=i) for i, t in enumerate(texts) if t or (i > first and i > last_label)]
 
 
 def _is_value(text: str) -> bool:
@@ -78,16 +87,35 @@ def _value_next(stripped: list[str], i: int) -> bool:
     return m is not None and _is_value(m.group("text"))
 
 
+def _label_cell(line: str) -> str | None:
+    m = _CELL_LINE.match(line)
+    return m.group("text").strip() if m and not _is_value(m.group("text")) else None
+
+
+def _row_marks(stripped: list[str]) -> bool:
+    """Whether lone "|" lines mark the start of rows: most rows' first labels come right after one."""
+    lines = [s for s in stripped if s]
+    starts = [i for i, s in enumerate(lines) if i > 0 and _label_cell(s) and not _label_cell(lines[i - 1])]
+    marked = sum(1 for i in starts if lines[i - 1] in ("|", "｜"))
+    return len(starts) >= 4 and marked >= 0.5 * len(starts)
+
+
 def _cell_rows(raw: list[str]) -> list[Line]:
     """Gather one-cell-per-line cells into printed rows: a label after a value, a padding line or a row mark ends a
-    row. Lone "|" lines are empty cells, except the last one before a label (padding, or the mark of a new row)."""
+    row. Lone "|" lines are empty cells, except the last one before a label (padding, or the mark of a new row) and,
+    where lone "|" lines mark rows, one right after a column header (the mark of a row without a label)."""
     items: list[tuple[str, str]] = []  # (kind, text): cell | end | prose
     stripped = [s.strip() for s in raw]
+    marks = _row_marks(stripped)
+    headers = _column_headers()
+    previous = ""
     for i, s in enumerate(stripped):
         if not s:
             continue
+        before, previous = previous, s
         if s in ("|", "｜"):
-            items.append(("cell", "") if _value_next(stripped, i) else ("end", ""))
+            after_header = marks and _plain(_label_cell(before) or "") in headers
+            items.append(("cell", "") if _value_next(stripped, i) and not after_header else ("end", ""))
         elif _PIPE_ONLY.match(s):
             items.append(("end", ""))
         else:
@@ -136,11 +164,11 @@ def _aligned(texts: list[str]) -> Line:
 
 # --- plain lines ----------------------------------------------------------------------------------------------
 
-def _plain_lines(raw: str, markdown: bool = False) -> list[Line]:
+def _plain_lines(raw: str) -> list[Line]:
     if _PIPE_ONLY.match(raw) or _MD_RULE.match(raw):
         return []
     if "\t" not in raw and re.search(_PIPE, raw):
-        cells = _pipe_row(raw, markdown)
+        cells = _pipe_row(raw)
         if len([c for c in cells if c.text]) > 1:
             return [Line(cells=cells, table=0)]
         cells = [c for c in cells if c.text]
@@ -178,6 +206,24 @@ def _known_labels() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     nfkc = {unicodedata.normalize("NFKC", x) for x in labels}
     return (tuple(sorted(nfkc, key=len, reverse=True)), tuple(unicodedata.normalize("NFKC", x) for x in titles),
             ("五、存在的主要问题", "六、其他需要报告的事项"))
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\s+", "", simplified(unicodedata.normalize("NFKC", text)))
+
+
+@lru_cache(maxsize=1)
+def _column_headers() -> frozenset[str]:
+    """Column labels and header cells of every template as printed, less any that is also a row label."""
+    out: set[str] = set()
+    rows: set[str] = set()
+    for t in all_templates():
+        for s in t.sections.values():
+            out.update(_plain(x) for x in s.header)
+            out.update(_plain(h) for g in s.groups for h in g["header"])
+            out.update(_plain(x) for c in s.columns.values() for x in (c.label, *c.variants))
+            rows.update(_plain(x) for r in s.rows for x in (r.label, *r.variants))
+    return frozenset(out - rows - {""})
 
 
 def _cut_labels(text: str) -> list[str]:
@@ -357,9 +403,8 @@ def read_text(source: Source) -> Document:
         lines = _cell_rows(raw)
     else:
         blocks: list[tuple[str, list[Line]]] = []
-        markdown = any(_MD_RULE.match(r) and "-" in r for r in raw)
         for r in raw:
-            ls = _plain_lines(r, markdown)
+            ls = _plain_lines(r)
             if not ls:
                 continue
             kind = "row" if "\t" not in r and re.search(_PIPE, r) and ls[0].table is not None else "text"
