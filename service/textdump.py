@@ -396,6 +396,26 @@ def _reattach_torn_labels(blocks: list[tuple[str, list[Line]]]) -> list[Line]:
     return [li for i, (_, ls) in enumerate(blocks) for li in ls if i not in groups or title(li)]
 
 
+def _tables(blocks: list[tuple[str, list[Line]]], kept: set[int]) -> list[list[Line]]:
+    """Runs of consecutive pipe rows: one printed table (or one piece of it) each."""
+    out: list[list[Line]] = [[]]
+    for kind, ls in blocks:
+        if kind == "row":
+            out[-1].extend(li for li in ls if id(li) in kept)
+        elif out[-1]:
+            out.append([])
+    return [t for t in out if t]
+
+
+def _drop_label_gaps(table: list[Line]) -> None:
+    """A blank in a column where the table's data rows print labels is the gap a merged label cell leaves (OCR and
+    VLM markdown print an empty cell for each column a label spans), not a value."""
+    label_cols = {c.col for li in table if any(c.text and _is_value(c.text) for c in li.cells)
+                  for c in li.cells if c.text and not _is_value(c.text)}
+    for li in table:
+        li.cells = [c for c in li.cells if c.text or c.col not in label_cols]
+
+
 def read_text(source: Source) -> Document:
     text = (decode_text(source.data) or source.data.decode("utf-8", "replace")).replace("\r\n", "\n").replace("\r", "\n")
     raw = text.split("\n")
@@ -420,5 +440,7 @@ def read_text(source: Source) -> Document:
         for li in rows:
             for k, c in enumerate(li.cells):
                 c.col = width - len(li.cells) + k
+        for table in _tables(blocks, kept):
+            _drop_label_gaps(table)
     mark_yuan_amounts(lines)
     return Document(source=source.name, kind=source.kind, lines=lines, method="text")

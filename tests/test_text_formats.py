@@ -331,3 +331,18 @@ def test_amounts_in_yuan_in_an_html_table(pipeline):
             + "</table>" + "".join(f"<p>{p}</p>" for p in prose_tail(report) if p) + "</body></html>")
     result = run(pipeline, html, name="r.html")
     assert result.proactive_disclosure["administrative_fees"]["amount_10k_yuan"] == pytest.approx(fee)
+
+
+def test_vlm_markdown_label_gaps_are_not_blank_cells():
+    """The empty cells a merged label leaves in a markdown grid are layout: each 三 row keeps exactly its 7 values."""
+    from service.document import Source
+    from service.textdump import read_text
+
+    report = consistent_report(seed=len("vlm_markdown"))
+    doc = read_text(Source("r.md", render_real(report, "vlm_markdown").encode("utf-8"), "text"))
+    rows = [li for li in doc.lines if any(c.text.isdigit() for c in li.cells)
+            and any(c.text and not c.text.isdigit() for c in li.cells) and len(li.cells) >= 8]
+    assert len(rows) == len(report["requests"])
+    for li in rows:
+        values = [c for c in li.cells if not c.text or c.text.isdigit()]
+        assert len(values) == 7, [c.text for c in li.cells]

@@ -197,6 +197,8 @@ def render_real(report: dict, style: str) -> str:
         return "\n".join(lines + prose_tail(report)) + "\n"
     if style == "markdown_torn":
         return _markdown_torn(report)
+    if style == "vlm_markdown":
+        return _vlm_markdown(report)
     raise ValueError(style)
 
 
@@ -240,4 +242,44 @@ def _markdown_torn(report: dict) -> str:
     return "\n".join(lines + prose_tail(report)) + "\n"
 
 
-REAL_STYLES = ["slash_cells", "row_marks", "pipes_blank", "one_line", "table_lines", "markdown_torn"]
+def _vlm_markdown(report: dict) -> str:
+    """OCR/VLM markdown: each table a full grid under a generic header row ("| 列1 | 列2 |"), a merged label leaves
+    an empty cell for each column it spans, a single value cell is padded to the table's width, and the column
+    headers come again as a stray row inside the table (a page break)."""
+    lines = prose_head(report)
+    grid: list[list[str]] = []
+    top = get_template(report["template"]).sections["requests"].row("granted").parent
+
+    def flush():
+        if grid:
+            width = max(len(r) for r in grid)
+            lines.extend(["", "| " + " | ".join(f"列{i + 1}" for i in range(width)) + " |", "|" + "---|" * width])
+            lines.extend("| " + " | ".join(r + [" "] * (width - len(r))) + " |" for r in grid)
+            lines.append("")
+            grid.clear()
+
+    n = 0
+    for label, values in table_rows(report):
+        cells = [c for c in label.split("\t") if c] if label else []
+        if not values:
+            if len(cells) > 3:
+                grid.append(cells)  # column headers: a row of the grid
+            else:
+                flush()
+                lines.append(" ".join(cells))
+            continue
+        if len(values) == 7:
+            # The grid's three label columns: 三、本年度办理结果 | （三）不予公开 | 1.属于国家秘密, merged where a
+            # label spans them.
+            if len(cells) == 2 and cells[0] != top:
+                cells = [top, *cells]
+            cells = (cells + [" ", " "])[:3]
+        grid.append(cells + values)
+        n += 1
+        if len(values) == 7 and n % 10 == 0:
+            grid.append(["申请人情况", " ", " ", "自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"])
+    flush()
+    return "\n".join(lines + prose_tail(report)) + "\n"
+
+
+REAL_STYLES = ["slash_cells", "row_marks", "pipes_blank", "one_line", "table_lines", "markdown_torn", "vlm_markdown"]
