@@ -60,7 +60,9 @@ def _pipe_row(line: str) -> list[Cell]:
     texts = [p.strip() for p in parts]
     first = next((i for i, t in enumerate(texts) if t), len(texts))
     last_label = max((i for i, t in enumerate(texts) if t and not _is_value(t)), default=-1)
-    return [Cell(text=t, col=i) for i, t in enumerate(texts) if t or (i > first and i > last_label)]
+    # A row without a number keeps its blanks only if it is a row of blank values (a header's trailing gap is not).
+    values = any(t and _is_value(t) for t in texts) or len(texts) - 1 - last_label >= 3
+    return [Cell(text=t, col=i) for i, t in enumerate(texts) if t or (values and i > first and i > last_label)]
 
 
 def _is_value(text: str) -> bool:

@@ -14,7 +14,9 @@ Serializations of real page texts (REAL_TEXT_STYLES, chosen by name: the drawn s
 - pipes_blank: "| 821 | 35 |  |  | 2 | 1 | 859 |", empty cells keep their column's place;
 - one_line: page text whose tables are printed on ONE line with every cell run together;
 - markdown_torn: PDF-to-markdown, tables with "|---|" rules in pieces, some row labels torn out of the table into
-  wrapped text above the piece, and a stray header row of column fragments.
+  wrapped text above the piece;
+- vlm_markdown: OCR/VLM markdown, each table a full grid under generic column headers ("| 列1 | 列2 |"), merged
+  cells as empty slots, the header rows again as a stray row inside the table.
 Each may also carry the quirks real pages add: page chrome before the title, traditional characters, the change
 column printed 增N, the fee column in 元.
 """
@@ -103,7 +105,7 @@ def _runs(table: Table, rng: random.Random, sep: str) -> list[str]:
     return lines
 
 
-REAL_TEXT_STYLES = ("slash_cells", "row_marks", "pipes_blank", "one_line", "markdown_torn")
+REAL_TEXT_STYLES = ("slash_cells", "row_marks", "pipes_blank", "one_line", "markdown_torn", "vlm_markdown")
 
 
 def _blank_ok(cell: TCell) -> bool:
@@ -170,6 +172,26 @@ def _markdown(table: Table, rng: random.Random) -> list[str]:
     return lines
 
 
+def _vlm_markdown(table: Table, rng: random.Random) -> list[str]:
+    """OCR/VLM markdown: the full grid under a generic header row ("| 列1 | 列2 |"); a merged cell's text in its
+    first slot (or repeated down a tall label), empty cells for the rest of its span; the header rows again as a
+    stray row inside the table."""
+    slots = [[""] * table.ncols for _ in range(table.nrows)]
+    repeat = rng.random() < 0.5
+    for c in table.cells:
+        for r in range(c.row, c.row + (c.rowspan if repeat and c.label else 1)):
+            slots[r][c.col] = c.text
+    head = slots[:table.header_rows]
+    body = slots[table.header_rows:]
+    if head and len(body) > 10:
+        cut = rng.randint(5, len(body) - 5)
+        body = body[:cut] + head + body[cut:]
+    rows = head + body
+    out = ["", "| " + " | ".join(f"列{i + 1}" for i in range(table.ncols)) + " |", "|" + "---|" * table.ncols]
+    out += ["| " + " | ".join(t or " " for t in row) + " |" for row in rows]
+    return out + [""]
+
+
 def _quirks(text: str, doc: SynthDoc, rng: random.Random) -> str:
     """What real pages add around the same tables."""
     if rng.random() < 0.3:
@@ -223,6 +245,8 @@ def render_real(doc: SynthDoc, style: str) -> str:
             out.append(_run_line(block.table))
         elif style == "markdown_torn":
             out.extend(_markdown(block.table, rng))
+        elif style == "vlm_markdown":
+            out.extend(_vlm_markdown(block.table, rng))
         else:
             raise ValueError(style)
     if style == "one_line":
