@@ -6,7 +6,7 @@ import unicodedata
 from collections import Counter
 
 from service.document import Document
-from service.labels import normalize
+from service.labels import normalize, simplified
 from service.template import Template, all_templates
 
 # One misread character in 信息公开 (OCR: 言息公开) still makes a title.
@@ -23,7 +23,8 @@ _CN_YEAR = re.compile(r"[〇○零一二三四五六七八九]{4}(?=\s*年)")
 
 
 def _clean(text: str) -> str:
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    # Simplified characters: a mirror site in 繁體 names the same agency.
+    text = re.sub(r"\s+", "", simplified(unicodedata.normalize("NFKC", text)))
     # 二〇二三年 -> 2023年
     return _CN_YEAR.sub(lambda m: m.group(0).translate(_CN_DIGITS), text)
 

@@ -28,7 +28,7 @@ _PIPE = r"[|｜]"
 _PIPE_ONLY = re.compile(r"^[\s|｜]*$")
 _MD_RULE = re.compile(r"^\s*[|｜]?\s*:?-{3,}:?\s*(?:[|｜]\s*:?-{3,}:?\s*)*[|｜]?\s*$")
 # "text |" with optional padding pipes after it: one cell of a one-cell-per-line dump.
-_CELL_LINE = re.compile(r"^(?P<text>[^|｜]*?[^\s|｜][^|｜]*?)\s*[|｜][\s|｜]*$")
+_CELL_LINE = re.compile(r"^(?P<text>[^|｜]*[^\s|｜])\s*[|｜][\s|｜]*$")
 _VALUE = re.compile(r"^(?:(?:减|增|[-−+])?\s*\d[\d,，]*(?:\.\d+)?\s*(?:万元|元|件|条|个|项)?|[/／\\]|[—–\-－]{1,3}|无)$")
 
 

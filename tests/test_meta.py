@@ -45,3 +45,7 @@ def test_a_prose_sentence_is_not_a_title():
     d = doc("根据《中华人民共和国政府信息公开条例》和有关要求,现将我办2022年度政府信息公开情况报告如下",
             "一、总体情况", "某某区人民政府办公室", "2023年1月10日")
     assert read_meta(d) == ("某某区人民政府办公室", 2022)
+
+
+def test_traditional_title_gives_the_simplified_agency():
+    assert read_meta(doc("標題: 某某區人民政府2021年度政府信息公開工作年度報告", "一、總體情況")) == ("某某区人民政府", 2021)
