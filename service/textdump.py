@@ -135,7 +135,9 @@ def _cell_rows(raw: list[str]) -> list[Line]:
 
     def flush():
         if row:
-            lines.append(_aligned(row))
+            line = _aligned(row)
+            if line.cells:
+                lines.append(line)
             row.clear()
 
     for kind, text in items:
@@ -158,8 +160,11 @@ def _cell_rows(raw: list[str]) -> list[Line]:
 
 
 def _aligned(texts: list[str]) -> Line:
-    """One printed row from a one-cell-per-line dump (columns are set once the widest row is known)."""
-    if len(texts) == 1 and texts[0]:
+    """One printed row from a one-cell-per-line dump (columns are set once the widest row is known). A row without a
+    number keeps its empty cells only if it is a row of blank values (three or more after its label)."""
+    if not any(t and _is_value(t) for t in texts) and sum(1 for t in texts if not t) < 3:
+        texts = [t for t in texts if t]
+    if len(texts) == 1:
         return Line(cells=[Cell(text=texts[0])], table=None)
     return Line(cells=[Cell(text=t) for t in texts], table=0)
 
