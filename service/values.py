@@ -24,6 +24,12 @@ class Token:
     line: int
 
 
+def is_value(text: str) -> bool:
+    """Whether a cell's text is a value: empty, a number, or "not applicable"."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    return not text or bool(_NUMBER.match(text) or _NA.match(text))
+
+
 def parse_number(text: str) -> tuple[float | int, str | None]:
     """The value of a number token and a note when its unit changed it ("251000元" -> 25.1 万元)."""
     t = unicodedata.normalize("NFKC", text).replace(",", "").replace("，", "").replace(" ", "")
