@@ -346,3 +346,12 @@ def test_vlm_markdown_label_gaps_are_not_blank_cells():
     for li in rows:
         values = [c for c in li.cells if not c.text or c.text.isdigit()]
         assert len(values) == 7, [c.text for c in li.cells]
+
+
+def test_2019_template_printed_for_a_later_year(pipeline):
+    """Some agencies kept the 2019 trial table after 2021: its markers, not the year, choose the template."""
+    report = consistent_report("gov-info-disclosure/2019", seed=14)
+    report["year"] = 2022
+    result = run(pipeline, render(report, "pipes"))
+    assert (result.template, result.year) == ("gov-info-disclosure/2019", 2022)
+    assert_tables(result, report)
