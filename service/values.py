@@ -73,15 +73,17 @@ _YUAN_HEADER = re.compile(r"单位[:：]?\s*元|[（(]\s*元\s*[)）]")
 
 def mark_yuan_amounts(lines) -> None:
     """A column headed "（单位：元）" prints its amounts in 元, not the template's 万元: the first row of numbers
-    after such a header gets the unit on its last number, so parse_number converts it (with a note)."""
-    active = False
+    within three lines after such a header cell gets the unit on its last number, so parse_number converts it."""
+    left = 0  # lines the header still reaches
     for line in lines:
         for c in line.cells:
-            if _YUAN_HEADER.search(unicodedata.normalize("NFKC", c.text)):
-                active = True
+            text = unicodedata.normalize("NFKC", c.text)
+            if len(text) <= 30 and not re.search(r"[,，。;；]", text) and _YUAN_HEADER.search(text):
+                left = 3
         numbers = [c for c in line.cells if _NUMBER.match(unicodedata.normalize("NFKC", c.text).strip())]
-        if active and numbers:
+        if left and numbers:
             last = numbers[-1]
             if not re.search(r"[元件条个项]$", last.text.strip()):
                 last.text = last.text.strip() + "元"
-            active = False
+            left = 0
+        left = max(0, left - 1)
