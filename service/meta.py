@@ -63,11 +63,26 @@ def read_signature(prose: list[str]) -> tuple[str | None, int | None]:
     return None, None
 
 
+# An excerpt without title or signature: the agency as the subject of an opening sentence ("…领导下，官洲街道办事处认真
+#贯彻…"); a pronoun (我局, 本机关) or a bare level (区政府办公室) names none.
+_SUBJECT = re.compile(r"(?:^|[,，。;；:：])(?P<agency>[\u4e00-\u9fff]{2,24}?(?:街道办事处|人民政府办公室|人民政府|办公室|"
+                      r"委员会|管理局|局|委|办))(?:认真|深入|坚持|全面|严格|持续|积极|高度重视)")
+
+
+def read_subject(prose: list[str]) -> str | None:
+    for text in prose[:8]:
+        for m in _SUBJECT.finditer(text):
+            agency = m.group("agency")
+            if not agency.startswith(("我", "本", "该", "各", "全", "区", "县", "市", "镇", "乡")):
+                return agency
+    return None
+
+
 def read_meta(doc: Document) -> tuple[str | None, int | None]:
     prose = _lines(doc)
     agency, year = read_title(prose)
     sig_agency, sig_year = read_signature(prose)
-    agency = agency or sig_agency
+    agency = agency or sig_agency or read_subject(prose)
     if year is None:
         counts = Counter(int(y) for y in _YEAR_IN_PROSE.findall(doc.text()))
         if counts:

@@ -49,3 +49,12 @@ def test_a_prose_sentence_is_not_a_title():
 
 def test_traditional_title_gives_the_simplified_agency():
     assert read_meta(doc("標題: 某某區人民政府2021年度政府信息公開工作年度報告", "一、總體情況")) == ("某某区人民政府", 2021)
+
+
+def test_agency_as_the_subject_of_the_opening_sentence_when_there_is_no_title():
+    d = doc("一、总体情况", "2023年,在区委、区政府的坚强领导下,安泰街道办事处认真贯彻落实《条例》。", "二、主动公开政府信息情况")
+    assert read_meta(d) == ("安泰街道办事处", 2023)
+    d = doc("一、总体情况", "2023年,我局认真贯彻落实《条例》。")
+    assert read_meta(d) == (None, 2023)
+    d = doc("一、总体情况", "2022年,区政府办公室认真贯彻执行《条例》。")
+    assert read_meta(d) == (None, 2022)
