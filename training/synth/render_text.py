@@ -205,7 +205,7 @@ def _quirks(text: str, doc: SynthDoc, rng: random.Random) -> str:
     return text
 
 
-def _signed_plus(table: Table, doc: SynthDoc, rng: random.Random) -> None:
+def _signed_plus(table: Table, doc: SynthDoc) -> None:
     """The change column printed 增N for a rise (as 减N for a fall)."""
     sec = doc.template.sections[table.section]
     for c in table.cells:
@@ -230,7 +230,7 @@ def render_real(doc: SynthDoc, style: str) -> str:
     blocks = copy.deepcopy(doc.blocks)  # the quirks below change cells that the other renderers share
     tables = {b.table.section: b.table for b in blocks if b.kind == "table"}
     if rng.random() < 0.3:
-        _signed_plus(tables["proactive_disclosure"], doc, rng)
+        _signed_plus(tables["proactive_disclosure"], doc)
     if rng.random() < 0.2:
         _yuan(tables["proactive_disclosure"])
     out: list[str] = []
