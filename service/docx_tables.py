@@ -16,6 +16,7 @@ from lxml import etree
 
 from service.document import Cell, Document, InputError, Line, Source
 from service.ingest import collapse_whitespace
+from service.values import mark_yuan_amounts
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
@@ -41,6 +42,7 @@ def read_docx(source: Source) -> Document:
         raise InputError(f"{source.name}: the DOCX has no document body")
     walker = _Walker(numbering)
     walker.blocks(body)
+    mark_yuan_amounts(walker.lines)
     return Document(source=source.name, kind="docx", lines=walker.lines, pages=1, method="docx")
 
 

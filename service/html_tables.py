@@ -14,6 +14,7 @@ from lxml import etree
 
 from service.document import Cell, Document, Line, Source
 from service.ingest import collapse_whitespace, decode_text
+from service.values import mark_yuan_amounts
 
 _SKIP = {"script", "style", "noscript", "template", "select", "option", "button", "iframe", "svg", "object",
          "head", "textarea", "map"}
@@ -47,6 +48,7 @@ def read_html(source: Source) -> Document:
     if title and collapse_whitespace(title) and \
             collapse_whitespace(title) not in {line.cells[0].text for line in lines[:50] if line.table is None}:
         lines.insert(0, Line([Cell(collapse_whitespace(title))]))
+    mark_yuan_amounts(lines)
     return Document(source=source.name, kind="html", lines=lines, pages=1, method="html")
 
 

@@ -63,6 +63,11 @@ def _t2s():
     return OpenCC("t2s")
 
 
+def simplified(text: str) -> str:
+    """Traditional characters as simplified ones (label text of mirror sites in 繁體)."""
+    return _t2s().convert(text)
+
+
 @lru_cache(maxsize=65536)
 def normalize(text: str) -> str:
     """Comparable form of a label: NFKC, simplified characters, no enumerator, no punctuation or spaces."""

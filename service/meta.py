@@ -6,7 +6,7 @@ import unicodedata
 from collections import Counter
 
 from service.document import Document
-from service.labels import normalize
+from service.labels import normalize, simplified
 from service.template import Template, all_templates
 
 # One misread character in 信息公开 (OCR: 言息公开) still makes a title.
@@ -23,7 +23,8 @@ _CN_YEAR = re.compile(r"[〇○零一二三四五六七八九]{4}(?=\s*年)")
 
 
 def _clean(text: str) -> str:
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    # Simplified characters: a mirror site in 繁體 names the same agency.
+    text = re.sub(r"\s+", "", simplified(unicodedata.normalize("NFKC", text)))
     # 二〇二三年 -> 2023年
     return _CN_YEAR.sub(lambda m: m.group(0).translate(_CN_DIGITS), text)
 
@@ -32,12 +33,19 @@ def _lines(doc: Document) -> list[str]:
     return [_clean(" ".join(c.text for c in line.cells)) for line in doc.lines]
 
 
+# Page chrome before a title: "标题：", "当前位置：首页 > …".
+_CHROME = re.compile(r"^(?:标题|题目|名称|文章标题|title)[:：]", re.I)
+# A sentence of prose, not a title: it cites a law or runs on past a comma.
+_PROSE = re.compile(r"[《,，;；。]|根据|按照")
+
+
 def read_title(prose: list[str]) -> tuple[str | None, int | None]:
     for text in prose[:40]:
+        text = _CHROME.sub("", text)
         if "报告" not in text or len(text) > 80:
             continue
         m = _TITLE.match(text) or _ALT_TITLE.match(text)
-        if m:
+        if m and not _PROSE.search(m.group("agency")):
             agency = re.sub(r"^[《“\"]|关于$", "", m.group("agency")).strip()
             return (agency or None), int(m.group("year"))
     return None, None
@@ -55,11 +63,26 @@ def read_signature(prose: list[str]) -> tuple[str | None, int | None]:
     return None, None
 
 
+# An excerpt without title or signature: the agency as the subject of an opening sentence ("…领导下，官洲街道办事处认真
+#贯彻…"); a pronoun (我局, 本机关) or a bare level (区政府办公室) names none.
+_SUBJECT = re.compile(r"(?:^|[,，。;；:：])(?P<agency>[\u4e00-\u9fff]{2,24}?(?:街道办事处|人民政府办公室|人民政府|办公室|"
+                      r"委员会|管理局|局|委|办))(?:认真|深入|坚持|全面|严格|持续|积极|高度重视)")
+
+
+def read_subject(prose: list[str]) -> str | None:
+    for text in prose[:8]:
+        for m in _SUBJECT.finditer(text):
+            agency = m.group("agency")
+            if not agency.startswith(("我", "本", "该", "各", "全", "区", "县", "市", "镇", "乡")):
+                return agency
+    return None
+
+
 def read_meta(doc: Document) -> tuple[str | None, int | None]:
     prose = _lines(doc)
     agency, year = read_title(prose)
     sig_agency, sig_year = read_signature(prose)
-    agency = agency or sig_agency
+    agency = agency or sig_agency or read_subject(prose)
     if year is None:
         counts = Counter(int(y) for y in _YEAR_IN_PROSE.findall(doc.text()))
         if counts:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from service.document import Box, Cell, Document, Line, Source
 from service.ingest import collapse_whitespace, is_cjk
+from service.values import mark_yuan_amounts
 
 LINE_TABLES = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
 WIDE_GAP = 0.8          # a gap wider than this many font sizes separates columns on an unruled line
@@ -85,6 +86,7 @@ def read_pdf_text(source: Source) -> Document | None:
             page.close()   # drop pdfplumber's per-page caches: long files stay in bounded memory
     if not text_layer_usable(qualities):
         return None
+    mark_yuan_amounts(lines)
     document = Document(source=source.name, kind="pdf", lines=lines, pages=len(qualities), method="text-layer")
     document.warnings.extend(failures)
     ocr_pages = [q.page for q in qualities if q.needs_ocr]

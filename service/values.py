@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from service.document import Cell
 
-_NUM = r"(?:减|[-−+])?\s*\d[\d,，]*(?:\.\d+)?\s*(?:万元|元|件|条|个|项)?"
+_NUM = r"(?:减|增|[-−+])?\s*\d[\d,，]*(?:\.\d+)?\s*(?:万元|元|件|条|个|项)?"
 _NUMBER = re.compile(rf"^{_NUM}$")
 _NUMBERS = re.compile(rf"^(?:{_NUM}\s+)+{_NUM}$")
 _NA = re.compile(r"^[/／\\]$|^(?:—|–|-|－){1,3}$|^无$")
@@ -24,11 +24,17 @@ class Token:
     line: int
 
 
+def is_value(text: str) -> bool:
+    """Whether a cell's text is a value: empty, a number, or "not applicable"."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    return not text or bool(_NUMBER.match(text) or _NA.match(text))
+
+
 def parse_number(text: str) -> tuple[float | int, str | None]:
     """The value of a number token and a note when its unit changed it ("251000元" -> 25.1 万元)."""
     t = unicodedata.normalize("NFKC", text).replace(",", "").replace("，", "").replace(" ", "")
     sign = -1 if t.startswith(("减", "-", "−")) else 1
-    t = t.lstrip("减-−+")
+    t = t.lstrip("减增-−+")
     unit = None
     for u in ("万元", "元", "件", "条", "个", "项"):
         if t.endswith(u):
@@ -60,3 +66,24 @@ def tokenize(cell: Cell, line: int) -> list[Token]:
         numbers = re.findall(_NUM, digits)
         return [Token("label", label, cell, line)] + [Token("number", t.strip(), cell, line) for t in numbers]
     return [Token("label", text, cell, line)]
+
+
+_YUAN_HEADER = re.compile(r"单位[:：]?\s*元|[（(]\s*元\s*[)）]")
+
+
+def mark_yuan_amounts(lines) -> None:
+    """A column headed "（单位：元）" prints its amounts in 元, not the template's 万元: the first row of numbers
+    within three lines after such a header cell gets the unit on its last number, so parse_number converts it."""
+    left = 0  # lines the header still reaches
+    for line in lines:
+        for c in line.cells:
+            text = unicodedata.normalize("NFKC", c.text)
+            if len(text) <= 30 and not re.search(r"[,，。;；]", text) and _YUAN_HEADER.search(text):
+                left = 3
+        numbers = [c for c in line.cells if _NUMBER.match(unicodedata.normalize("NFKC", c.text).strip())]
+        if left and numbers:
+            last = numbers[-1]
+            if not re.search(r"[元件条个项]$", last.text.strip()):
+                last.text = last.text.strip() + "元"
+            left = 0
+        left = max(0, left - 1)

@@ -34,3 +34,27 @@ def test_template_by_markers_then_by_year():
         == "gov-info-disclosure/2021"
     assert detect_template(doc("无标记"), 2020).id == "gov-info-disclosure/2019"
     assert detect_template(doc("无标记"), 2023).id == "gov-info-disclosure/2021"
+
+
+def test_page_chrome_before_the_title_is_not_the_agency():
+    d = doc("标题: 某某区人民政府2021年度政府信息公开工作年度报告", "发布时间: 2022-02-08 16:34", "一、总体情况")
+    assert read_meta(d) == ("某某区人民政府", 2021)
+
+
+def test_a_prose_sentence_is_not_a_title():
+    d = doc("根据《中华人民共和国政府信息公开条例》和有关要求,现将我办2022年度政府信息公开情况报告如下",
+            "一、总体情况", "某某区人民政府办公室", "2023年1月10日")
+    assert read_meta(d) == ("某某区人民政府办公室", 2022)
+
+
+def test_traditional_title_gives_the_simplified_agency():
+    assert read_meta(doc("標題: 某某區人民政府2021年度政府信息公開工作年度報告", "一、總體情況")) == ("某某区人民政府", 2021)
+
+
+def test_agency_as_the_subject_of_the_opening_sentence_when_there_is_no_title():
+    d = doc("一、总体情况", "2023年,在区委、区政府的坚强领导下,安泰街道办事处认真贯彻落实《条例》。", "二、主动公开政府信息情况")
+    assert read_meta(d) == ("安泰街道办事处", 2023)
+    d = doc("一、总体情况", "2023年,我局认真贯彻落实《条例》。")
+    assert read_meta(d) == (None, 2023)
+    d = doc("一、总体情况", "2022年,区政府办公室认真贯彻执行《条例》。")
+    assert read_meta(d) == (None, 2022)

@@ -61,3 +61,18 @@ def test_normalize_strips_enumerators_punctuation_and_traditional():
     assert normalize("（三）1.屬於國家秘密") == "属于国家秘密"
     assert normalize("四、结转下年度继续办理") == "结转下年度继续办理"
     assert re.fullmatch(r"[\u4e00-\u9fff]+", normalize("（二）部分公开（区分处理的，只计这一情形，不计其他情形）"))
+
+
+def test_merged_rows_name_rows_of_their_heading():
+    """A group printed as one row (（六）其他处理 on a 2021 table): its label is the heading of the rows it sums."""
+    import yaml
+
+    from service.template import TEMPLATE_DIR, get_template
+
+    for path in TEMPLATE_DIR.glob("*.yaml"):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        t = get_template(data["id"])
+        for key, section in data["sections"].items():
+            for merged in section.get("merged_rows", []):
+                rows = [t.sections[key].row(r) for r in merged["rows"]]
+                assert {r.parent for r in rows} == {merged["label"]}

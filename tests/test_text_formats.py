@@ -7,7 +7,7 @@ import pytest
 from service.ingest import load_source
 from service.pipeline import Pipeline, PipelineOptions
 from service.template import SECTIONS
-from tests.textgen import STYLES, consistent_report, render
+from tests.textgen import REAL_STYLES, STYLES, consistent_report, render, render_real, small_report
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 
@@ -138,3 +138,220 @@ def test_unreadable_label_between_two_readable_rows_is_placed_by_order(pipeline)
     assert result.requests["carried_over"] == report["requests"]["carried_over"]
     assert result.provenance["requests.carried_over.total"].how == "order"
     assert any("carried_over" in w and "unreadable" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("template_id", ["gov-info-disclosure/2021", "gov-info-disclosure/2019"])
+@pytest.mark.parametrize("style", REAL_STYLES)
+def test_real_serializations(pipeline, style, template_id):
+    """Page texts as real sites print them: empty cells as lone "|" lines or blanks between pipes, a whole table on
+    one line with its cells run together, PDF-to-markdown with row labels torn out of the table."""
+    report = small_report(template_id) if style in ("one_line", "table_lines") else consistent_report(template_id, seed=len(style))
+    text = render_real(report, style)
+    result = run(pipeline, text)
+    assert result.template == template_id
+    assert (result.agency, result.year) == (report["agency"], report["year"])
+    assert_tables(result, report)
+
+
+def test_one_line_table_is_cut_into_rows():
+    from service.document import Source
+    from service.textdump import read_text
+
+    report = small_report()
+    doc = read_text(Source("r.txt", render_real(report, "one_line").encode("utf-8"), "text"))
+    rows = {line.cells[-2].text: line.cells[-1].text for line in doc.lines if len(line.cells) > 1}
+    granted = report["requests"]["granted"]
+    assert rows["(一)予以公开"] == "".join(str(v) for v in granted.values())
+    # "…00000002.其他…": the enumerator of the next label is not a digit of the row before it.
+    assert rows["2.其他法律行政法规禁止公开"] == "".join(str(v) for v in report["requests"]["denied_prohibited_by_law"].values())
+
+
+def test_page_chrome_before_the_title(pipeline):
+    report = consistent_report(seed=4)
+    title = render(report, "tabs").splitlines()[0]
+    text = "\n".join([f"标题: {title}", "发布时间: 2024-01-20 10:00", "文号:", "栏目: 政府信息公开年报",
+                      "当前位置：首页 > 政务公开 > 政府信息公开年报", render(report, "tabs")])
+    result = run(pipeline, text)
+    assert (result.agency, result.year) == (report["agency"], report["year"])
+    assert_tables(result, report)
+
+
+def test_traditional_characters(pipeline):
+    from opencc import OpenCC
+
+    report = consistent_report(seed=6)
+    result = run(pipeline, OpenCC("s2t").convert(render(report, "pipes")))
+    assert_tables(result, report)
+
+
+def test_amounts_in_yuan_are_read_as_10k_yuan(pipeline):
+    report = consistent_report(seed=8)
+    fee = report["proactive_disclosure"]["administrative_fees"]["amount_10k_yuan"]
+    text = render(report, "tabs").replace("本年收费金额（单位：万元）", "本年收费金额（单位：元）")
+    text = text.replace(f"行政事业性收费\t{fee:g}", f"行政事业性收费\t{round(fee * 10000):d}")
+    result = run(pipeline, text)
+    assert result.proactive_disclosure["administrative_fees"]["amount_10k_yuan"] == pytest.approx(fee)
+    assert "万元" in result.provenance["proactive_disclosure.administrative_fees.amount_10k_yuan"].note
+
+
+def test_change_printed_with_zeng_and_jian(pipeline):
+    report = consistent_report("gov-info-disclosure/2019", seed=9)
+    pro = report["proactive_disclosure"]
+    pro["administrative_licensing"]["change"], pro["administrative_penalty"]["change"] = 5, -2
+    text = render(report, "tabs")
+    for row, printed in (("administrative_licensing", "增5"), ("administrative_penalty", "减2")):
+        values = [str(v) for v in pro[row].values()]
+        label = get_label(report, row)
+        old = "\t".join([label, *values])
+        assert old in text
+        text = text.replace(old, "\t".join([label, values[0], printed, values[2]]))
+    result = run(pipeline, text)
+    assert result.proactive_disclosure["administrative_licensing"]["change"] == 5
+    assert result.proactive_disclosure["administrative_penalty"]["change"] == -2
+
+
+def get_label(report, row):
+    from service.template import get_template
+
+    return get_template(report["template"]).sections["proactive_disclosure"].row(row).label
+
+
+def test_labels_only_invents_nothing(pipeline):
+    """An empty template (labels printed, no values): no value may be made up."""
+    from service.document import InputError
+
+    report = consistent_report(seed=10)
+    lines = [li for li in render(report, "tabs").splitlines()]
+    emptied = "\n".join("\t".join(c for c in li.split("\t") if not c.strip().lstrip("-减").replace(".", "").isdigit())
+                        for li in lines)
+    try:
+        result = run(pipeline, emptied)
+    except InputError:
+        return
+    got = result.model_dump()
+    assert all(v is None for s in SECTIONS for cols in got[s].values() for v in cols.values())
+
+
+# --- the factory's serializations of real page texts -------------------------------------------------------------
+
+def _factory_doc(index: int):
+    import random
+
+    from training.synth.compose import compose
+
+    return compose(f"doc-{index:06d}", random.Random(f"formats-{index}"), ["2021", "2019"])
+
+
+def _request_lines(doc, text: str) -> dict[str, list[str]]:
+    """Each 三 row as the reader gives it: row key -> the texts of its last 7 cells."""
+    import unicodedata
+
+    from service.document import Source
+    from service.labels import simplified
+    from service.textdump import read_text
+
+    labels = {simplified(unicodedata.normalize("NFKC", r.label)): r.key for r in doc.template.sections["requests"].rows}
+    out = {}
+    for line in read_text(Source("r.txt", text.encode("utf-8"), "text")).lines:
+        texts = [simplified(unicodedata.normalize("NFKC", c.text)) for c in line.cells]
+        key = next((labels[t] for t in reversed(texts) if t in labels), None)
+        if key and key not in out:
+            out[key] = texts[-7:]
+    return out
+
+
+@pytest.mark.parametrize("style", ["slash_cells", "row_marks", "pipes_blank"])
+def test_factory_empty_cells_are_blank_cells_in_place(style):
+    """Every 三 row comes out with its 7 cells in place: the printed numbers, and the empty cells as blanks exactly
+    where the truth has a 0 that the row's total forces."""
+    from training.synth.render_text import render_text
+
+    for index in range(3):
+        doc = _factory_doc(index)
+        rows = _request_lines(doc, render_text(doc, style))
+        assert set(rows) == set(doc.report["requests"])
+        for key, cells in rows.items():
+            truth = doc.report["requests"][key]
+            assert [int(c) if c else 0 for c in cells] == list(truth.values()), key
+        assert any("" in cells for cells in rows.values())
+
+
+def test_factory_one_line_rows_keep_their_digits():
+    """A table printed on one line comes out one row per line, its digits run together as printed."""
+    from training.synth.render_text import render_text
+
+    for index in range(3):
+        doc = _factory_doc(index)
+        text = render_text(doc, "one_line")
+        assert sum(1 for line in text.splitlines() if "主动公开政府信息情况" in line) == 1
+        rows = _request_lines(doc, text)
+        assert set(rows) == set(doc.report["requests"])
+        for key, cells in rows.items():
+            assert cells[-1].replace(" ", "") == "".join(str(v) for v in doc.report["requests"][key].values()), key
+
+
+def test_factory_markdown_with_torn_labels(pipeline):
+    from training.synth.render_text import render_text
+
+    for index in range(3):
+        doc = _factory_doc(index)
+        text = render_text(doc, "markdown_torn")
+        assert "|---|" in text
+        result = run(pipeline, text, name="r.md")
+        assert_tables(result, doc.report)
+
+
+def test_one_line_table_keeps_a_signed_change_in_its_row():
+    from service.document import Source
+    from service.textdump import read_text
+
+    report = small_report("gov-info-disclosure/2019")
+    report["proactive_disclosure"]["administrative_licensing"]["change"] = -3
+    text = render_real(report, "one_line")
+    lic = report["proactive_disclosure"]["administrative_licensing"]
+    for printed in ("-3", "减3"):
+        doc = read_text(Source("r.txt", text.replace(f"行政许可{lic['previous_year_items']}-3",
+                                                     f"行政许可{lic['previous_year_items']}{printed}").encode(), "text"))
+        rows = {line.cells[-2].text: line.cells[-1].text for line in doc.lines if len(line.cells) > 1}
+        assert rows["行政许可"] == f"{lic['previous_year_items']} {printed}{lic['decisions']}"
+
+
+def test_amounts_in_yuan_in_an_html_table(pipeline):
+    from tests.textgen import prose_head, prose_tail, table_rows
+
+    report = consistent_report(seed=13)
+    fee = report["proactive_disclosure"]["administrative_fees"]["amount_10k_yuan"]
+    rows = []
+    for label, values in table_rows(report):
+        cells = [c for c in label.split("\t") if c] + values
+        if values == [f"{fee:g}"] and label == "行政事业性收费":
+            cells = [label, f"{round(fee * 10000):d}"]
+        rows.append("<tr>" + "".join(f"<td>{c.replace('单位：万元', '单位：元')}</td>" for c in cells) + "</tr>")
+    html = ("<html><body>" + "".join(f"<p>{p}</p>" for p in prose_head(report) if p) + "<table>" + "".join(rows)
+            + "</table>" + "".join(f"<p>{p}</p>" for p in prose_tail(report) if p) + "</body></html>")
+    result = run(pipeline, html, name="r.html")
+    assert result.proactive_disclosure["administrative_fees"]["amount_10k_yuan"] == pytest.approx(fee)
+
+
+def test_vlm_markdown_label_gaps_are_not_blank_cells():
+    """The empty cells a merged label leaves in a markdown grid are layout: each 三 row keeps exactly its 7 values."""
+    from service.document import Source
+    from service.textdump import read_text
+
+    report = consistent_report(seed=len("vlm_markdown"))
+    doc = read_text(Source("r.md", render_real(report, "vlm_markdown").encode("utf-8"), "text"))
+    rows = [li for li in doc.lines if any(c.text.isdigit() for c in li.cells)
+            and any(c.text and not c.text.isdigit() for c in li.cells) and len(li.cells) >= 8]
+    assert len(rows) == len(report["requests"])
+    for li in rows:
+        values = [c for c in li.cells if not c.text or c.text.isdigit()]
+        assert len(values) == 7, [c.text for c in li.cells]
+
+
+def test_2019_template_printed_for_a_later_year(pipeline):
+    """Some agencies kept the 2019 trial table after 2021: its markers, not the year, choose the template."""
+    report = consistent_report("gov-info-disclosure/2019", seed=14)
+    report["year"] = 2022
+    result = run(pipeline, render(report, "pipes"))
+    assert (result.template, result.year) == ("gov-info-disclosure/2019", 2022)
+    assert_tables(result, report)

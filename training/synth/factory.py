@@ -37,6 +37,8 @@ class Job:
     p_break: float = 0.05
     # Cycle levels and templates by index (a small sample then covers every combination) instead of drawing them.
     cycle: bool = False
+    # The text dump in this serialization (render_text.TEXT_STYLES or REAL_TEXT_STYLES) instead of the drawn one.
+    text_style: str = ""
 
 
 def doc_id(index: int) -> str:
@@ -81,7 +83,7 @@ def generate(job: Job) -> dict:
         files[kind] = name
 
     if "text" in job.kinds:
-        write("text", ".txt", render_text(doc))
+        write("text", ".txt", render_text(doc, job.text_style or None))
     if "html" in job.kinds:
         write("html", ".html", render_html(doc))
     if "docx" in job.kinds:
