@@ -218,12 +218,12 @@ class JobStore:
         return self._update(job_id, worker, state="queued", worker=None, lease_until=None, progress=0.0,
                             pages_done=0, attempts=JobRow.attempts - 1)
 
-    def _update(self, job_id: str, worker: str | None, **values) -> bool:
-        """Update a running job; with `worker`, only while that worker holds its lease."""
+    def _update(self, job_id: str, holder: str | None, **values) -> bool:
+        """Update a running job; with `holder`, only while that server holds its lease."""
         with Session(self.engine) as s:
             q = update(JobRow).where(JobRow.id == job_id, JobRow.state == "running")
-            if worker:
-                q = q.where(JobRow.worker == worker)
+            if holder:
+                q = q.where(JobRow.worker == holder)
             n = s.execute(q.values(**values)).rowcount
             s.commit()
         return n == 1

@@ -47,6 +47,8 @@ async def extract(file: FileField, settings: SettingsDep, store: StoreDep, pool:
         pool.forget(job_id)
     if job is None:
         return JSONResponse({"detail": "the job was deleted while it ran"}, status_code=410)
+    if job.state not in ("done", "failed"):   # the server is stopping: the job runs at its next start
+        return _accepted(job)
     if job.state == "failed":
         status = 500 if job.error.startswith(INTERNAL_ERROR) else 422
         return JSONResponse({"detail": job.error}, status_code=status, headers={"X-Job-Id": job.id})
