@@ -353,11 +353,10 @@ class Slot(threading.Thread):
     def _start_process(self) -> bool:
         from service.api.worker import worker_main
 
-        ctx = multiprocessing.get_context("spawn")  # never fork a process that runs threads
+        ctx = worker_context(self.settings.classifier)
         parent, child = ctx.Pipe()
         options = {"classifier": self.settings.classifier, "device": self.settings.device}
-        self.process = ctx.Process(target=worker_main, args=(child, options, os.getpid()), name=self.name,
-                                   daemon=True)
+        self.process = ctx.Process(target=worker_main, args=(child, options), name=self.name, daemon=True)
         self.process.start()
         child.close()
         self.conn = parent
@@ -459,6 +458,15 @@ class Slot(threading.Thread):
                 self.process.kill()
             self.process.join(5)
             self.process = None
+
+
+def worker_context(classifier: str):
+    """Workers are forked from a fork server that imported the pipeline (and torch, when the model is used) once:
+    never forked from the server itself, which runs threads. The fork server ends when the server does, and its
+    children with it (service.api.worker.tie_to_parent)."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["service.api.preload" if classifier == "fuzzy" else "service.api.preload_model"])
+    return ctx
 
 
 class WorkerPool:

@@ -26,9 +26,11 @@ def set_process_name(name: str) -> None:
         pass
 
 
-def tie_to_parent(parent_pid: int) -> None:
-    """Die with the server: Linux sends SIGKILL to this process when its parent exits, however it exits (SIGKILL
-    included), so no worker or sandbox process runs on after a crash."""
+def tie_to_parent(parent_pid: int | None = None) -> None:
+    """Die with the parent (the server, or the fork server that ends with it): Linux sends SIGKILL to this process
+    when its parent exits, however it exits (SIGKILL included), so no worker or sandbox process runs on after a
+    crash. parent_pid: the parent expected, where known."""
+    parent_pid = parent_pid or os.getppid()
     try:
         import ctypes
 
@@ -47,9 +49,24 @@ def one_thread_each() -> None:
         os.environ[name] = "1"
 
 
-def worker_main(conn, options: dict, parent_pid: int | None = None) -> None:
-    if parent_pid:
-        tie_to_parent(parent_pid)
+def _let_the_fork_server_end() -> None:
+    """A child of multiprocessing's fork server inherits the pipe by which the fork server learns that the server
+    has ended; held open here, it would keep the fork server (and so, through tie_to_parent, this worker) alive
+    after a crash. Private to multiprocessing, hence the care."""
+    try:
+        from multiprocessing import forkserver
+
+        fd = getattr(forkserver._forkserver, "_forkserver_alive_fd", None)
+        if fd is not None:
+            os.close(fd)
+            forkserver._forkserver._forkserver_alive_fd = None
+    except (AttributeError, OSError):
+        pass
+
+
+def worker_main(conn, options: dict) -> None:
+    tie_to_parent()
+    _let_the_fork_server_end()
     set_process_name("nianbao-worker")
     one_thread_each()
     try:
