@@ -10,24 +10,22 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api_support import Server, text_report, wait_job
+from tests.api_support import Server, alive, descendants, text_report, wait_job
 
 KEY = "test-key-123"
 
 
 def worker_processes(pid: int) -> list[int]:
-    """The job worker processes of server pid (they name themselves nianbao-worker)."""
+    """The job worker processes of server pid (they name themselves nianbao-worker; their parent is the fork
+    server, a child of the server)."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for child in descendants(pid):
         try:
-            stat = (entry / "stat").read_text()
+            name = Path(f"/proc/{child}/comm").read_text().strip()
         except OSError:
             continue
-        name, rest = stat.split("(", 1)[1].rsplit(")", 1)
-        if int(rest.split()[1]) == pid and name == "nianbao-worker":
-            found.append(int(entry.name))
+        if name == "nianbao-worker" and alive(child):
+            found.append(child)
     return found
 
 
