@@ -54,12 +54,15 @@ class Guard:
 
         refused: list[tuple[int, str]] = []   # the answer that replaces the app's, once the body is cut off
         received = 0
+        body_done = False
         deadline = time.monotonic() + self.body_timeout_s
 
         async def limited_receive():
-            nonlocal received
+            nonlocal received, body_done
             if refused:
                 return {"type": "http.disconnect"}
+            if body_done:   # later calls wait for a disconnect: no limit applies to them
+                return await receive()
             try:
                 wait = min(self.body_idle_s, deadline - time.monotonic())
                 message = await asyncio.wait_for(receive(), max(wait, 0.001))
@@ -72,6 +75,7 @@ class Guard:
                 if received > self.max_body:
                     refused.append((413, self._too_large()))
                     return {"type": "http.disconnect"}
+                body_done = not message.get("more_body", False)
             return message
 
         started = False
