@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from service.api.deps import require_key
 from service.api.guard import Guard, guarded_h11
-from service.api.jobs import JobStore, WorkerPool
+from service.api.jobs import JobStore, WorkerPool, start_fork_server
 from service.api.metrics import Metrics
 from service.api.routes import extract, health, jobs, pages, templates
 from service.api.sandbox import Sandbox
@@ -104,6 +104,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> int:
               f"delete every job. Set NIANBAO_API_KEY (or NIANBAO_ADMIN_KEY), or NIANBAO_ALLOW_OPEN=1 to serve "
               f"openly anyway.", file=sys.stderr)
         return 2
+    start_fork_server(settings.classifier)   # the workers' imports overlap the server's start
     app = create_app(settings)
 
     class Server(uvicorn.Server):

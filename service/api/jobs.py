@@ -469,6 +469,14 @@ def worker_context(classifier: str):
     return ctx
 
 
+def start_fork_server(classifier: str) -> None:
+    """Start the fork server (and its seconds of imports) now, alongside the server's own start."""
+    from multiprocessing import forkserver
+
+    worker_context(classifier)
+    forkserver.ensure_running()
+
+
 class WorkerPool:
     """A fixed number of slots, woken when a job is queued; `wait` lets a request await a job's end.
 
