@@ -2,6 +2,8 @@
 runs the first one's live jobs, and a killed server's jobs are taken over once its lease expires."""
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -58,7 +60,9 @@ def test_a_killed_servers_job_is_taken_over_after_its_lease(tmp_path, db_env):
             wait_job(a, job_id, until=("running",))
         survivor.start()
         with httpx.Client(base_url=survivor.url, timeout=30) as b:
-            assert b.get(f"/v1/jobs/{job_id}").json()["state"] == "running"   # a live lease: left alone
+            time.sleep(float(LEASE_S) * 2)   # past the first lease: the doomed server's heartbeat renews it
+            job = b.get(f"/v1/jobs/{job_id}").json()
+            assert job["state"] == "running" and job["attempts"] == 1, job   # a live lease: left alone
             doomed.kill()
             job = wait_job(b, job_id, timeout=30)
             assert job["state"] == "done" and job["attempts"] == 2, job
