@@ -78,6 +78,24 @@ def test_a_streamed_upload_is_cut_off_at_the_limit_not_read_to_the_end(server):
     assert sent < 24 * 1024 * 1024, sent
 
 
+def test_a_streamed_upload_within_the_limit_is_taken(server):
+    data, report = text_report(7)
+    boundary = b"nianbaoboundary"
+    body = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
+            b"Content-Type: text/plain\r\n\r\n" + data + b"\r\n--" + boundary + b"--\r\n")
+
+    def chunks():
+        for i in range(0, len(body), 1000):
+            yield body[i:i + 1000]
+
+    with client(server, KEY_A) as c:
+        r = c.post("/v1/jobs", content=chunks(),
+                   headers={"Content-Type": f"multipart/form-data; boundary={boundary.decode()}"})
+        assert r.status_code == 202 and "content-length" not in r.request.headers, r.text
+        assert wait_job(c, r.json()["id"])["state"] == "done"
+        assert c.get(f"/v1/jobs/{r.json()['id']}/result").json()["requests"] == report["requests"]
+
+
 def test_a_wrong_key_is_refused_before_the_body_is_read(server):
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         sock.sendall(b"POST /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: wrong\r\nContent-Length: 50000000\r\n"
