@@ -125,3 +125,31 @@ def test_orphaned_uploads_are_removed_young_files_and_live_jobs_kept(db_url, tmp
         os.utime(path, (old, old))
     assert store.remove_orphans(min_age_s=60) == 2
     assert sorted(p.name for p in uploads.iterdir()) == sorted([job.id, young.name])
+
+
+def test_a_job_left_running_by_a_version_without_leases_is_taken(db_url, tmp_path):
+    from sqlalchemy import update
+
+    from service.api.jobs import JobRow
+
+    [store] = stores(db_url, tmp_path, 1)
+    job = store.create(b"x", "a.txt", "text", 1, max_active=10)
+    with store.engine.begin() as conn:
+        conn.execute(update(JobRow).where(JobRow.id == job.id).values(state="running", attempts=1))
+    taken = store.claim_next("w", lease_s=60, max_attempts=3)
+    assert taken.id == job.id and taken.attempts == 2
+
+
+def test_a_database_from_before_leases_gets_the_new_columns(db_url, tmp_path):
+    from sqlalchemy import inspect, text
+
+    [store] = stores(db_url, tmp_path, 1)
+    job = store.create(b"x", "a.txt", "text", 1, max_active=10)
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_jobs_owner"))
+        for column in ("owner", "worker", "lease_until"):
+            conn.execute(text(f"ALTER TABLE jobs DROP COLUMN {column}"))
+    store.engine.dispose()
+    [again] = stores(db_url, tmp_path, 1)
+    assert {"owner", "worker", "lease_until"} <= {c["name"] for c in inspect(again.engine).get_columns("jobs")}
+    assert again.claim_next("w", lease_s=60, max_attempts=3).id == job.id

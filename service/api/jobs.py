@@ -155,7 +155,9 @@ class JobStore:
         """The oldest job that is queued, or running under an expired lease (its server died), now running under
         `worker`'s lease. A job whose runs are used up fails instead."""
         now = time.time()
-        takeable = or_(JobRow.state == "queued", and_(JobRow.state == "running", JobRow.lease_until < now))
+        # A running row without a lease was left by a version before leases: as good as expired.
+        expired = or_(JobRow.lease_until.is_(None), JobRow.lease_until < now)
+        takeable = or_(JobRow.state == "queued", and_(JobRow.state == "running", expired))
         with Session(self.engine) as s:
             q = select(JobRow.id, JobRow.state, JobRow.attempts).where(takeable).order_by(JobRow.created_at)
             if self.skip_locked:  # rows another server is claiming right now are passed over, not waited for
