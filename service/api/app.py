@@ -95,6 +95,7 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 def serve(host: str = "127.0.0.1", port: int = 8000) -> int:
     import os
     import sys
+    import threading
 
     import uvicorn
 
@@ -111,9 +112,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> int:
         def handle_exit(self, sig, frame):
             # Stop taking jobs at the signal itself: uvicorn runs the app's shutdown only after open requests end,
             # and a request waiting for its job must not keep the server up (it is answered 202 instead).
+            # In a thread: a signal handler that took the pool's lock could deadlock on the interrupted holder.
             pool = getattr(app.state, "pool", None)
             if pool is not None:
-                pool.begin_stop()
+                threading.Thread(target=pool.begin_stop, name="nianbao-stop", daemon=True).start()
             super().handle_exit(sig, frame)
 
     level = os.environ.get("NIANBAO_LOG", "WARNING").lower()
