@@ -164,21 +164,26 @@ class JobStore:
                 q = q.limit(1).with_for_update(skip_locked=True)
             else:  # SQLite: one writer at a time; the conditional update below is the claim
                 q = q.limit(5)
-            for job_id, state, attempts in s.execute(q).all():
-                if state == "running" and attempts >= max_attempts:
-                    s.execute(update(JobRow).where(JobRow.id == job_id, takeable).values(
-                        state="failed", worker=None, lease_until=None, finished_at=now,
-                        error=f"gave up after {attempts} attempts: the server running it stopped each time"))
+            for _ in range(5):   # a few rounds: a round may only fail jobs that used up their runs
+                rows = s.execute(q).all()
+                if not rows:
+                    return None
+                for job_id, state, attempts in rows:
+                    if state == "running" and attempts >= max_attempts:
+                        s.execute(update(JobRow).where(JobRow.id == job_id, takeable).values(
+                            state="failed", worker=None, lease_until=None, finished_at=now,
+                            error=f"gave up after {attempts} attempts: the server running it stopped each time"))
+                        s.commit()
+                        continue
+                    claimed = s.execute(update(JobRow).where(JobRow.id == job_id, takeable).values(
+                        state="running", worker=worker, lease_until=now + lease_s, started_at=now, progress=0.0,
+                        pages_done=0, attempts=JobRow.attempts + 1))
                     s.commit()
-                    continue
-                claimed = s.execute(update(JobRow).where(JobRow.id == job_id, takeable).values(
-                    state="running", worker=worker, lease_until=now + lease_s, started_at=now, progress=0.0,
-                    pages_done=0, attempts=JobRow.attempts + 1))
-                s.commit()
-                if claimed.rowcount == 1:
-                    if state == "running":
-                        log.warning("job %s: its server's lease expired; taken over (run %d)", job_id, attempts + 1)
-                    return Job.of(s.get(JobRow, job_id, populate_existing=True))
+                    if claimed.rowcount == 1:
+                        if state == "running":
+                            log.warning("job %s: its server's lease expired; taken over (run %d)", job_id,
+                                        attempts + 1)
+                        return Job.of(s.get(JobRow, job_id, populate_existing=True))
         return None
 
     def heartbeat(self, worker: str, lease_s: float) -> int:
