@@ -15,13 +15,15 @@ from pathlib import Path
 from service.document import InputError, Source
 
 MB = 1024 * 1024
+PRICE_DPI = 200   # a PDF page's pixel cost: the resolution the scan reader renders at, at most
 
 
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int = 200 * MB
     max_pages: int = 300
-    max_image_pixels: int = 80_000_000          # per page image
+    max_image_pixels: int = 80_000_000          # per page image; a PDF page is priced at PRICE_DPI
+    max_total_pixels: int = 1_500_000_000       # all pages together (300 A4 pages at 200 dpi is 1.16 G)
     max_uncompressed_bytes: int = 300 * MB      # zip-based formats (docx)
     max_text_chars: int = 5_000_000
     max_zip_ratio: int = 200                    # uncompressed / compressed, per large member
@@ -258,12 +260,30 @@ def _check_pdf(data: bytes, name: str, limits: Limits) -> None:
         raise InputError(f"{name}: the PDF is damaged or truncated and cannot be opened") from None
     try:
         pages = len(pdf)
+        if pages == 0:
+            raise InputError(f"{name}: the PDF has no pages")
+        if pages > limits.max_pages:
+            raise InputError(f"{name}: the PDF has {pages} pages; the limit is {limits.max_pages}")
+        _check_page_sizes(pdf, name, limits)
     finally:
         pdf.close()
-    if pages == 0:
-        raise InputError(f"{name}: the PDF has no pages")
-    if pages > limits.max_pages:
-        raise InputError(f"{name}: the PDF has {pages} pages; the limit is {limits.max_pages}")
+
+
+def _check_page_sizes(pdf, name: str, limits: Limits) -> None:
+    """Price every page at PRICE_DPI from its size alone (no page is loaded or rendered): a huge page, or many
+    pages, would cost a worker gigabytes and minutes when rendered for OCR or for the review page."""
+    scale = (PRICE_DPI / 72) ** 2
+    total = 0.0
+    for i in range(len(pdf)):
+        width, height = pdf.get_page_size(i)
+        pixels = abs(width * height) * scale
+        if pixels > limits.max_image_pixels:
+            raise InputError(f"{name}: page {i + 1} is {width / 72:.0f} x {height / 72:.0f} inches; the limit is "
+                             f"{limits.max_image_pixels:,} pixels at {PRICE_DPI} dpi per page")
+        total += pixels
+    if total > limits.max_total_pixels:
+        raise InputError(f"{name}: the pages add up to {total / 1e6:,.0f} million pixels at {PRICE_DPI} dpi; the "
+                         f"limit is {limits.max_total_pixels / 1e6:,.0f} million")
 
 
 def _check_zip(data: bytes, name: str, limits: Limits) -> None:
@@ -302,6 +322,9 @@ def _check_image(data: bytes, name: str, limits: Limits) -> None:
                                      f"{limits.max_image_pixels:,} pixels per page")
                 if frames > limits.max_pages:
                     raise InputError(f"{name}: the image has {frames} pages; the limit is {limits.max_pages}")
+                if width * height * frames > limits.max_total_pixels:   # frames priced at the first one's size
+                    raise InputError(f"{name}: the image's {frames} pages add up to more than "
+                                     f"{limits.max_total_pixels / 1e6:,.0f} million pixels")
                 image.load()
     except InputError:
         raise

@@ -218,3 +218,72 @@ def zip_bomb_docx() -> bytes:
 def corrupt_pdf() -> bytes:
     data, _ = pdf_report()
     return data[: len(data) // 3]  # cut off: no xref, no trailer, broken streams
+
+
+# --- the job database: SQLite, or a schema of its own on the local PostgreSQL server ------------------------------
+
+PG_SERVER = os.environ.get("NIANBAO_TEST_PG", "host=127.0.0.1 port=5432 dbname=test user=postgres")
+
+
+def pg_schema_url():
+    """(url, drop): a fresh schema on the PostgreSQL server, so parallel test runs never share a table, and the
+    function that drops it; None when no server answers (the caller skips, saying so)."""
+    import uuid
+
+    try:
+        import psycopg
+        conn = psycopg.connect(PG_SERVER, connect_timeout=3, autocommit=True)
+    except Exception as error:  # not installed, no server, refused: the PostgreSQL variant cannot run here
+        return None, f"PostgreSQL at {PG_SERVER} unreachable: {type(error).__name__}: {error}"
+    schema = f"nianbao_test_{uuid.uuid4().hex[:12]}"
+    conn.execute(f"CREATE SCHEMA {schema}")
+    params = dict(p.split("=", 1) for p in PG_SERVER.split())
+    url = (f"postgresql+psycopg://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:"
+           f"{params.get('port', '5432')}/{params.get('dbname', 'test')}?options=-csearch_path%3D{schema}")
+
+    def drop():
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.close()
+
+    return url, drop
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below pid (workers, sandbox helpers, multiprocessing's resource tracker)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def huge_page_pdf(width_pt: float = 7200, height_pt: float = 7200, pages: int = 1) -> bytes:
+    """A tiny PDF whose pages are enormous (or many): cheap to send, costly to render."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument.new()
+    for _ in range(pages):
+        pdf.new_page(width_pt, height_pt)
+    buf = io.BytesIO()
+    pdf.save(buf)
+    return buf.getvalue()

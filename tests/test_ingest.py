@@ -218,3 +218,25 @@ def test_text_starting_like_a_magic_number_is_text():
     assert detect_kind("MZ街道2023年政府信息公开工作年度报告".encode()) == "text"
     assert "Windows executable" in detect_kind(b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + bytes(100))
     assert "RTF" in detect_kind(rb"{\rtf1\ansi\ansicpg936 report}")
+
+
+def _blank_pdf(width_pt: float, height_pt: float, pages: int = 1) -> bytes:
+    import io
+
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument.new()
+    for _ in range(pages):
+        pdf.new_page(width_pt, height_pt)
+    buf = io.BytesIO()
+    pdf.save(buf)
+    return buf.getvalue()
+
+
+def test_pdf_pages_are_priced_in_pixels_before_anything_renders():
+    # One 100 x 100 inch page: 1.3 KB to send, gigabytes to render. Refused from its size alone, in the CLI and
+    # batch too (their default Limits).
+    _fails(_blank_pdf(7200, 7200), "page 1 is 100 x 100 inches", seconds=1.0)
+    _fails(_blank_pdf(595, 842, pages=200), "the pages add up to", Limits(max_total_pixels=500_000_000), seconds=2.0)
+    assert load_source(_blank_pdf(2384, 3370)).kind == "pdf"           # A0 still passes
+    assert load_source(_blank_pdf(595, 842, pages=250)).kind == "pdf"  # as do 250 A4 pages by default

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 
@@ -17,56 +16,116 @@ class SandboxFailed(Exception):
     """The helper process crashed or ran out of time on this file."""
 
 
+class _Helper:
+    """One helper process and the pipe to it; used by one call at a time. A call that crashes it or runs past its
+    time kills this process only: the other helpers' calls go on."""
+
+    def __init__(self):
+        ctx = multiprocessing.get_context("spawn")  # never fork a process that runs threads
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(child, os.getpid()), name="nianbao-sandbox", daemon=True)
+        self.process.start()
+        child.close()
+
+    def call(self, fn, args: tuple, timeout_s: float):
+        try:
+            self.conn.send((fn, args))
+            if not self.conn.poll(timeout_s):
+                self.kill()
+                raise SandboxFailed(f"reading the file took longer than {timeout_s:g} s")
+            status, value = self.conn.recv()
+        except (EOFError, OSError):
+            self.kill()
+            raise SandboxFailed("the file crashed the document reader") from None
+        if status == "raised":
+            raise SandboxFailed(f"the document reader failed: {value}")
+        return value
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.is_alive()
+
+    def kill(self) -> None:
+        self.conn.close()
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join(5)
+            self.process = None
+
+
 class Sandbox:
-    def __init__(self, processes: int = 1, timeout_s: float = 60.0):
+    """`processes` helpers; a call waits for a free one, runs there with a time limit, and a broken helper is
+    replaced before the next call."""
+
+    def __init__(self, processes: int = 2, timeout_s: float = 60.0):
         self.processes = processes
         self.timeout_s = timeout_s
-        self._pool: ProcessPoolExecutor | None = None
+        self._free: list[_Helper | None] = [None] * processes   # None: start one when needed
+        self._all: set[_Helper] = set()
         self._lock = threading.Lock()
+        self._available = threading.Semaphore(processes)
+        self._closed = False
 
     async def call(self, fn, *args):
-        pool = self._get()
+        return await asyncio.to_thread(self._call, fn, args)
+
+    def _call(self, fn, args: tuple):
+        self._available.acquire()
+        helper = None
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(pool.submit(fn, *args)), self.timeout_s)
-        except BrokenProcessPool:
-            self._discard(pool)
-            raise SandboxFailed("the file crashed the document reader") from None
-        except TimeoutError:
-            self._discard(pool)
-            raise SandboxFailed(f"reading the file took longer than {self.timeout_s:g} s") from None
+            helper = self._take()
+            return helper.call(fn, args, self.timeout_s)
+        finally:
+            with self._lock:
+                self._free.append(helper if helper is not None and helper.alive else None)
+                if helper is not None and not helper.alive:
+                    self._all.discard(helper)
+            self._available.release()
+
+    def _take(self) -> _Helper:
+        with self._lock:
+            if self._closed:
+                raise SandboxFailed("the service is stopping")
+            return self._free.pop() or self._new()
 
     def warm(self) -> None:
-        """Start the helper process and its imports now, not on the first upload."""
-        self._get().submit(_imports)
+        """Start the helper processes (they import their readers at once), not on the first upload."""
+        with self._lock:
+            self._free = [h or self._new() for h in self._free]
+
+    def _new(self) -> _Helper:
+        helper = _Helper()
+        self._all.add(helper)
+        return helper
 
     def close(self) -> None:
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            _kill(pool)
-
-    def _get(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                from service.api.worker import set_process_name
-
-                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=set_process_name, initargs=("nianbao-sandbox",))
-            return self._pool
-
-    def _discard(self, pool: ProcessPoolExecutor) -> None:
-        with self._lock:
-            if self._pool is pool:
-                self._pool = None
-        _kill(pool)
+            self._closed = True
+            helpers, self._all = list(self._all), set()
+        for helper in helpers:
+            helper.kill()
 
 
-def _kill(pool: ProcessPoolExecutor) -> None:
-    # The executor has no public way to stop a running task before Python 3.14: kill its processes.
-    for process in list((pool._processes or {}).values()):
-        if process.is_alive():
-            process.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
+def _serve(conn, parent_pid: int) -> None:
+    from service.api.worker import set_process_name, tie_to_parent
+
+    tie_to_parent(parent_pid)
+    set_process_name("nianbao-sandbox")
+    _imports()
+    while True:
+        try:
+            fn, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            answer = ("ok", fn(*args))
+        except Exception as error:  # a reader's bug on one file: the caller gets a 422, the helper goes on
+            answer = ("raised", f"{type(error).__name__}: {error}")
+        try:
+            conn.send(answer)
+        except (BrokenPipeError, OSError):
+            return
 
 
 # --- what runs inside ----------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ async def accept(file: UploadFile, settings: Settings, sandbox: Sandbox) -> Uplo
     if not data:
         raise HTTPException(422, f"{name}: the file is empty (0 bytes)")
     limits = {"max_bytes": settings.max_upload_bytes, "max_pages": 10**6,  # pages are checked below, for a 413
-              "max_image_pixels": settings.max_image_pixels}
+              "max_image_pixels": settings.max_image_pixels, "max_total_pixels": settings.max_total_pixels}
     try:
         verdict = await sandbox.call(inspect_upload, data, name, limits)
     except SandboxFailed as error:
@@ -51,10 +51,10 @@ async def _read_limited(file: UploadFile, limit: int, name: str) -> bytes:
     return b"".join(chunks)
 
 
-async def queue(upload: Upload, store: JobStore, pool: WorkerPool, settings: Settings) -> Job:
+async def queue(upload: Upload, store: JobStore, pool: WorkerPool, settings: Settings, owner: str | None) -> Job:
     try:
         job = await run_in_threadpool(store.create, upload.data, upload.name, upload.kind, upload.pages,
-                                      settings.max_queue)
+                                      settings.max_queue, owner)
     except QueueFull as error:
         raise HTTPException(429, str(error), headers={"Retry-After": "10"}) from None
     pool.notify()

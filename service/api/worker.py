@@ -3,11 +3,13 @@
 Messages over the pipe, parent -> worker: ("run", job_id, upload_path, name, limits, slow_down_s).
 Worker -> parent: ("ready",) once, then per job ("progress", fraction, pages_done)* and
 ("done", result_json, seconds, pages, frames) or ("failed", message, seconds).
-The worker exits when the pipe closes, so it never outlives a killed server for long.
+The worker exits when the pipe closes, and the kernel kills it when the server process dies (tie_to_parent).
 """
 from __future__ import annotations
 
 import inspect
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -24,8 +26,49 @@ def set_process_name(name: str) -> None:
         pass
 
 
+def tie_to_parent(parent_pid: int | None = None) -> None:
+    """Die with the parent (the server, or the fork server that ends with it): Linux sends SIGKILL to this process
+    when its parent exits, however it exits (SIGKILL included), so no worker or sandbox process runs on after a
+    crash. parent_pid: the parent expected, where known."""
+    parent_pid = parent_pid or os.getppid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:  # the parent died before the line above
+        os._exit(1)
+
+
+def one_thread_each() -> None:
+    """One compute thread per worker process: the pool runs one worker per core, and torch's OpenMP threads in
+    every worker fighting over the same cores made a 50 ms text job take 0.5-2 s (measured). Set before torch and
+    onnxruntime are imported."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = "1"
+
+
+def _let_the_fork_server_end() -> None:
+    """A child of multiprocessing's fork server inherits the pipe by which the fork server learns that the server
+    has ended; held open here, it would keep the fork server (and so, through tie_to_parent, this worker) alive
+    after a crash. Private to multiprocessing, hence the care."""
+    try:
+        from multiprocessing import forkserver
+
+        fd = getattr(forkserver._forkserver, "_forkserver_alive_fd", None)
+        if fd is not None:
+            os.close(fd)
+            forkserver._forkserver._forkserver_alive_fd = None
+    except (AttributeError, OSError):
+        pass
+
+
 def worker_main(conn, options: dict) -> None:
+    tie_to_parent()
+    _let_the_fork_server_end()
     set_process_name("nianbao-worker")
+    one_thread_each()
     try:
         from service.pipeline import Pipeline, PipelineOptions
 
@@ -33,6 +76,7 @@ def worker_main(conn, options: dict) -> None:
     except Exception as error:
         conn.send(("failed", f"models did not load: {type(error).__name__}: {error}", None))
         return
+    remember_label_probs(pipeline)
     conn.send(("ready",))
     # A pipeline that reports progress per page gets a callback; one that does not is run as it is.
     takes_progress = "progress" in inspect.signature(pipeline.run).parameters
@@ -46,6 +90,30 @@ def worker_main(conn, options: dict) -> None:
             conn.send(run_job(pipeline, takes_progress, conn, Path(upload), name, limits, slow_down_s))
         except (BrokenPipeError, OSError):
             return
+
+
+LABEL_MEMO = 4096   # label texts; about 6 KB each
+
+
+def remember_label_probs(pipeline) -> None:
+    """The label classifier's per-character probabilities depend on the label text alone, and reports print the
+    same template labels again and again: a worker remembers them (a text job's classifier time fell from 0.18 s
+    to 0.03 s, same answers, measured on the test suite's generated reports). A no-op for the fuzzy matcher."""
+    classifier = getattr(pipeline, "classifier", None)
+    probs = getattr(classifier, "probs", None)
+    if probs is None:
+        return
+    memo: dict[str, object] = {}
+
+    def remembered(texts):
+        missing = [t for t in dict.fromkeys(texts) if t not in memo]
+        if missing:
+            if len(memo) + len(missing) > LABEL_MEMO:
+                memo.clear()
+            memo.update(zip(missing, probs(missing)))
+        return [memo[t] for t in texts]
+
+    classifier.probs = remembered
 
 
 def run_job(pipeline, takes_progress: bool, conn, upload: Path, name: str, limits: dict, slow_down_s: float):

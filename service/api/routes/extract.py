@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import PoolDep, SandboxDep, SettingsDep, StoreDep
+from service.api.deps import CallerDep, PoolDep, SandboxDep, SettingsDep, StoreDep
 from service.api.routes.jobs import FileField
 from service.api.schemas import ErrorOut, JobOut
 from service.api.uploads import accept, queue
@@ -25,12 +25,13 @@ router = APIRouter(prefix="/v1", tags=["extract"],
                         413: {"model": ErrorOut}, 422: {"model": ErrorOut}, 429: {"model": ErrorOut},
                         500: {"model": ErrorOut}})
 async def extract(file: FileField, settings: SettingsDep, store: StoreDep, pool: PoolDep, sandbox: SandboxDep,
+                  caller: CallerDep,
                   run_async: Annotated[bool, Query(alias="async", description="always answer 202 with a job")] = False,
                   ) -> Response:
     upload = await accept(file, settings, sandbox)
     large = len(upload.data) > settings.sync_max_bytes or upload.pages > settings.sync_max_pages
-    job = await queue(upload, store, pool, settings)
-    if run_async or large:
+    job = await queue(upload, store, pool, settings, caller.owner)
+    if run_async or large or pool.draining.is_set():   # a stopping server runs it at its next start
         return _accepted(job)
     # The quick path is a job too (bounded, crash-proof); the request just waits for it.
     job_id = job.id
@@ -46,6 +47,8 @@ async def extract(file: FileField, settings: SettingsDep, store: StoreDep, pool:
         pool.forget(job_id)
     if job is None:
         return JSONResponse({"detail": "the job was deleted while it ran"}, status_code=410)
+    if job.state not in ("done", "failed"):   # the server is stopping: the job runs at its next start
+        return _accepted(job)
     if job.state == "failed":
         status = 500 if job.error.startswith(INTERNAL_ERROR) else 422
         return JSONResponse({"detail": job.error}, status_code=status, headers={"X-Job-Id": job.id})

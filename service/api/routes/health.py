@@ -1,4 +1,5 @@
-"""Liveness, readiness (worker models loaded, database reachable) and Prometheus metrics; no API key needed."""
+"""Liveness, readiness (worker models loaded, database reachable) and Prometheus metrics; the probes never need the
+API key, /metrics does when keys are set (service.api.guard)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response

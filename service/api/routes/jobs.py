@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, HTTPException, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
-from service.api.deps import JobDep, PoolDep, SandboxDep, SettingsDep, StoreDep
+from service.api.deps import CallerDep, JobDep, PoolDep, SandboxDep, SettingsDep, StoreDep
 from service.api.schemas import ErrorOut, JobOut
 from service.api.uploads import accept, queue
 from service.report import ExtractionResult
@@ -23,17 +23,18 @@ FileField = Annotated[UploadFile, File(description="PDF, image, HTML, DOCX or te
 @router.post("", status_code=202, response_model=JobOut,
              responses={413: {"model": ErrorOut}, 429: {"model": ErrorOut}})
 async def create_job(response: Response, file: FileField, settings: SettingsDep, store: StoreDep, pool: PoolDep,
-                     sandbox: SandboxDep) -> JobOut:
-    job = await queue(await accept(file, settings, sandbox), store, pool, settings)
+                     sandbox: SandboxDep, caller: CallerDep) -> JobOut:
+    job = await queue(await accept(file, settings, sandbox), store, pool, settings, caller.owner)
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return JobOut.of(job)
 
 
 @router.get("", response_model=list[JobOut])
-def list_jobs(store: StoreDep, state: Annotated[Literal["queued", "running", "done", "failed"] | None, Query()] = None,
+def list_jobs(store: StoreDep, caller: CallerDep,
+              state: Annotated[Literal["queued", "running", "done", "failed"] | None, Query()] = None,
               limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[JobOut]:
-    """The newest jobs first, optionally in one state."""
-    return [JobOut.of(job) for job in store.recent(state, limit)]
+    """The newest jobs first, optionally in one state: the caller's own (every job for the admin key)."""
+    return [JobOut.of(job) for job in store.recent(state, limit, owner=None if caller.admin else caller.owner)]
 
 
 @router.get("/{job_id}", response_model=JobOut, responses={404: {"model": ErrorOut}})
@@ -63,10 +64,10 @@ def get_result(job: JobDep, store: StoreDep,
 
 
 @router.delete("/{job_id}", status_code=204, responses={404: {"model": ErrorOut}})
-def delete_job(job_id: str, store: StoreDep, pool: PoolDep) -> Response:
-    if not store.delete(job_id):
-        raise HTTPException(404, f"no job {job_id}")
-    pool.cancel(job_id)
+def delete_job(job: JobDep, store: StoreDep, pool: PoolDep) -> Response:
+    if not store.delete(job.id):
+        raise HTTPException(404, f"no job {job.id}")
+    pool.cancel(job.id)
     return Response(status_code=204)
 
 
