@@ -1,7 +1,7 @@
 """rapidocr's PP-OCR ONNX models (det, rec, cls) run by PyTorch, so OCR can use a GPU where only CUDA torch is.
 
-`OnnxGraph` reads an ONNX graph with the `onnx` package and runs its nodes in order with torch functions, the
-initializers loaded as tensors. It knows exactly the ops these three models use (listed in OPS; an unknown op fails
+`OnnxGraph` reads an ONNX graph (models/onnx_reader.py, no `onnx` package needed) and runs its nodes in order with
+torch functions, the initializers loaded as tensors. It knows exactly the ops these three models use (listed in OPS; an unknown op fails
 at load, not mid-batch). Why an interpreter of our own rather than onnx2torch: onnx2torch imports torchvision (whose
 PyPI wheel does not load beside the CPU torch build) and needs SAME_UPPER padding fixes and a Slice patch for these
 models; about thirty small ops written here need neither (eval/reports/gpu.md has the measurements).
@@ -206,27 +206,23 @@ class OnnxGraph:
     """One ONNX model as a sequence of torch calls. `graph(x)` -> the first output (inference only)."""
 
     def __init__(self, path: str | Path, device: str | torch.device = "cpu"):
-        import onnx
-        from onnx import helper, numpy_helper
+        from models.onnx_reader import read_onnx
 
-        model = onnx.load(str(path))
-        graph = model.graph
+        graph = read_onnx(path)
         self.device = torch.device(device)
-        self.metadata = {p.key: p.value for p in model.metadata_props}
-        consts = {t.name: _tensor(numpy_helper.to_array(t), self.device) for t in graph.initializer}
-        self.input = next(i.name for i in graph.input if i.name not in consts)
-        self.output = graph.output[0].name
-        unknown = sorted({n.op_type for n in graph.node} - set(OPS) - {"Constant"})
+        self.metadata = graph.metadata
+        consts = {name: _tensor(array, self.device) for name, array in graph.initializers.items()}
+        self.input = next(name for name in graph.inputs if name not in consts)
+        self.output = graph.outputs[0]
+        unknown = sorted({n.op_type for n in graph.nodes} - set(OPS) - {"Constant"})
         if unknown:
             raise ValueError(f"{Path(path).name}: ONNX ops not supported by the torch runtime: {unknown}")
         steps = []
-        for node in graph.node:
-            attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-            attrs = {k: v.decode() if isinstance(v, bytes) else v for k, v in attrs.items()}
+        for node in graph.nodes:
             if node.op_type == "Constant":
-                consts[node.output[0]] = _tensor(numpy_helper.to_array(attrs["value"]), self.device)
+                consts[node.outputs[0]] = _tensor(node.attrs["value"], self.device)
                 continue
-            steps.append((OPS[node.op_type](attrs), list(node.input), list(node.output)))
+            steps.append((OPS[node.op_type](node.attrs), node.inputs, node.outputs))
         # After each step, drop the values no later step reads (activations of a big batch are large).
         last_use: dict[str, int] = {}
         for i, (_, inputs, _) in enumerate(steps):
