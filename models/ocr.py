@@ -130,6 +130,7 @@ class RapidOcrEngine:
         self._rec = None
         self._pool = None
         self._digit_ids: np.ndarray | None = None
+        self._reduced = False
         self.calls = {"rec_crops": 0, "det_calls": 0}
 
     def _load(self, kind: str):
@@ -150,17 +151,31 @@ class RapidOcrEngine:
             chars = self._rec.postprocess_op.character
             self._chars = chars
             self._digit_ids = np.array([0] + [i for i, c in enumerate(chars) if c in DIGIT_ALPHABET])
+            self._session = self._rec.session
+            if self.runtime == "torch":
+                # The torch runtime reduces the output where it runs (a GPU): per frame the digit columns, then the
+                # best symbol's probability and id, instead of the whole alphabet (18710 floats a frame to copy
+                # back and search). `_columns` says where a symbol's probabilities sit. rapidocr's own use of the
+                # model (detect) keeps the full output.
+                self._session = self._rec.session.reduced(self._digit_ids)
+                self._reduced = True
         return self._rec
 
-    def _probs(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """CTC probabilities (frames x alphabet) per crop, batched by similar aspect ratio."""
-        rec = self._recognizer()
+    def _columns(self, symbols: np.ndarray) -> np.ndarray:
+        """The columns of `_probs` output holding these symbols (the digit alphabet, in the reduced output)."""
+        if not self._reduced:
+            return symbols
+        assert symbols is self._digit_ids, "the reduced output keeps the digit alphabet only"
+        return np.arange(len(symbols))
+
+    def _plan(self, crops: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[float], list[tuple[list[int], int]]]:
+        """The crops as BGR, their aspect ratios as read, and their batches: crops of similar width, as many as fit
+        a budget of columns (small digit crops go 64 at a time), each batch padded to one width."""
         h = self.height
         imgs = [_as_bgr(c) for c in crops]
         ratios = [max(1.0, c.shape[1] / max(1, c.shape[0])) for c in imgs]
         ratios = [r if r < 4 else max(4.0, r * self.squeeze) for r in ratios]
         order = [int(i) for i in np.argsort(ratios)]
-        # Batches of similar width, as many crops as fit a budget of columns (small digit crops go 64 at a time).
         batches, cur = [], []
         for i in order:
             if cur and ((len(cur) + 1) * h * ratios[i] > self.batch * 320 or len(cur) >= self.max_crops):
@@ -169,23 +184,41 @@ class RapidOcrEngine:
             cur.append(i)
         if cur:
             batches.append(cur)
+        # A crop's reading depends a little on how far it is padded (the recogniser attends over the whole
+        # width), so the padded width is part of the plan: a shared GPU server stacks only batches of equal width.
+        return imgs, ratios, [(idx, int(math.ceil(h * max(ratios[i] for i in idx) / 8.0) * 8)) for idx in batches]
+
+    def _input(self, imgs: list[np.ndarray], ratios: list[float], idx: list[int], width: int
+               ) -> tuple[np.ndarray, list[int]]:
+        """One batch as the model takes it (n x 3 x height x width, normalised, zero-padded), and each crop's width."""
+        h = self.height
+        batch = np.zeros((len(idx), 3, h, width), dtype=np.float32)
+        widths = []
+        for k, i in enumerate(idx):
+            w = min(width, int(math.ceil(h * ratios[i])))
+            resized = cv2.resize(imgs[i], (w, h)).astype(np.float32)
+            batch[k, :, :, :w] = (resized.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
+            widths.append(w)
+        return batch, widths
+
+    @staticmethod
+    def _frames(preds: np.ndarray, widths: list[int], width: int) -> list[np.ndarray]:
+        """Each crop's output frames, without those of its padding."""
+        frames = preds.shape[1]
+        return [preds[k, :max(1, int(math.ceil(frames * w / width)))] for k, w in enumerate(widths)]
+
+    def _probs(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """CTC probabilities (frames x alphabet, or the torch runtime's reduced columns) per crop, batched by
+        similar aspect ratio."""
+        self._recognizer()
+        imgs, ratios, batches = self._plan(crops)
         out: list[np.ndarray | None] = [None] * len(imgs)
 
-        def run(idx: list[int]) -> None:
-            max_ratio = max(ratios[i] for i in idx)
-            width = int(math.ceil(h * max_ratio / 8.0) * 8)
-            batch = np.zeros((len(idx), 3, h, width), dtype=np.float32)
-            widths = []
-            for k, i in enumerate(idx):
-                w = min(width, int(math.ceil(h * ratios[i])))
-                resized = cv2.resize(imgs[i], (w, h)).astype(np.float32)
-                batch[k, :, :, :w] = (resized.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
-                widths.append(w)
-            preds = rec.session(batch)
-            frames = preds.shape[1]
-            for k, i in enumerate(idx):
-                keep = max(1, int(math.ceil(frames * widths[k] / width)))
-                out[i] = preds[k, :keep]
+        def run(batch_plan: tuple[list[int], int]) -> None:
+            idx, width = batch_plan
+            batch, widths = self._input(imgs, ratios, idx, width)
+            for i, p in zip(idx, self._frames(self._session(batch), widths, width)):
+                out[i] = p
 
         if self.threads > 1 and len(batches) > 1:
             if self._pool is None:
@@ -193,18 +226,20 @@ class RapidOcrEngine:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="ocr")
             list(self._pool.map(run, batches))  # onnxruntime releases the GIL while it runs
         else:
-            for idx in batches:
-                run(idx)
+            for b in batches:
+                run(b)
         self.calls["rec_crops"] += len(imgs)
         return out  # type: ignore[return-value]
 
     def _decode(self, probs: np.ndarray, allowed: np.ndarray | None) -> tuple[str, float]:
         if allowed is not None:
-            sub = probs[:, allowed]
+            sub = probs[:, self._columns(allowed)]
             # Renormalise over the allowed symbols so the confidence says how sure the digit reading is.
             sub = sub / np.maximum(sub.sum(axis=1, keepdims=True), 1e-9)
             best = sub.argmax(axis=1)
             ids, conf = allowed[best], sub.max(axis=1)
+        elif self._reduced:
+            ids, conf = probs[:, -1].astype(int), probs[:, -2]
         else:
             ids, conf = probs.argmax(axis=1), probs.max(axis=1)
         keep = np.ones(len(ids), dtype=bool)
@@ -220,8 +255,12 @@ class RapidOcrEngine:
     def read(self, crops: Sequence[np.ndarray]) -> list[Reading]:
         if not crops:
             return []
+        return self._readings(self._probs(crops))
+
+    def _readings(self, probs: list[np.ndarray]) -> list[Reading]:
+        """Both readings of each crop from its `_probs` output."""
         readings = []
-        for p in self._probs(crops):
+        for p in probs:
             text, conf = self._decode(p, None)
             digits, dconf = self._decode(p, self._digit_ids)
             readings.append(Reading(text, conf, digits, dconf))

@@ -218,11 +218,16 @@ class OnnxGraph:
         if unknown:
             raise ValueError(f"{Path(path).name}: ONNX ops not supported by the torch runtime: {unknown}")
         steps = []
+        alias: dict[str, str] = {}   # an Identity's output -> the value it passes on (no step at run time)
         for node in graph.nodes:
+            inputs = [alias.get(n, n) for n in node.inputs]
             if node.op_type == "Constant":
                 consts[node.outputs[0]] = _tensor(node.attrs["value"], self.device)
-                continue
-            steps.append((OPS[node.op_type](node.attrs), node.inputs, node.outputs))
+            elif node.op_type == "Identity":
+                alias[node.outputs[0]] = inputs[0]
+            else:
+                steps.append((OPS[node.op_type](node.attrs), inputs, node.outputs))
+        self.output = alias.get(self.output, self.output)
         # After each step, drop the values no later step reads (activations of a big batch are large).
         last_use: dict[str, int] = {}
         for i, (_, inputs, _) in enumerate(steps):
@@ -250,18 +255,35 @@ class OnnxGraph:
 
 
 class TorchSession:
-    """A rapidocr-style session (np.ndarray in, np.ndarray out) running an ONNX model through torch."""
+    """A rapidocr-style session (np.ndarray in, np.ndarray out) running an ONNX model through torch.
 
-    def __init__(self, path: str | Path, device: str = "cpu"):
+    keep: for the recogniser, reduce its output (batch x frames x alphabet) on the device to the columns `keep`,
+    then the best symbol's probability and its id (as a float) per frame."""
+
+    def __init__(self, path: str | Path, device: str = "cpu", keep: np.ndarray | None = None):
         self.path = Path(path)
         self.graph = OnnxGraph(path, device)
+        self.keep = None if keep is None else torch.as_tensor(np.asarray(keep), device=self.graph.device)
+
+    def reduced(self, keep: np.ndarray) -> "TorchSession":
+        """The same model (weights shared), its output reduced to the columns `keep` and the best symbol."""
+        session = TorchSession.__new__(TorchSession)
+        session.path, session.graph = self.path, self.graph
+        session.keep = torch.as_tensor(np.asarray(keep), device=self.graph.device)
+        return session
 
     def run(self, batch: torch.Tensor) -> torch.Tensor:
-        return self.graph(batch)
+        out = self.graph(batch)
+        if self.keep is None:
+            return out
+        best = out.max(dim=-1)
+        return torch.cat([out.index_select(-1, self.keep), best.values[..., None],
+                          best.indices[..., None].to(out.dtype)], dim=-1)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
-        return self.graph(x).float().cpu().numpy()
+        with torch.inference_mode():
+            return self.run(x).float().cpu().numpy()
 
     def get_character_list(self, key: str = "character") -> list[str]:
         return self.metadata[key].splitlines()
