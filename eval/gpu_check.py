@@ -392,9 +392,9 @@ def _json_values(path: Path) -> dict:
 
 # --- the OCR models: onnxruntime vs torch, and crops/s by batch size --------------------------------------------
 
-def _scan_crops(pages: int) -> tuple[list, list]:
-    """The text-line crops the scan reader recognises on the first `pages` pages of the sample scans (read with
-    onnxruntime), and those page images (for detection)."""
+def _scan_crops(pages: int) -> tuple[list, list, int]:
+    """The text-line crops the scan reader recognises on whole sample scans (read with onnxruntime) until at least
+    `pages` pages are read, `pages` of those page images (for detection), and the pages read."""
     from models.ocr import RapidOcrEngine
     from service.document import Source
     from service.scan.reader import ScanOptions, ScanReader
@@ -413,7 +413,7 @@ def _scan_crops(pages: int) -> tuple[list, list]:
         images += [p.image for p in doc.images]
         if len(images) >= pages:
             break
-    return crops, images[:pages]
+    return crops, images[:pages], len(images)
 
 
 def _prob_diff(ref_probs, got_probs, digit_ids) -> float:
@@ -444,8 +444,9 @@ def cmd_ocr(args) -> dict:
     from models.ocr_torch import set_tf32
 
     t = time.perf_counter()
-    crops, images = _scan_crops(args.pages)
-    print(f"{len(crops)} crops from {len(images)} pages of the sample scans ({time.perf_counter() - t:.1f} s)")
+    crops, images, read = _scan_crops(args.pages)
+    print(f"{len(crops)} crops from {read} pages of the sample scans, detection on {len(images)} "
+          f"({time.perf_counter() - t:.1f} s)")
     ref = RapidOcrEngine(runtime="onnxruntime", threads=args.threads)
     ref_read, ref_probs = ref.read(crops), ref._probs(crops[:64])
     ref_det = [ref.detect(img) for img in images]

@@ -101,10 +101,11 @@ def onnx_engine_params(device: str, threads: int) -> dict:
 
 
 class RapidOcrEngine:
-    """PP-OCR (rapidocr's shipped onnx models) on onnxruntime. Models load lazily: reading cells never loads det."""
+    """PP-OCR (rapidocr's shipped onnx models) on onnxruntime, or on torch (models/ocr_torch.py). Models load lazily:
+    reading cells never loads det."""
 
     def __init__(self, device: str = "cpu", threads: int = 2, batch: int = 4, height: int = 48,
-                 squeeze: float = 0.7, runtime: str | None = None, max_crops: int = 64):
+                 squeeze: float = 0.7, runtime: str | None = None):
         from rapidocr import RapidOCR
 
         self.runtime = runtime or default_runtime(device)
@@ -122,7 +123,6 @@ class RapidOcrEngine:
         # A GPU takes one batch at a time; side-by-side calls only help CPU runtimes.
         self.threads = 1 if (self.torch_device or "cpu") != "cpu" else max(1, threads)
         self.batch = batch  # budget of one call: batch x 320 columns at 48 px height
-        self.max_crops = max_crops
         self.height = height
         # Long lines (labels) are narrowed before recognition: cost is linear in width, and CJK glyphs stay
         # legible to the model when narrowed somewhat (no loss measured at 0.7 on synthetic pages). 1.0 = off.
@@ -178,7 +178,7 @@ class RapidOcrEngine:
         order = [int(i) for i in np.argsort(ratios)]
         batches, cur = [], []
         for i in order:
-            if cur and ((len(cur) + 1) * h * ratios[i] > self.batch * 320 or len(cur) >= self.max_crops):
+            if cur and ((len(cur) + 1) * h * ratios[i] > self.batch * 320 or len(cur) >= 64):
                 batches.append(cur)
                 cur = []
             cur.append(i)

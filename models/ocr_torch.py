@@ -263,6 +263,12 @@ class TorchSession:
     def __init__(self, path: str | Path, device: str = "cpu", keep: np.ndarray | None = None):
         self.path = Path(path)
         self.graph = OnnxGraph(path, device)
+        if self.graph.device.type == "cpu":
+            # One intra-op thread per call, as onnxruntime here: the OCR engine runs its calls side by side. torch's
+            # default (every core) spins when the cores are shared: 150 crops took 15.9 s with 2 threads against
+            # 3.3 s with 1 on this 2-core machine (load 9). This sets the process's count; the label classifier
+            # sets its own around each of its calls (models.label_classifier.model.torch_threads).
+            torch.set_num_threads(1)
         self.keep = None if keep is None else torch.as_tensor(np.asarray(keep), device=self.graph.device)
 
     def reduced(self, keep: np.ndarray) -> "TorchSession":
