@@ -1,10 +1,11 @@
 """rapidocr's PP-OCR ONNX models (det, rec, cls) run by PyTorch, so OCR can use a GPU where only CUDA torch is.
 
 `OnnxGraph` reads an ONNX graph (models/onnx_reader.py, no `onnx` package needed) and runs its nodes in order with
-torch functions, the initializers loaded as tensors. It knows exactly the ops these three models use (listed in OPS; an unknown op fails
-at load, not mid-batch). Why an interpreter of our own rather than onnx2torch: onnx2torch imports torchvision (whose
-PyPI wheel does not load beside the CPU torch build) and needs SAME_UPPER padding fixes and a Slice patch for these
-models; about thirty small ops written here need neither (eval/reports/gpu.md has the measurements).
+torch functions, the initializers loaded as tensors. It knows exactly the ops these three models use (listed in
+OPS); an unknown op fails at load, not mid-batch. Why an interpreter of our own rather than onnx2torch: onnx2torch
+1.5.15 as shipped converts none of the three (SAME_UPPER padding is not implemented; cls keeps its weights in
+Constant nodes), and it imports torchvision, whose PyPI wheel does not load beside the CPU torch build. About thirty
+small ops written here need no patches and no extra package (eval/reports/gpu.md has the measurements).
 
 `TorchSession` has the interface rapidocr's sessions have (`session(np.ndarray) -> np.ndarray`), so a loaded
 rapidocr model switches runtime by swapping its `.session` (`use_torch`).
