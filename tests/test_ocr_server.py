@@ -191,3 +191,15 @@ def test_batch_with_a_shared_ocr_process_writes_the_values_a_workers_own_engine_
         assert written is not None, path.name
         for key in set(want) - {"timings"}:
             assert written[key] == want[key], (path.name, key)
+
+
+def test_a_worker_whose_ocr_server_is_gone_gets_a_server_error():
+    """The input in hand fails with a clear error (the batch then stops: run.py checks the process)."""
+    from service.batch.ocr_server import ServerError
+
+    server = OcrServer(OcrOptions(threads=1)).start()
+    client = server.client()
+    assert client("stats", None)["runtime"] == "onnxruntime"
+    server.close()
+    with pytest.raises(ServerError, match="gone"):
+        client.engine().read([crop(1, 0, 40)])
