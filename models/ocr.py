@@ -77,8 +77,8 @@ RUNTIMES = ("onnxruntime", "torch")
 
 def default_runtime(device: str) -> str:
     """onnxruntime on the CPU (torch runs these models at about half its speed there), torch on a GPU (the
-    onnxruntime here is the CPU build; torch has CUDA)."""
-    return "torch" if device.startswith("cuda") else "onnxruntime"
+    onnxruntime here is the CPU build; torch has CUDA). cuda asked for without a usable GPU is the CPU."""
+    return "torch" if torch_device(device) != "cpu" else "onnxruntime"
 
 
 def torch_device(device: str) -> str:

@@ -189,3 +189,10 @@ def test_cli_extract_with_the_torch_runtime_gives_the_onnxruntime_values(tmp_pat
     for key in set(want) - {"timings", "confidence"}:
         assert got[key] == want[key], key
     assert max(abs(got["confidence"][k] - c) for k, c in want["confidence"].items()) < 1e-3
+
+
+def test_default_runtime_is_onnxruntime_on_the_cpu_and_torch_where_cuda_works():
+    from models.ocr import default_runtime
+
+    assert default_runtime("cpu") == "onnxruntime"
+    assert default_runtime("cuda") == ("torch" if torch.cuda.is_available() else "onnxruntime")
