@@ -18,7 +18,7 @@ FIELDS = ("sha256", "source", "ok", "json", "error", "pages", "seconds", "kind")
 class PipelineActor:
     """One Pipeline per Ray actor, built once; each call processes a batch of rows (of one input, usually).
 
-    ocr: the batch's shared OCR actor (OcrActor), or None for an OCR engine of its own."""
+    ocr: the batch's shared OCR actor (service.batch.ocr_server.OcrService on Ray), or None for an engine of its own."""
 
     def __init__(self, device: str = "cpu", classifier: str = "auto", ocr_runtime: str | None = None, ocr=None):
         send = None

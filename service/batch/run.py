@@ -215,12 +215,14 @@ class Batch:
                               server.client() if server else None)
         runner = LocalRunner(min(self.args.workers, len(scan.todo)), make_worker,
                              time_limit=(lambda job: 60 + per_page * scan.todo[job.sha256].pages) if per_page else None)
+        outcomes = runner.run(self.jobs(scan), on_start=lambda job: self.manifest.start(job.sha256))
         try:
-            for outcome in runner.run(self.jobs(scan), on_start=lambda job: self.manifest.start(job.sha256)):
+            for outcome in outcomes:
                 yield outcome
                 if server and not server.process.is_alive():   # every later input would fail the same way
                     raise BackendError("the shared OCR process died")
         finally:
+            outcomes.close()   # stops the workers now when we stop early
             if server:
                 server.close()
 
