@@ -5,6 +5,17 @@
     python3 -m eval.gpu_check extract --kinds html,docx,txt,pdf      every sample, --device cpu vs cuda: values, timings
                                   [--only doc-000001,doc-000002]     (just these samples)
     python3 -m eval.gpu_check batch --kinds html,docx,txt,pdf,scan.pdf --copies 2 --runs cpu:1,cuda:1,cpu:4,cuda:4
+    python3 -m eval.gpu_check ocr [--pages 8 --crops 6000 --batch-sizes 64,256,512,1024]
+                                  OCR runtimes: onnxruntime (cpu) vs torch (cpu, cuda TF32 off/on): same readings?
+                                  crops/s: pages read alone, and stacked as the shared OCR process reads them (by
+                                  crops per model call)
+    python3 -m eval.gpu_check suite [--reduced]                     what a lent GPU machine runs (< 8 minutes): env,
+                                  ocr, and `nianbao batch` on a 200-page scan archive, cpu:16 vs cuda:16 (shared OCR
+                                  process) vs cuda:16 on Ray; without a GPU it says so and stops, unless --reduced
+                                  (a small version of everything, on the CPU, to prove the script works)
+
+Batch runs are DEVICE:WORKERS[:FLAG...], flags: shared / noshared (--shared-ocr / --no-shared-ocr), torch / ort
+(--ocr-runtime), ray (--ray local).
 
 Each subcommand prints a readable summary and, with --json FILE, writes what it measured. Inputs are the samples in
 training/samples (doc-00000N.<kind>). Without a GPU the cuda side falls back to CPU (and says so): the script still
@@ -255,12 +266,14 @@ def cmd_extract(args) -> dict:
 
 # --- nianbao batch end to end ------------------------------------------------------------------------------------
 
-def make_corpus(folder: Path, kinds: list[str], copies: int) -> int:
+def make_corpus(folder: Path, kinds: list[str], copies: int, only: list[str] | None = None) -> int:
     """Every sample of the kinds, `copies` times under different names, each copy's bytes slightly changed (batch
     keys inputs by content, so identical copies would be deduplicated)."""
     folder.mkdir(parents=True, exist_ok=True)
     n = 0
     for path in samples(kinds):
+        if only and not any(o in path.name for o in only):
+            continue
         for c in range(copies):
             target = folder / f"c{c}-{path.name}"
             shutil.copyfile(path, target)
@@ -278,33 +291,64 @@ def make_corpus(folder: Path, kinds: list[str], copies: int) -> int:
     return n
 
 
+def _pages(path: Path) -> int:
+    if path.suffix != ".pdf":
+        return 1
+    import pypdfium2 as pdfium
+
+    return len(pdfium.PdfDocument(str(path)))
+
+
+FLAGS = {"shared": ["--shared-ocr"], "noshared": ["--no-shared-ocr"], "torch": ["--ocr-runtime", "torch"],
+         "ort": ["--ocr-runtime", "onnxruntime"], "ray": ["--ray", "local"]}
+
+
 def cmd_batch(args) -> dict:
     work = Path(args.workdir or tempfile.mkdtemp(prefix="gpu_batch_"))
     inputs = work / "in"
     if inputs.exists():
         shutil.rmtree(inputs)
-    n = make_corpus(inputs, args.kinds, args.copies)
-    print(f"corpus: {n} inputs in {inputs} ({', '.join(args.kinds)}; {args.copies} copies)")
-    res: dict = {"inputs": n, "kinds": args.kinds, "copies": args.copies, "runs": []}
+    copies = args.copies
+    if args.pages:   # enough copies of the samples for this many pages (a synthetic archive of that size)
+        per_copy = sum(_pages(p) for p in samples(args.kinds)
+                       if not getattr(args, "only", None) or any(o in p.name for o in args.only))
+        copies = max(1, -(-args.pages // per_copy))
+    n = make_corpus(inputs, args.kinds, copies, getattr(args, "only", None))
+    pages_in = sum(_pages(p) for p in inputs.iterdir())
+    target = inputs
+    if args.archive:   # one .zip, as an archive would come
+        target = work / "archive.zip"
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as z:
+            for p in sorted(inputs.iterdir()):
+                z.write(p, p.name)
+    print(f"corpus: {n} inputs, {pages_in} pages in {target} ({', '.join(args.kinds)}; {copies} copies)")
+    res: dict = {"inputs": n, "pages": pages_in, "kinds": args.kinds, "copies": copies, "runs": []}
     outputs = {}
     for spec in args.runs:
-        device, workers = spec.split(":")
-        out = work / f"out-{device}-{workers}"
+        device, workers, *flags = spec.split(":")
+        out = work / f"out-{spec.replace(':', '-')}"
         if out.exists():
             shutil.rmtree(out)
-        cmd = [sys.executable, "-m", "service.cli", "batch", str(inputs), "--out", str(out), "--device", device,
-               "--workers", workers, "--quiet"]
+        cmd = [sys.executable, "-m", "service.cli", "batch", str(target), "--out", str(out), "--device", device,
+               "--workers", workers, "--quiet", *[a for f in flags for a in FLAGS[f]]]
         t = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=args.run_timeout)
+        except subprocess.TimeoutExpired as e:
+            proc = subprocess.CompletedProcess(cmd, 124, "", f"timed out after {args.run_timeout} s\n"
+                                               f"{(e.stderr or b'').decode(errors='replace')[-1500:]}")
         wall = time.perf_counter() - t
         summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").exists() else {}
-        with sqlite3.connect(out / "manifest.sqlite") as db:
-            busy = db.execute("select sum(seconds) from inputs where state = 'done'").fetchone()[0] \
-                if _has_table(db, "inputs") else None
-        written = sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith("."))
+        busy = None
+        if (out / "manifest.sqlite").exists():
+            with sqlite3.connect(out / "manifest.sqlite") as db:
+                busy = db.execute("select sum(seconds) from inputs where state = 'done'").fetchone()[0] \
+                    if _has_table(db, "inputs") else None
+        written = sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")) \
+            if out.exists() else []
         line = next((ln.strip() for ln in proc.stderr.splitlines() if "pages in" in ln), "")
         pages = summary.get("pages")
-        row = {"device": device, "workers": int(workers), "rc": proc.returncode, "wall_s": round(wall, 2),
+        row = {"spec": spec, "device": device, "workers": int(workers), "rc": proc.returncode, "wall_s": round(wall, 2),
                "done": summary.get("done"), "failed": summary.get("failed"), "pages": pages,
                "pages_per_s_wall": round(pages / wall, 3) if pages else None, "busy_s": busy and round(busy, 2),
                "batch_line": line, "files": written, "json_files": len(list((out / "json").glob("*.json"))),
@@ -324,6 +368,8 @@ def cmd_batch(args) -> dict:
         if out is first:
             continue
         differing = []
+        if not (first / "json").exists():
+            break
         for a in sorted((first / "json").glob("*.json")):
             b = out / "json" / a.name
             va = _json_values(a)
@@ -343,6 +389,160 @@ def _json_values(path: Path) -> dict:
     d = json.loads(path.read_text(encoding="utf-8"))
     return {k: d.get(k) for k in ("template", "agency", "year", "proactive_disclosure", "requests",
                                   "review_and_litigation")}
+
+# --- the OCR models: onnxruntime vs torch, and crops/s by batch size --------------------------------------------
+
+def _scan_crops(pages: int) -> tuple[list, list, int]:
+    """The text-line crops the scan reader recognises on whole sample scans (read with onnxruntime) until at least
+    `pages` pages are read, `pages` of those page images (for detection), and the pages read."""
+    from models.ocr import RapidOcrEngine
+    from service.document import Source
+    from service.scan.reader import ScanOptions, ScanReader
+
+    crops: list = []
+
+    class Recording(RapidOcrEngine):
+        def _probs(self, batch):
+            crops.extend(batch)
+            return super()._probs(batch)
+
+    reader = ScanReader(ScanOptions(max_pages=4), engine=Recording(runtime="onnxruntime"))
+    images: list = []
+    for path in samples(["scan.pdf"]):
+        doc = reader.read(Source(path.name, path.read_bytes(), "pdf"))
+        images += [p.image for p in doc.images]
+        if len(images) >= pages:
+            break
+    return crops, images[:pages], len(images)
+
+
+def _prob_diff(ref_probs, got_probs, digit_ids) -> float:
+    """Largest probability difference; the torch runtime's output is reduced (digit columns, best, its id)."""
+    worst = 0.0
+    for x, y in zip(ref_probs, got_probs):
+        if y.shape == x.shape:
+            worst = max(worst, float(abs(x - y).max()))
+        else:
+            worst = max(worst, float(abs(x[:, digit_ids] - y[:, :-2]).max()), float(abs(x.max(1) - y[:, -2]).max()))
+    return worst
+
+
+def _compare(ref, got, ref_probs, got_probs, digit_ids) -> dict:
+    return {"crops": len(ref),
+            "texts_differing": sum(a.text != b.text for a, b in zip(ref, got)),
+            "digits_differing": sum(a.digits != b.digits for a, b in zip(ref, got)),
+            "max_confidence_diff": max((abs(a.confidence - b.confidence) for a, b in zip(ref, got)), default=0.0),
+            "max_digits_confidence_diff": max((abs(a.digits_confidence - b.digits_confidence)
+                                               for a, b in zip(ref, got)), default=0.0),
+            "max_prob_diff": _prob_diff(ref_probs, got_probs, digit_ids)}
+
+
+def cmd_ocr(args) -> dict:
+    import torch
+
+    from models.ocr import RapidOcrEngine
+    from models.ocr_torch import set_tf32
+
+    t = time.perf_counter()
+    crops, images, read = _scan_crops(args.pages)
+    print(f"{len(crops)} crops from {read} pages of the sample scans, detection on {len(images)} "
+          f"({time.perf_counter() - t:.1f} s)")
+    ref = RapidOcrEngine(runtime="onnxruntime", threads=args.threads)
+    ref_read, ref_probs = ref.read(crops), ref._probs(crops[:64])
+    ref_det = [ref.detect(img) for img in images]
+    res: dict = {"crops": len(crops), "pages": len(images), "equivalence": {}, "speed": []}
+    # torch on the CPU is what CI checks (tests/test_ocr_runtime.py); with a GPU its minutes go to CUDA.
+    configs = [("torch-cuda-tf32-off", "cuda", False), ("torch-cuda-tf32-on", "cuda", True)]
+    if not torch.cuda.is_available():
+        print("no GPU: equivalence on the CPU only")
+        configs = [("torch-cpu", "cpu", None)]
+    for name, device, tf32 in configs:
+        if tf32 is not None:
+            set_tf32(tf32)
+        engine = RapidOcrEngine(device=device, runtime="torch", threads=args.threads)
+        row = _compare(ref_read, engine.read(crops), ref_probs, engine._probs(crops[:64]), ref._digit_ids)
+        det = [engine.detect(img) for img in images]
+        row["det_lines"] = [len(d) for d in ref_det]
+        row["det_lines_differing"] = sum(len(a) != len(b) for a, b in zip(ref_det, det))
+        row["det_texts_differing"] = sum(x.text != y.text for a, b in zip(ref_det, det) for x, y in zip(a, b))
+        res["equivalence"][name] = row
+        print(f"{name}: {row}")
+    set_tf32(False)
+    # Speed: the crops repeated up to --crops and cut into "pages" of 150, read as the batch reads them: each page
+    # alone (a worker's own engine), or the pages stacked by equal-width buckets (the shared OCR process), by stack.
+    from service.batch.ocr_server import read_stacked
+
+    bulk = (crops * (args.crops // max(1, len(crops)) + 1))[:args.crops]
+    pages = [bulk[i:i + 150] for i in range(0, len(bulk), 150)]
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    runs = [("onnxruntime", "cpu", None), ("torch", device, None)] + [("torch", device, n) for n in args.batch_sizes]
+    for runtime, dev, stack in runs:
+        engine = RapidOcrEngine(device=dev, runtime=runtime, threads=args.threads)
+        read = (lambda: [engine.read(p) for p in pages]) if stack is None else \
+            (lambda: read_stacked(engine, pages, stack))
+        engine.read(pages[0][:16])   # load, CUDA context, kernels
+        model_s = [0.0]
+        session = engine._session
+
+        def timed(batch, session=session, model_s=model_s):
+            t = time.perf_counter()
+            out = session(batch)   # returns host arrays: the device work is done when it returns
+            model_s[0] += time.perf_counter() - t
+            return out
+        engine._session = timed
+        best, best_model = float("inf"), 0.0
+        for _ in range(args.repeat):
+            model_s[0] = 0.0
+            _sync()
+            t = time.perf_counter()
+            read()
+            _sync()
+            if time.perf_counter() - t < best:
+                best, best_model = time.perf_counter() - t, model_s[0]
+        # The rest (crop resizing, padding, CTC decoding) is CPU work in the one OCR process: with the model fast,
+        # it is the shared process's limit.
+        row = {"runtime": runtime, "device": dev, "stack": stack, "crops": len(bulk), "pages": len(pages),
+               "seconds": round(best, 3), "crops_per_s": round(len(bulk) / best, 1),
+               "model_s": round(best_model, 3), "other_s": round(best - best_model, 3)}
+        if dev == "cuda":
+            row["max_memory_mib"] = round(torch.cuda.max_memory_allocated() / 2**20)
+            torch.cuda.reset_peak_memory_stats()
+        res["speed"].append(row)
+        how = "each page alone" if stack is None else f"pages stacked, up to {stack} crops a model call"
+        print(f"{runtime:11s} {dev:4s} {how:45s}: {row['crops_per_s']:8.1f} crops/s ({best:.2f} s, of which "
+              f"model {best_model:.2f} s)")
+    return res
+
+
+# --- what a lent GPU machine runs -------------------------------------------------------------------------------
+
+def cmd_suite(args) -> dict:
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if not cuda and not args.reduced:
+        print("no GPU here (torch.cuda.is_available() is False): nothing measured; --reduced runs a small version "
+              "of every step on the CPU")
+        return {"skipped": "no GPU"}
+    start = time.perf_counter()
+    res: dict = {"reduced": args.reduced, "env": cmd_env(args)}
+    ns = argparse.Namespace
+    workers = str(args.workers or (os.cpu_count() or 1))
+    if args.reduced:
+        ocr = ns(pages=1, crops=300, batch_sizes=[64], repeat=1, threads=1)
+        batch = ns(kinds=["scan.pdf"], only=["doc-000002"], copies=1, pages=3, archive=True, workdir=args.workdir,
+                   run_timeout=900, runs=["cpu:2:noshared", "cpu:2:shared:torch", "cpu:2:shared:ray"])
+    else:
+        ocr = ns(pages=8, crops=6000, batch_sizes=[64, 256, 512, 1024], repeat=2, threads=4)
+        batch = ns(kinds=["scan.pdf"], copies=1, pages=200, archive=True, workdir=args.workdir, run_timeout=200,
+                   runs=[f"cuda:{workers}", f"cpu:{workers}:noshared", f"cuda:{workers}:ray"])
+    print("\n== ocr ==")
+    res["ocr"] = cmd_ocr(ocr)
+    print(f"\n== batch ({time.perf_counter() - start:.0f} s so far) ==")
+    res["batch"] = cmd_batch(batch)
+    res["seconds"] = round(time.perf_counter() - start, 1)
+    print(f"\nsuite: {res['seconds']} s")
+    return res
 
 
 def main(argv=None) -> int:
@@ -364,10 +564,26 @@ def main(argv=None) -> int:
     b.add_argument("--copies", type=int, default=2)
     b.add_argument("--runs", type=lambda s: s.split(","), default=["cpu:1", "cuda:1", "cpu:4", "cuda:4"])
     b.add_argument("--workdir", help="where the corpus and the outputs go (default: a new temporary folder)")
+    b.add_argument("--pages", type=int, help="copies of the samples up to this many pages (instead of --copies)")
+    b.add_argument("--archive", action="store_true", help="hand batch one .zip of the corpus")
+    b.add_argument("--only", type=lambda s: s.split(","), help="only the samples whose names contain one of these")
+    b.add_argument("--run-timeout", type=int, default=900, help="seconds one batch command may take")
+    o = sub.add_parser("ocr")
+    o.add_argument("--pages", type=int, default=8, help="pages of the sample scans whose crops are read")
+    o.add_argument("--crops", type=int, default=4000, help="crops in the speed runs (the page crops repeated)")
+    o.add_argument("--batch-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[64, 128, 256, 512, 1024],
+                   help="crops per model call of the stacked runs")
+    o.add_argument("--repeat", type=int, default=2)
+    o.add_argument("--threads", type=int, default=4, help="CPU threads of the onnxruntime baseline")
+    u = sub.add_parser("suite")
+    u.add_argument("--reduced", action="store_true", help="a small version on the CPU, when there is no GPU")
+    u.add_argument("--workers", type=int, help="batch workers (default: the number of cores)")
+    u.add_argument("--workdir", help="where the batch corpus and outputs go")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    result = {"env": cmd_env, "classifier": cmd_classifier, "extract": cmd_extract, "batch": cmd_batch}[args.command](args)
+    result = {"env": cmd_env, "classifier": cmd_classifier, "extract": cmd_extract, "batch": cmd_batch, "ocr": cmd_ocr,
+              "suite": cmd_suite}[args.command](args)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str) + "\n")

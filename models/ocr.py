@@ -72,6 +72,25 @@ def onnx_use_cuda(device: str) -> bool:
     return device.startswith("cuda") and onnx_cuda_available()
 
 
+RUNTIMES = ("onnxruntime", "torch")
+
+
+def default_runtime(device: str) -> str:
+    """onnxruntime on the CPU (torch runs these models at about half its speed there), torch on a GPU (the
+    onnxruntime here is the CPU build; torch has CUDA). cuda asked for without a usable GPU is the CPU."""
+    return "torch" if torch_device(device) != "cpu" else "onnxruntime"
+
+
+def torch_device(device: str) -> str:
+    """Where the torch runtime runs: the GPU asked for when torch can use it, else the CPU."""
+    if device.startswith("cuda"):
+        import torch
+
+        if torch.cuda.is_available():
+            return device
+    return "cpu"
+
+
 def onnx_engine_params(device: str, threads: int) -> dict:
     """rapidocr's onnxruntime settings for a device: CUDA only where onnxruntime has its CUDA provider."""
     return {
@@ -82,11 +101,18 @@ def onnx_engine_params(device: str, threads: int) -> dict:
 
 
 class RapidOcrEngine:
-    """PP-OCR (rapidocr's shipped onnx models) on onnxruntime. Models load lazily: reading cells never loads det."""
+    """PP-OCR (rapidocr's shipped onnx models) on onnxruntime, or on torch (models/ocr_torch.py). Models load lazily:
+    reading cells never loads det."""
 
     def __init__(self, device: str = "cpu", threads: int = 2, batch: int = 4, height: int = 48,
-                 squeeze: float = 0.7):
+                 squeeze: float = 0.7, runtime: str | None = None):
         from rapidocr import RapidOCR
+
+        self.runtime = runtime or default_runtime(device)
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"unknown OCR runtime {self.runtime!r}: one of {', '.join(RUNTIMES)}")
+        # torch: the models' sessions are swapped for models.ocr_torch ones as each model loads (_load).
+        self.torch_device = torch_device(device) if self.runtime == "torch" else None
 
         # One onnxruntime thread per session call, and `threads` calls in flight: small crops parallelise badly
         # inside one call (and spinning workers waste the second core), whole batches side by side do not.
@@ -94,7 +120,8 @@ class RapidOcrEngine:
                   "Global.use_rec": True, **onnx_engine_params(device, 1)}
         self._ocr = RapidOCR(params=params)
         logging.getLogger("RapidOCR").setLevel(logging.WARNING)
-        self.threads = max(1, threads)
+        # A GPU takes one batch at a time; side-by-side calls only help CPU runtimes.
+        self.threads = 1 if (self.torch_device or "cpu") != "cpu" else max(1, threads)
         self.batch = batch  # budget of one call: batch x 320 columns at 48 px height
         self.height = height
         # Long lines (labels) are narrowed before recognition: cost is linear in width, and CJK glyphs stay
@@ -103,28 +130,52 @@ class RapidOcrEngine:
         self._rec = None
         self._pool = None
         self._digit_ids: np.ndarray | None = None
+        self._reduced = False
         self.calls = {"rec_crops": 0, "det_calls": 0}
+
+    def _load(self, kind: str):
+        """rapidocr's det, rec or cls model, on this engine's runtime."""
+        model = getattr(self._ocr, f"_load_{kind}_model")()
+        if self.runtime == "torch":
+            from models.ocr_torch import use_torch
+
+            use_torch(model, self.torch_device)
+        return model
 
     # -- recognition ---------------------------------------------------------------------------------------------
     def _recognizer(self):
         if self._rec is None:
             # rapidocr's __call__ takes one image at a time without detection; its recogniser takes a batch, and
             # we need the raw CTC probabilities for the digit decode, so we drive the recogniser's session directly.
-            self._rec = self._ocr._load_rec_model()
+            self._rec = self._load("rec")
             chars = self._rec.postprocess_op.character
             self._chars = chars
             self._digit_ids = np.array([0] + [i for i, c in enumerate(chars) if c in DIGIT_ALPHABET])
+            self._session = self._rec.session
+            if self.runtime == "torch":
+                # The torch runtime reduces the output where it runs (a GPU): per frame the digit columns, then the
+                # best symbol's probability and id, instead of the whole alphabet (18710 floats a frame to copy
+                # back and search). `_columns` says where a symbol's probabilities sit. rapidocr's own use of the
+                # model (detect) keeps the full output.
+                self._session = self._rec.session.reduced(self._digit_ids)
+                self._reduced = True
         return self._rec
 
-    def _probs(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """CTC probabilities (frames x alphabet) per crop, batched by similar aspect ratio."""
-        rec = self._recognizer()
+    def _columns(self, symbols: np.ndarray) -> np.ndarray:
+        """The columns of `_probs` output holding these symbols (the digit alphabet, in the reduced output)."""
+        if not self._reduced:
+            return symbols
+        assert symbols is self._digit_ids, "the reduced output keeps the digit alphabet only"
+        return np.arange(len(symbols))
+
+    def _plan(self, crops: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[float], list[tuple[list[int], int]]]:
+        """The crops as BGR, their aspect ratios as read, and their batches: crops of similar width, as many as fit
+        a budget of columns (small digit crops go 64 at a time), each batch padded to one width."""
         h = self.height
         imgs = [_as_bgr(c) for c in crops]
         ratios = [max(1.0, c.shape[1] / max(1, c.shape[0])) for c in imgs]
         ratios = [r if r < 4 else max(4.0, r * self.squeeze) for r in ratios]
         order = [int(i) for i in np.argsort(ratios)]
-        # Batches of similar width, as many crops as fit a budget of columns (small digit crops go 64 at a time).
         batches, cur = [], []
         for i in order:
             if cur and ((len(cur) + 1) * h * ratios[i] > self.batch * 320 or len(cur) >= 64):
@@ -133,23 +184,41 @@ class RapidOcrEngine:
             cur.append(i)
         if cur:
             batches.append(cur)
+        # A crop's reading depends a little on how far it is padded (the recogniser attends over the whole
+        # width), so the padded width is part of the plan: a shared GPU server stacks only batches of equal width.
+        return imgs, ratios, [(idx, int(math.ceil(h * max(ratios[i] for i in idx) / 8.0) * 8)) for idx in batches]
+
+    def _input(self, imgs: list[np.ndarray], ratios: list[float], idx: list[int], width: int
+               ) -> tuple[np.ndarray, list[int]]:
+        """One batch as the model takes it (n x 3 x height x width, normalised, zero-padded), and each crop's width."""
+        h = self.height
+        batch = np.zeros((len(idx), 3, h, width), dtype=np.float32)
+        widths = []
+        for k, i in enumerate(idx):
+            w = min(width, int(math.ceil(h * ratios[i])))
+            resized = cv2.resize(imgs[i], (w, h)).astype(np.float32)
+            batch[k, :, :, :w] = (resized.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
+            widths.append(w)
+        return batch, widths
+
+    @staticmethod
+    def _frames(preds: np.ndarray, widths: list[int], width: int) -> list[np.ndarray]:
+        """Each crop's output frames, without those of its padding."""
+        frames = preds.shape[1]
+        return [preds[k, :max(1, int(math.ceil(frames * w / width)))] for k, w in enumerate(widths)]
+
+    def _probs(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """CTC probabilities (frames x alphabet, or the torch runtime's reduced columns) per crop, batched by
+        similar aspect ratio."""
+        self._recognizer()
+        imgs, ratios, batches = self._plan(crops)
         out: list[np.ndarray | None] = [None] * len(imgs)
 
-        def run(idx: list[int]) -> None:
-            max_ratio = max(ratios[i] for i in idx)
-            width = int(math.ceil(h * max_ratio / 8.0) * 8)
-            batch = np.zeros((len(idx), 3, h, width), dtype=np.float32)
-            widths = []
-            for k, i in enumerate(idx):
-                w = min(width, int(math.ceil(h * ratios[i])))
-                resized = cv2.resize(imgs[i], (w, h)).astype(np.float32)
-                batch[k, :, :, :w] = (resized.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
-                widths.append(w)
-            preds = rec.session(batch)
-            frames = preds.shape[1]
-            for k, i in enumerate(idx):
-                keep = max(1, int(math.ceil(frames * widths[k] / width)))
-                out[i] = preds[k, :keep]
+        def run(batch_plan: tuple[list[int], int]) -> None:
+            idx, width = batch_plan
+            batch, widths = self._input(imgs, ratios, idx, width)
+            for i, p in zip(idx, self._frames(self._session(batch), widths, width)):
+                out[i] = p
 
         if self.threads > 1 and len(batches) > 1:
             if self._pool is None:
@@ -157,18 +226,20 @@ class RapidOcrEngine:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="ocr")
             list(self._pool.map(run, batches))  # onnxruntime releases the GIL while it runs
         else:
-            for idx in batches:
-                run(idx)
+            for b in batches:
+                run(b)
         self.calls["rec_crops"] += len(imgs)
         return out  # type: ignore[return-value]
 
     def _decode(self, probs: np.ndarray, allowed: np.ndarray | None) -> tuple[str, float]:
         if allowed is not None:
-            sub = probs[:, allowed]
+            sub = probs[:, self._columns(allowed)]
             # Renormalise over the allowed symbols so the confidence says how sure the digit reading is.
             sub = sub / np.maximum(sub.sum(axis=1, keepdims=True), 1e-9)
             best = sub.argmax(axis=1)
             ids, conf = allowed[best], sub.max(axis=1)
+        elif self._reduced:
+            ids, conf = probs[:, -1].astype(int), probs[:, -2]
         else:
             ids, conf = probs.argmax(axis=1), probs.max(axis=1)
         keep = np.ones(len(ids), dtype=bool)
@@ -184,8 +255,12 @@ class RapidOcrEngine:
     def read(self, crops: Sequence[np.ndarray]) -> list[Reading]:
         if not crops:
             return []
+        return self._readings(self._probs(crops))
+
+    def _readings(self, probs: list[np.ndarray]) -> list[Reading]:
+        """Both readings of each crop from its `_probs` output."""
         readings = []
-        for p in self._probs(crops):
+        for p in probs:
             text, conf = self._decode(p, None)
             digits, dconf = self._decode(p, self._digit_ids)
             readings.append(Reading(text, conf, digits, dconf))
@@ -200,13 +275,14 @@ class RapidOcrEngine:
     def upside_down(self, crops: Sequence[np.ndarray]) -> list[tuple[bool, float]]:
         if not crops:
             return []
-        cls = self._ocr._load_cls_model()
+        cls = self._load("cls")
         res = cls([_as_bgr(c).copy() for c in crops])  # it turns the images it judges upside down: give it copies
         return [("180" in str(label), float(score)) for label, score in res.cls_res]
 
     # -- detection (text outside tables) -------------------------------------------------------------------------
     def detect(self, image: np.ndarray) -> list[TextLine]:
         self.calls["det_calls"] += 1
+        self._load("det")
         # The flags are sticky inside rapidocr, so every call states all three.
         res = self._ocr(_as_bgr(image), use_det=True, use_cls=False, use_rec=True)
         if getattr(res, "boxes", None) is None or res.txts is None:

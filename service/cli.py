@@ -34,7 +34,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if len(args.files) > 1 and not args.output:
         print("error: several files need -o DIR (one output per file)", file=sys.stderr)
         return 2
-    pipeline = Pipeline(PipelineOptions(classifier=args.classifier, device=args.device))
+    pipeline = Pipeline(PipelineOptions(classifier=args.classifier, device=args.device,
+                                        ocr_runtime=args.ocr_runtime))
     out_dir = Path(args.output) if args.output else None
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -90,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--classifier", choices=["auto", "fuzzy", "model"], default="auto",
                    help="label classifier: the trained model where shipped (auto), or the fuzzy matcher")
     e.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    e.add_argument("--ocr-runtime", choices=["onnxruntime", "torch"],
+                   help="what runs the OCR models (default: onnxruntime on cpu, torch on cuda)")
     e.set_defaults(func=cmd_extract)
 
     s = sub.add_parser("serve", help="run the HTTP API and review page")

@@ -34,6 +34,8 @@ class PipelineOptions:
     # Scans whose cell grid leaves rows missing or rules broken get a whole-page OCR reading too.
     second_look: bool = True
     limits: object | None = None  # service.ingest.Limits
+    ocr_runtime: str | None = None  # onnxruntime | torch; None: onnxruntime on cpu, torch on cuda
+    ocr_engine: object | None = None  # an OcrEngine to use instead of loading one (a batch's shared OCR server)
 
 
 @dataclass
@@ -108,7 +110,9 @@ class Pipeline:
         if self._scanner is None:
             from service.scan.reader import ScanOptions, ScanReader
 
-            self._scanner = ScanReader(ScanOptions(device=self.options.device, threads=self.threads))
+            self._scanner = ScanReader(ScanOptions(device=self.options.device, threads=self.threads,
+                                                   ocr_runtime=self.options.ocr_runtime),
+                                       engine=self.options.ocr_engine)
         return self._scanner
 
     def scanner(self, source: Source) -> Document:

@@ -1,4 +1,5 @@
-"""The label classifier on CUDA answers as on the CPU (skipped where torch sees no GPU: CI has none).
+"""The label classifier and the OCR models (torch runtime) on CUDA answer as on the CPU (skipped where torch sees no
+GPU: CI has none).
 
 Run on a GPU machine: `python -m pytest -q tests/test_gpu.py`; eval/reports/gpu.md says where it last ran.
 """
@@ -106,3 +107,42 @@ def test_cuda_without_a_gpu_falls_back_to_cpu():
     clf = TokenLabelClassifier(MODEL_DIR, device="cuda")
     assert clf.device.type == "cpu"
     assert len(clf.scores(["本年新"], targets_for(get_template("gov-info-disclosure/2021")))[0]) > 0
+
+
+# --- OCR on CUDA (models/ocr_torch.py) ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def scan_page(tmp_path_factory):
+    """A table page of a sample scan: the crops onnxruntime read on the CPU (its engine), and the page image."""
+    from tests.test_ocr_runtime import SCAN, read_page
+
+    engine, doc = read_page(SCAN, 1, tmp_path_factory.mktemp("page"))
+    return engine, list(engine.crops), doc.images[0].image
+
+
+@needs_cuda
+def test_torch_ocr_on_cuda_reads_like_onnxruntime_on_the_cpu(scan_page):
+    """TF32 off (the default): the same texts and digit readings, confidences within 1e-3, the same lines found."""
+    from models.ocr import RapidOcrEngine
+    from models.ocr_torch import set_tf32
+
+    cpu, crops, page = scan_page
+    set_tf32(False)
+    gpu = RapidOcrEngine(device="cuda", runtime="torch")
+    a, b = cpu.read(crops), gpu.read(crops)
+    assert gpu._session.graph.device.type == "cuda"
+    assert [(r.text, r.digits) for r in a] == [(r.text, r.digits) for r in b]
+    assert max(abs(x.confidence - y.confidence) for x, y in zip(a, b)) < 1e-3
+    assert [line.text for line in cpu.detect(page)] == [line.text for line in gpu.detect(page)]
+
+
+@needs_cuda
+def test_shared_ocr_server_on_cuda_reads_like_the_cpu(scan_page):
+    from service.batch.ocr_server import OcrOptions, OcrServer
+
+    cpu, crops, _ = scan_page
+    with OcrServer(OcrOptions(device="cuda")) as server:
+        got = server.client().engine().read(crops)
+        stats = server.client()("stats", None)
+    assert stats["runtime"] == "torch" and str(stats["device"]).startswith("cuda")
+    assert [(r.text, r.digits) for r in got] == [(r.text, r.digits) for r in cpu.read(crops)]

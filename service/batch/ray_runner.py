@@ -16,10 +16,18 @@ FIELDS = ("sha256", "source", "ok", "json", "error", "pages", "seconds", "kind")
 
 
 class PipelineActor:
-    """One Pipeline per Ray actor, built once; each call processes a batch of rows (of one input, usually)."""
+    """One Pipeline per Ray actor, built once; each call processes a batch of rows (of one input, usually).
 
-    def __init__(self, device: str = "cpu", classifier: str = "auto"):
-        self.worker = Worker(device, classifier)
+    ocr: the batch's shared OCR actor (service.batch.ocr_server.OcrService on Ray), or None for an engine of its own."""
+
+    def __init__(self, device: str = "cpu", classifier: str = "auto", ocr_runtime: str | None = None, ocr=None):
+        send = None
+        if ocr is not None:
+            import ray
+
+            def send(kind, payload):
+                return ray.get(ocr.handle.remote(kind, payload))
+        self.worker = Worker(device, classifier, ocr_runtime, send)
 
     def __call__(self, batch: dict) -> dict:
         out = {name: [] for name in FIELDS}
@@ -61,10 +69,13 @@ def cluster_device(requested: str) -> tuple[str, str | None]:
     return "cpu", "--device cuda: the Ray cluster has no GPU; running on CPU"
 
 
-def run_ray(items: list[dict], workers: int, device: str = "cpu", classifier: str = "auto") -> Iterator[Outcome]:
+def run_ray(items: list[dict], workers: int, device: str = "cpu", classifier: str = "auto",
+            ocr_runtime: str | None = None, shared_ocr: bool = False) -> Iterator[Outcome]:
     """items: {"sha256", "source", "locator" (Locator JSON)}; outcomes stream back as actors finish them.
 
-    Call connect() first, and cluster_device() for the device."""
+    shared_ocr: one OCR actor (on half a GPU with cuda) recognises the crops of all pipeline actors, which then run
+    on the CPUs (with the rest of the GPU shared among them for the classifier). Call connect() first, and
+    cluster_device() for the device."""
     import ray
     import ray.data
 
@@ -75,9 +86,17 @@ def run_ray(items: list[dict], workers: int, device: str = "cpu", classifier: st
     logging.getLogger("ray.data").setLevel(logging.ERROR)   # no INFO/notice lines between the bar and the summary
     gpus = 1 if device == "cuda" else 0
     actors = workers if not gpus else max(1, min(workers, int(ray.cluster_resources().get("GPU", 1))))
+    ocr = None
+    if shared_ocr:
+        from service.batch.ocr_server import OcrOptions, OcrService
+
+        actors = workers
+        ocr = ray.remote(OcrService).options(num_gpus=0.5 * gpus, num_cpus=0, max_concurrency=workers + 4).remote(
+            OcrOptions(device, ocr_runtime))
+        gpus = 0.5 * gpus / min(actors, len(items))
     dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
         PipelineActor,
-        fn_constructor_kwargs={"device": device, "classifier": classifier},
+        fn_constructor_kwargs={"device": device, "classifier": classifier, "ocr_runtime": ocr_runtime, "ocr": ocr},
         batch_size=1,
         compute=ray.data.ActorPoolStrategy(size=min(actors, len(items))),
         num_gpus=gpus,

@@ -47,6 +47,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="worker processes, or Ray actors (default: the number of cores)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                    help="run OCR and the classifier on the GPU (falls back to CPU, with a warning, without one)")
+    p.add_argument("--ocr-runtime", choices=["onnxruntime", "torch"],
+                   help="what runs the OCR models (default: onnxruntime on cpu, torch on cuda)")
+    p.add_argument("--shared-ocr", action=argparse.BooleanOptionalAction, default=None,
+                   help="one OCR process (or Ray actor) recognises the crops of all workers, in batches across pages "
+                        "and documents (default: on with --device cuda, off on cpu)")
     p.add_argument("--ray", metavar="ADDRESS", help="run on a Ray cluster: its address, or 'local' to start one here")
     p.add_argument("--retry-failed", action="store_true", help="process inputs that failed in earlier runs again")
     p.add_argument("--classifier", choices=["auto", "fuzzy", "model"], default="auto")
@@ -189,7 +194,8 @@ class Batch:
                 device, warning = ray_runner.cluster_device(self.args.device)
                 if warning:
                     print(f"warning: {warning}", file=sys.stderr)
-                yield from ray_runner.run_ray(items, self.args.workers, device, self.args.classifier)
+                yield from ray_runner.run_ray(items, self.args.workers, device, self.args.classifier,
+                                              self.args.ocr_runtime, self._shared_ocr(device))
             finally:
                 ray_runner.shutdown()
             return
@@ -197,9 +203,32 @@ class Batch:
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
         per_page = self.args.time_limit
-        runner = LocalRunner(min(self.args.workers, len(scan.todo)), partial(Worker, device, self.args.classifier),
+        server = None
+        if self._shared_ocr(device):
+            from service.batch.ocr_server import OcrOptions, OcrServer, ServerError
+
+            try:
+                server = OcrServer(OcrOptions(device, self.args.ocr_runtime)).start()
+            except ServerError as e:
+                raise BackendError(str(e)) from e
+        make_worker = partial(Worker, device, self.args.classifier, self.args.ocr_runtime,
+                              server.client() if server else None)
+        runner = LocalRunner(min(self.args.workers, len(scan.todo)), make_worker,
                              time_limit=(lambda job: 60 + per_page * scan.todo[job.sha256].pages) if per_page else None)
-        yield from runner.run(self.jobs(scan), on_start=lambda job: self.manifest.start(job.sha256))
+        outcomes = runner.run(self.jobs(scan), on_start=lambda job: self.manifest.start(job.sha256))
+        try:
+            for outcome in outcomes:
+                yield outcome
+                if server and not server.process.is_alive():   # every later input would fail the same way
+                    raise BackendError("the shared OCR process died")
+        finally:
+            outcomes.close()   # stops the workers now when we stop early
+            if server:
+                server.close()
+
+    def _shared_ocr(self, device: str) -> bool:
+        choice = getattr(self.args, "shared_ocr", None)
+        return device == "cuda" if choice is None else choice
 
     def jobs(self, scan: ScanResult):
         """A second pass over the inputs, handing out the bytes of each pending content once, as it streams by."""

@@ -69,13 +69,21 @@ def resolve_device(requested: str) -> tuple[str, str | None]:
 class Worker:
     """A Pipeline and the code that turns one input's bytes into an Outcome."""
 
-    def __init__(self, device: str = "cpu", classifier: str = "auto"):
+    def __init__(self, device: str = "cpu", classifier: str = "auto", ocr_runtime: str | None = None,
+                 ocr: Callable | None = None):
+        """ocr: where a shared OCR service takes this worker's crops (service.batch.ocr_server), None for its own."""
         from service.pipeline import Pipeline, PipelineOptions
 
         device, warning = resolve_device(device)
         if warning:
             log.warning(warning)
-        self.pipeline = Pipeline(PipelineOptions(device=device, classifier=classifier))
+        engine = None
+        if ocr is not None:
+            from service.batch.ocr_server import ClientOcrEngine
+
+            engine = ClientOcrEngine(ocr)
+        self.pipeline = Pipeline(PipelineOptions(device=device, classifier=classifier, ocr_runtime=ocr_runtime,
+                                                 ocr_engine=engine))
 
     def process(self, sha: str, source: str, data: bytes) -> Outcome:
         from service.document import InputError

@@ -59,6 +59,10 @@ class PageOcrReader:
         params = {"Global.log_level": "warning", **DET_SIZE,
                   **onnx_engine_params(device, threads)}
         self.detector = RapidOCR(params=params)
+        if getattr(engine, "runtime", None) == "torch":   # detection on the recogniser's runtime (and GPU)
+            from models.ocr_torch import use_torch
+
+            use_torch(self.detector._load_det_model(), engine.torch_device)
         self.engine = engine
         logging.getLogger("RapidOCR").setLevel(logging.WARNING)
 

@@ -40,6 +40,7 @@ class ScanOptions:
     dpi: int = 150  # body text ~20 px high: PP-OCR rec scales crops to 48 px, more pixels only cost time
     device: str = "cpu"  # "cuda" asks onnxruntime for CUDA and falls back to CPU when absent
     threads: int = 2
+    ocr_runtime: str | None = None  # onnxruntime | torch; None: onnxruntime on cpu, torch on cuda
     read_prose: bool = False  # read every text line, not only titles, headings, signatures and lines by tables
     use_layout_model: bool = True  # look for unruled tables with the layout model on pages without ruled ones
     max_pages: int = 60
@@ -69,7 +70,8 @@ class ScanReader:
     def engine(self) -> OcrEngine:
         if self._engine is None:
             from models.ocr import RapidOcrEngine
-            self._engine = RapidOcrEngine(device=self.options.device, threads=self.options.threads)
+            self._engine = RapidOcrEngine(device=self.options.device, threads=self.options.threads,
+                                          runtime=self.options.ocr_runtime)
         return self._engine
 
     @property
