@@ -13,14 +13,15 @@ ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 NIANBAO_DATA_DIR=/data NIANBAO_HOST=0.
 
 # The CPU build of torch first: a plain `torch` requirement would pull a multi-GB CUDA build.
 RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
-COPY pyproject.toml README.md ./
+COPY requirements.lock pyproject.toml README.md ./
 COPY service ./service
 COPY models ./models
 COPY training ./training
 COPY eval ./eval
-RUN pip install . \
+# The runtime dependencies at their locked versions (requirements.lock; no test or Ray packages here).
+RUN pip install -c requirements.lock . \
  # rapid-layout and rapid-table declare opencv-python; the headless OpenCV installed above serves them.
- && pip install --no-deps "rapid-layout==1.2.1" "rapid-table==0.3.0" \
+ && pip install --no-deps -c requirements.lock rapid-layout rapid-table \
  && python -c "import cv2, rapidocr, rapid_layout, rapid_table, service.pipeline"
 
 VOLUME /data
