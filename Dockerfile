@@ -11,14 +11,16 @@ RUN apt-get update \
 WORKDIR /app
 ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 NIANBAO_DATA_DIR=/data NIANBAO_HOST=0.0.0.0 NIANBAO_PORT=8000
 
-# The CPU build of torch first: a plain `torch` requirement would pull a multi-GB CUDA build.
-RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
-COPY requirements.lock pyproject.toml README.md ./
+# Every version comes from requirements.lock (scripts/lock.sh). The CPU build of torch first, named by its local
+# label: a plain `torch` requirement would pull a multi-GB CUDA build.
+COPY requirements.lock ./
+RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -c requirements.lock "torch==2.13.0+cpu"
+COPY pyproject.toml README.md ./
 COPY service ./service
 COPY models ./models
 COPY training ./training
 COPY eval ./eval
-# The runtime dependencies at their locked versions (requirements.lock; no test or Ray packages here).
+# The runtime dependencies at their locked versions (no test or Ray packages in the image).
 RUN pip install -c requirements.lock . \
  # rapid-layout and rapid-table declare opencv-python; the headless OpenCV installed above serves them.
  && pip install --no-deps -c requirements.lock rapid-layout rapid-table \

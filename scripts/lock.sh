@@ -17,7 +17,8 @@ $PIP install --no-deps "rapid-layout==1.2.1" "rapid-table==0.3.0" "img2table==2.
 
 {
   echo "# Every package setup.sh installs, at the version it was tested with. Written by scripts/lock.sh; do not edit."
-  # The project itself is installed from the checkout; torch's local label (+cpu) names the index, not the version.
-  "$tmp/venv/bin/pip" freeze --disable-pip-version-check | grep -v -i '^nianbao' | sed -E 's/^(torch==[^+]*)\+.*/\1/'
+  # --all: setuptools too (torch requires it). Not pip, the installer itself, nor the project, installed from the
+  # checkout. torch's local label (+cpu) names the index, not the version.
+  "$tmp/venv/bin/pip" freeze --all --disable-pip-version-check | grep -v -i -E "^(nianbao|pip)( |==)" | sed -E 's/^(torch==[^+]*)\+.*/\1/'
 } > requirements.lock
 echo "requirements.lock: $(grep -vc '^#' requirements.lock) packages"
