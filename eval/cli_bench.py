@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -90,7 +91,8 @@ def time_cases(seeds: Path, repeat: int, work: Path) -> list[Case]:
     return cases
 
 
-def report(cases: list[Case], argv: list[str], load: tuple[float, float], diffs: list[str] = ()) -> str:
+def report(cases: list[Case], argv: list[str], load: tuple[float, float], diffs: list[str] = (),
+           note: str | None = None) -> str:
     rows = ["| input | command | runs | wall s, median (min-max) | CPU s, median | peak RSS MB, max | target | met |",
             "|---|---|---|---|---|---|---|---|"]
     for c in cases:
@@ -106,9 +108,10 @@ def report(cases: list[Case], argv: list[str], load: tuple[float, float], diffs:
     return "\n".join([
         "# The CLI: time and memory of whole processes",
         "",
-        f"Made by `python -m eval.cli_bench {' '.join(argv)}` on {os.cpu_count()} CPUs, load average "
-        f"{load[0]:.1f} before and {load[1]:.1f} after (the machine is shared: wall time there includes waiting for "
-        "a CPU; CPU time does not). Each run is a fresh process (`nianbao extract FILE`, output discarded); peak RSS "
+        f"Made by `python -m eval.cli_bench {shlex.join(argv)}` on {os.cpu_count()} CPUs, load average "
+        f"{load[0]:.1f} before and {load[1]:.1f} after, niceness {os.nice(0)} (on a shared machine wall time includes "
+        "waiting for a CPU, CPU time does not; a negative niceness puts the runs ahead of the other jobs, nearer a "
+        "quiet machine). Each run is a fresh process (`nianbao extract FILE`, output discarded); peak RSS "
         "is the process's own (wait4). Targets: a seed text extracted in at most 1 s wall and 150 MB; a bad input "
         "answered in at most 0.5 s. The fuzzy and model-torch rows are for comparison.",
         "",
@@ -117,6 +120,7 @@ def report(cases: list[Case], argv: list[str], load: tuple[float, float], diffs:
         f"Targets met: {sum(c.met for c in judged)} of {len(judged)}.",
         *(["", "Outputs of two versions of the code (`python -m eval.cli_bench outputs` on each, then `diff`):", "",
             *diffs] if diffs else []),
+        *(["", note] if note else []),
     ]) + "\n"
 
 
@@ -172,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--report", type=Path)
     t.add_argument("--diff", nargs=2, type=Path, action="append", default=[], metavar=("BEFORE", "AFTER"),
                    help="also report how many outputs of two `outputs` folders are the same (repeatable)")
+    t.add_argument("--note", help="a paragraph for the end of the report")
     o = sub.add_parser("outputs")
     o.add_argument("folder", type=Path)
     o.add_argument("out", type=Path)
@@ -188,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as work:
         cases = time_cases(args.seeds, args.repeat, Path(work))
-    text = report(cases, argv, (before, os.getloadavg()[0]), [diff_line(a, b) for a, b in args.diff])
+    text = report(cases, argv, (before, os.getloadavg()[0]), [diff_line(a, b) for a, b in args.diff], args.note)
     print(text)
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,8 @@ class OnnxTagger:
         if threads:
             options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # No busy-waiting between the short forward passes: spinning threads only take CPU from the rest of the run.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         providers = ["CPUExecutionProvider"]
         self.device = "cpu"
