@@ -11,16 +11,19 @@ RUN apt-get update \
 WORKDIR /app
 ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 NIANBAO_DATA_DIR=/data NIANBAO_HOST=0.0.0.0 NIANBAO_PORT=8000
 
-# The CPU build of torch first: a plain `torch` requirement would pull a multi-GB CUDA build.
-RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
+# Every version comes from requirements.lock (scripts/lock.sh). The CPU build of torch first, named by its local
+# label: a plain `torch` requirement would pull a multi-GB CUDA build.
+COPY requirements.lock ./
+RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -c requirements.lock "torch==2.13.0+cpu"
 COPY pyproject.toml README.md ./
 COPY service ./service
 COPY models ./models
 COPY training ./training
 COPY eval ./eval
-RUN pip install . \
+# The runtime dependencies at their locked versions (no test or Ray packages in the image).
+RUN pip install -c requirements.lock . \
  # rapid-layout and rapid-table declare opencv-python; the headless OpenCV installed above serves them.
- && pip install --no-deps "rapid-layout==1.2.1" "rapid-table==0.3.0" \
+ && pip install --no-deps -c requirements.lock rapid-layout rapid-table \
  && python -c "import cv2, rapidocr, rapid_layout, rapid_table, service.pipeline"
 
 VOLUME /data

@@ -18,13 +18,13 @@ fi
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=".venv/bin/pip --disable-pip-version-check -q"
-$PIP install "torch==2.13.0"      # the CPU wheel; a loose pin would pull a multi-GB CUDA build
-$PIP install -e ".[dev,ray]"
-# These declare opencv-python; the headless OpenCV already installed serves them (two OpenCVs corrupt cv2).
-$PIP install --no-deps "rapid-layout==1.2.1" "rapid-table==0.3.0"
-# The Tesseract baseline of the benchmark: img2table declares opencv-contrib-python (eval/baselines/tesseract.py
-# supplies the one contrib function it calls).
-$PIP install --no-deps "img2table==2.0.0"
+# torch first, by itself: the CPU wheel (a loose pin would pull a multi-GB CUDA build), its dependencies locked.
+$PIP install -c requirements.lock "torch==2.13.0"
+# Then every package at the version in requirements.lock (scripts/lock.sh writes it). --no-deps: the lock already
+# holds every dependency, and it leaves out the opencv-python that rapid-layout, rapid-table and img2table declare
+# (the headless OpenCV serves them; two OpenCVs corrupt cv2).
+$PIP install --no-deps -r requirements.lock
+$PIP install --no-deps -e .
 .venv/bin/python -c "import cv2, rapidocr, rapid_layout, rapid_table, torch, transformers; print('environment ok: cv2', cv2.__version__)"
 
 .venv/bin/nianbao extract training/samples/doc-000001.pdf

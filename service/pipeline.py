@@ -26,7 +26,7 @@ from service.validate import Finding, check, equations, fill_gaps, violations
 
 @dataclass
 class PipelineOptions:
-    classifier: str = "auto"  # auto | fuzzy | model: "auto" takes the trained model where its weights ship
+    classifier: str = "auto"  # auto | fuzzy | model | model-torch (load_classifier)
     device: str = "cpu"  # cpu | cuda, for OCR and the classifier
     ocr: bool = True  # False: documents without a text layer fail instead of going through OCR
     # CPU threads for OCR and the classifier; None: OMP_NUM_THREADS (batch workers set their share) or 2.
@@ -52,19 +52,21 @@ class Timer:
 
 
 def load_classifier(name: str, device: str = "cpu", threads: int | None = 1) -> LabelClassifier:
-    """"auto": the trained token classifier where its weights ship, else the fuzzy matcher."""
+    """"fuzzy": the fuzzy matcher. "model": the trained tagger through onnxruntime (through torch on a GPU that
+    only torch can use: onnxruntime's CPU build has no CUDA). "model-torch": the tagger through torch and
+    transformers. "auto": "model" where its ONNX export ships, else the fuzzy matcher."""
     if name == "fuzzy":
         return FuzzyLabelMatcher()
-    try:
-        from models.label_classifier import TokenLabelClassifier
-        from models.label_classifier.model import MODEL_DIR
-    except ImportError:
-        if name == "model":
-            raise
+    from models.label_classifier.classifier import MODEL_DIR, TokenLabelClassifier, has_onnx
+
+    if name == "auto" and not has_onnx(MODEL_DIR):
         return FuzzyLabelMatcher()
-    if name == "auto" and not (MODEL_DIR / "model.safetensors").exists():
-        return FuzzyLabelMatcher()
-    return TokenLabelClassifier(MODEL_DIR, threads=threads, device=device)
+    runtime = "torch" if name == "model-torch" else "onnx"
+    if runtime == "onnx" and device.startswith("cuda"):
+        from models.ocr import onnx_cuda_available
+
+        runtime = "onnx" if onnx_cuda_available() else "torch"
+    return TokenLabelClassifier(MODEL_DIR, threads=threads, device=device, runtime=runtime)
 
 
 class Pipeline:

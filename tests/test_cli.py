@@ -87,3 +87,30 @@ def test_usage_errors():
     assert nianbao("extract").returncode == 2
     p = nianbao("extract", "x.txt", "--format", "xlsx")
     assert p.returncode == 2 and "-o" in p.stderr
+
+
+HEAVY = ("torch", "transformers", "onnxruntime", "cv2", "rapidocr", "service.pipeline")
+IMPORTS = ("import json, sys; from service.cli import main; rc = main(sys.argv[1:]); "
+           f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]), file=sys.stderr); sys.exit(rc)")
+
+
+def imported_after(*args) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """Run `nianbao ARGS` in a fresh process; its result and which heavy modules it had imported at the end."""
+    p = subprocess.run([sys.executable, "-c", IMPORTS, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    return p, json.loads(p.stderr.strip().splitlines()[-1])
+
+
+def test_a_bad_input_is_answered_before_anything_heavy_loads(tmp_path):
+    for name, data in [("zero.pdf", b""), ("corrupt.pdf", b"%PDF-1.7\n1 0 obj<<>>\nendobj\n")]:
+        (tmp_path / name).write_bytes(data)
+        p, heavy = imported_after("extract", tmp_path / name)
+        assert p.returncode == 1 and p.stderr.startswith("error:"), p.stderr
+        assert heavy == [], heavy
+
+
+def test_the_default_classifier_runs_without_torch(reports):
+    d, a, _ = reports
+    p, heavy = imported_after("extract", d / "a.scan.txt")
+    assert p.returncode == 0 and json.loads(p.stdout)["requests"] == a["requests"]
+    assert "onnxruntime" in heavy and "torch" not in heavy and "transformers" not in heavy, heavy

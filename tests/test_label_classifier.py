@@ -1,13 +1,15 @@
-"""The shipped character tagger for labels: loads offline, reads clean and corrupted labels, and trains."""
+"""The shipped character tagger for labels: loads offline, reads clean and corrupted labels, and trains; its ONNX
+export (what a run uses) answers as the torch weights do."""
 from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 from models.label_classifier import Span, TokenLabelClassifier
 from models.label_classifier.classes import target_ref
-from models.label_classifier.model import MODEL_DIR
+from models.label_classifier.classifier import MODEL_DIR
 from service.labels import LabelTarget, targets_for
 from service.template import all_templates, get_template
 
@@ -17,9 +19,14 @@ T2019 = get_template("gov-info-disclosure/2019")
 
 @pytest.fixture(scope="module")
 def clf() -> TokenLabelClassifier:
+    return TokenLabelClassifier(MODEL_DIR, runtime="onnx")
+
+
+@pytest.fixture(scope="module")
+def torch_clf() -> TokenLabelClassifier:
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    return TokenLabelClassifier(MODEL_DIR)
+    return TokenLabelClassifier(MODEL_DIR, runtime="torch")
 
 
 def best(clf: TokenLabelClassifier, texts: list[str], template=T2021) -> list[tuple[str, float]]:
@@ -102,11 +109,41 @@ def test_tag_splits_a_cell_holding_a_parent_and_its_row(clf):
         "requests.row.denied_state_secret")]) in named[0].targets
 
 
-def test_tiny_training_run_reduces_loss_and_loads(tmp_path):
+def test_onnx_scores_equal_torch_scores_on_the_held_out_set(clf, torch_clf):
+    from training.labels.evaluate import HELD_OUT_SEED
+    from training.labels.generate import HELD_OUT, LabelBank, examples
+
+    held = examples(LabelBank(all_templates(), clf.classes), HELD_OUT, HELD_OUT_SEED, 600)
+    texts = [e.text for e in held] + ["x" * 300, "", "   "]  # 300: longer than the model's window, in pieces
+    assert len({len(t) for t in texts}) > 20  # many widths, so the export's dynamic axes are exercised
+    for template in all_templates():
+        targets = targets_for(template)
+        a, b = np.array(clf.scores(texts, targets)), np.array(torch_clf.scores(texts, targets))
+        assert np.abs(a - b).max() < 1e-4
+        assert (a.argmax(1) == b.argmax(1)).all()
+        assert a.max() > 0.9  # real scores, not all zero
+
+
+def test_tiny_training_run_reduces_loss_exports_and_loads(tmp_path):
     from training.labels.train import Plan, train
 
     info = train(tmp_path, Plan.tiny(), log=lambda _: None)
     assert info["last_loss"] < info["first_loss"] * 0.95
-    tiny = TokenLabelClassifier(tmp_path)
-    scores = tiny.scores(["规章", "总计"], targets_for(T2021))
-    assert len(scores) == 2 and len(scores[0]) == len(targets_for(T2021))
+    texts = ["规章", "总计", "（三）不予公开 1.属于国家秘密"]
+    by_runtime = {}
+    for runtime in ("onnx", "torch"):
+        tiny = TokenLabelClassifier(tmp_path, runtime=runtime)
+        by_runtime[runtime] = np.array(tiny.scores(texts, targets_for(T2021)))
+        assert by_runtime[runtime].shape == (3, len(targets_for(T2021)))
+    assert np.abs(by_runtime["onnx"] - by_runtime["torch"]).max() < 1e-4
+
+
+def test_auto_picks_the_onnx_model_and_model_torch_the_torch_one():
+    from models.label_classifier.model import TorchTagger
+    from models.label_classifier.onnx_runtime import OnnxTagger
+    from service.pipeline import load_classifier
+
+    assert isinstance(load_classifier("auto").runtime, OnnxTagger)
+    assert isinstance(load_classifier("model").runtime, OnnxTagger)
+    assert isinstance(load_classifier("model-torch").runtime, TorchTagger)
+    assert load_classifier("fuzzy").name == "fuzzy"

@@ -7,23 +7,22 @@ A text that is mostly other text therefore scores low for every target.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import torch
 
 from models.label_classifier.classes import OTHER, TagClass, load_classes, target_ref
-from models.label_classifier.model import MAX_LEN, MODEL_DIR, load_model, torch_threads
+from models.label_classifier.onnx_runtime import ONNX_FILE, OnnxTagger
 from models.label_classifier.vocab import CharVocab
 from service.labels import FuzzyLabelMatcher, LabelTarget, normalize
 
-log = logging.getLogger("nianbao.classifier")
-
+MODEL_DIR = Path(__file__).parent
+MAX_LEN = 128  # the model's position embeddings
 BATCH = 64
 BATCH_CHARS = 1024  # padded characters per forward pass: one long text must not pad sixty short ones
+RUNTIMES = ("onnx", "torch")
 
 
 def _length_batches(texts_by_length: list[str]) -> list[list[str]]:
@@ -36,15 +35,13 @@ def _length_batches(texts_by_length: list[str]) -> list[list[str]]:
     return batches
 
 
-def torch_device(requested: str | None) -> torch.device:
-    """"cpu", "cuda" or "cuda:N"; CUDA that torch cannot use (a CPU-only build, no GPU) is CPU, with a warning."""
-    requested = (requested or "cpu").strip().lower()
-    if requested.startswith("cuda"):
-        if torch.cuda.is_available():
-            return torch.device(requested)
-        log.warning("classifier: %s asked for but torch sees no usable GPU; running on CPU", requested)
-        return torch.device("cpu")
-    return torch.device(requested)
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def has_onnx(folder: Path = MODEL_DIR) -> bool:
+    return (Path(folder) / ONNX_FILE).exists()
 
 
 @dataclass(frozen=True)
@@ -61,12 +58,22 @@ class Span:
 class TokenLabelClassifier:
     name = "token"
 
-    def __init__(self, folder: Path | str = MODEL_DIR, threads: int | None = 1, device: str = "cpu"):
+    def __init__(self, folder: Path | str = MODEL_DIR, threads: int | None = 1, device: str = "cpu",
+                 runtime: str = "torch"):
+        """runtime "onnx": model.onnx through onnxruntime (what a run uses); "torch": the safetensors weights through
+        transformers (training, export, CUDA)."""
         folder = Path(folder)
         # One thread by default: at this model size a second thread gains little and thrashes on a busy machine.
         self.threads = threads
-        self.device = torch_device(device)
-        self.model = load_model(folder).to(self.device)
+        if runtime == "onnx":
+            self.runtime = OnnxTagger(folder, threads, device)
+        elif runtime == "torch":
+            from models.label_classifier.model import TorchTagger
+
+            self.runtime = TorchTagger(folder, threads, device)
+        else:
+            raise ValueError(f"runtime {runtime!r}: one of {RUNTIMES}")
+        self.device, self.model = self.runtime.device, self.runtime.model
         self.vocab = CharVocab.load(folder / "vocab.txt")
         self.classes: list[TagClass] = load_classes(folder / "classes.json")
         self.names = [OTHER] + [c.name for c in self.classes]
@@ -86,18 +93,16 @@ class TokenLabelClassifier:
         out = [np.zeros((len(t), len(self.names)), dtype=np.float32) for t in texts]
         unique = sorted({p[2] for p in pieces if p[2]}, key=lambda t: (len(t), t))  # stable batches, same answers
         found: dict[str, np.ndarray] = {}
-        with torch.inference_mode(), torch_threads(self.threads):
-            for batch in _length_batches(unique):
-                width = max(len(t) for t in batch)
-                ids = torch.zeros((len(batch), width), dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for k, t in enumerate(batch):
-                    ids[k, :len(t)] = torch.tensor(self.vocab.encode(t))
-                    mask[k, :len(t)] = 1
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
-                p = logits.float().softmax(-1).cpu().numpy()
-                for k, t in enumerate(batch):
-                    found[t] = p[k, :len(t)]
+        for batch in _length_batches(unique):
+            width = max(len(t) for t in batch)
+            ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for k, t in enumerate(batch):
+                ids[k, :len(t)] = self.vocab.encode(t)
+                mask[k, :len(t)] = 1
+            p = _softmax(self.runtime.logits(ids, mask).astype(np.float32))
+            for k, t in enumerate(batch):
+                found[t] = p[k, :len(t)]
         for i, off, piece in pieces:
             if piece:
                 out[i][off:off + len(piece)] = found[piece]

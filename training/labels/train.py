@@ -15,7 +15,7 @@ import torch
 from transformers import BertForMaskedLM, BertForTokenClassification
 
 from models.label_classifier.classes import OTHER, build_classes, save_classes
-from models.label_classifier.model import Size, save_model
+from models.label_classifier.model import Size, export_onnx, save_model
 from models.label_classifier.vocab import CharVocab
 from service.template import all_templates
 from training.labels import prose
@@ -179,6 +179,7 @@ def train(out: Path, plan: Plan, log=print) -> dict:
             "pretrain_last_loss": sum(pre_losses[-10:]) / max(len(pre_losses[-10:]), 1)}
     out.mkdir(parents=True, exist_ok=True)
     save_model(model, out, {"training": info})
+    export_onnx(out)  # what a run loads (onnxruntime); the safetensors stay for torch
     vocab.save(out / "vocab.txt")
     save_classes(classes, out / "classes.json")
     (out / "training.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
