@@ -183,7 +183,7 @@ def markdown(data: dict) -> str:
 
     if data["comparison"]:
         lines += ["## Baselines side by side (same inputs, same label mapper)", "",
-                  "Each baseline's text goes through the project's own assembler, gap filling, repair and validation,"
+                  "Each baseline's text goes through the project's own assembler, decoder and validation,"
                   " so the difference is the extraction.", ""]
         rows = []
         for name, comp in data["comparison"].items():

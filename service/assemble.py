@@ -1,23 +1,21 @@
-"""Document lines -> canonical values, for every input kind.
+"""Document lines -> the decoder's evidence, for every input kind.
 
 The lines become a stream of tokens: label text, numbers, blanks. Each run of numbers belongs to the row named by the
 label run before it (its last cells: headers and parent labels come first). The label classifier names the row; the
-template's row order decides when a label is unreadable. The template says how many columns each row has, so run-together
-digits and missing cells are resolved against that count and, where needed, the arithmetic.
+template's row order decides when a label is unreadable. Each run becomes a Span over its row's cells; how the numbers
+fill those cells (run-together digits, blanks, lost cells, OCR alternatives) is decided by service.decode.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 from service.document import Box, Document
 from service.labels import FuzzyLabelMatcher, LabelClassifier, LabelTarget, targets_for
 from service.template import Section, Template
-from service.values import Token, parse_number, tokenize
+from service.values import Token, tokenize
 
 MAX_LABEL_CELLS = 24  # a label split one character per line spans many cells
 MAX_LABEL_CHARS = 60  # the longest printed row label has 45 characters
-MAX_DIGITS = 9
 ACCEPT = 0.55  # label score that names a row on its own
 ORDER_ACCEPT = 0.25  # lower score accepted for the row the template order expects next
 TITLE_ACCEPT = 0.8
@@ -36,6 +34,17 @@ class Reading:
 
 
 @dataclass
+class Span:
+    """A run of number tokens and the template cells (row, column) it fills, in printed order. The decoder decides
+    how the tokens map onto the cells: one per cell, digits cut, blanks, cells the dump lost."""
+    section: str
+    slots: list[tuple[str, str]]
+    tokens: list[Token]
+    confidence: float = 1.0  # how sure the row assignment is
+    how: str = "read"  # read | order
+
+
+@dataclass
 class RowEvidence:
     label: str
     score: float
@@ -49,8 +58,12 @@ class Extraction:
     rows: dict[tuple[str, str], RowEvidence] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     issues: list[dict] = field(default_factory=list)  # assembly problems, reported as findings
-    # Rows (or a wide section, row None) with fewer cells than columns: the arithmetic places them (validate.fill_gaps).
-    partial: dict[tuple[str, str | None], tuple[list[tuple[str, str]], list[Reading]]] = field(default_factory=dict)
+    # The evidence for the decoder: each run of numbers with the cells it was assigned to.
+    spans: list[Span] = field(default_factory=list)
+    # The decoder's objective for this reading (lower is better), comparable between readings of one document.
+    cost: float = 0.0
+    decode_seconds: float = 0.0
+    repairs: list[dict] = field(default_factory=list)  # OCR readings replaced by an alternative the rules chose
 
     def current_values(self) -> dict[tuple[str, str, str], float | int | None]:
         return {k: r.value for k, r in self.values.items()}
@@ -58,10 +71,6 @@ class Extraction:
     def value(self, section: str, row: str, col: str) -> float | int | None:
         r = self.values.get((section, row, col))
         return None if r is None else r.value
-
-
-class AmbiguousSplit(Exception):
-    pass
 
 
 @dataclass
@@ -91,55 +100,6 @@ def _events(tokens: list[Token], titles: dict[int, str | None]) -> list[_Event]:
         events.append(_Event(labels[-MAX_LABEL_CELLS:], tokens[i:j], section))
         labels, i = [], j
     return events
-
-
-def _reading(tok: Token, section: Section, col: str) -> Reading:
-    box, conf = tok.cell.box, tok.cell.confidence
-    if tok.kind == "blank":
-        return Reading(0, "", box, conf * 0.9, "blank", "blank cell read as 0")
-    if tok.kind == "na":
-        return Reading(None, tok.text, box, conf, "read", f"'{tok.text}' means not applicable")
-    value, note = parse_number(tok.text)
-    if abs(value) >= 10 ** MAX_DIGITS:
-        # No count in these tables runs to nine digits: the digits of several merged cells.
-        return Reading(None, tok.text, box, 0.0, "read", f"'{tok.text}' is too long for one cell; left null")
-    spec = section.columns[col]
-    if value < 0 and not spec.signed:
-        note = (note + "; " if note else "") + "negative value in a column that cannot be negative"
-    if isinstance(value, float) and not spec.decimal:
-        note = (note + "; " if note else "") + "decimal value in a count column"
-    return Reading(value, tok.text, box, conf, "read", note)
-
-
-def _digit_splits(texts: list[str], n: int) -> list[list[str]]:
-    """Ways to cut run-together digit strings into exactly n numbers (no leading zeros)."""
-    def cuts(s: str, parts: int):
-        if parts == 1:
-            if s and (s == "0" or not s.startswith("0")):
-                yield [s]
-            return
-        for i in range(1, len(s) - parts + 2):
-            head = s[:i]
-            if head != "0" and head.startswith("0"):
-                break
-            for rest in cuts(s[i:], parts - 1):
-                yield [head, *rest]
-
-    digits = [t for t in texts if t.isdigit()]
-    if len(digits) != len(texts):
-        return []
-    extra = n - len(texts)
-    out = []
-    # Distribute the extra cuts over the tokens.
-    for alloc in itertools.product(range(extra + 1), repeat=len(texts)):
-        if sum(alloc) != extra:
-            continue
-        per_token = [list(cuts(t, a + 1)) for t, a in zip(texts, alloc)]
-        for combo in itertools.product(*per_token):
-            out.append([p for parts in combo for p in parts])
-            if len(out) > 2000:
-                return out
-    return out
 
 
 def _value_blanks_only(doc: Document, tokens: list[Token]) -> list[Token]:
@@ -295,6 +255,8 @@ class Assembler:
 
     def _fill_rows(self, numbers: list[Token], section: Section, key: str, label: str, score: float, how: str,
                    last: dict[str, int], ex: Extraction):
+        """Whole rows by the column count where a run holds more numbers than its row has columns (the labels of the
+        rows after it were not read); the rest is one span for the decoder to place, cut or complete."""
         keys = section.row_keys()
         idx = keys.index(key)
         remaining = list(numbers)
@@ -306,15 +268,17 @@ class Assembler:
         while remaining and idx < len(keys):
             spec = section.rows[idx]
             n = len(spec.columns)
-            take = remaining[:n]
-            remaining = remaining[n:]
+            take = remaining if len(remaining) <= n else remaining[:n]
+            remaining = remaining[len(take):]
             if (section.key, spec.key) in ex.rows:
                 ex.warnings.append(f"row {section.key}.{spec.key} printed twice; the later reading is kept")
+                ex.spans = [s for s in ex.spans if (s.section, s.slots[0][0]) != (section.key, spec.key)]
             ex.rows[(section.key, spec.key)] = RowEvidence(label, score, how)
             last[section.key] = idx
             if how == "order" and not label.startswith("row "):
                 ex.warnings.append(f"row {section.key}.{spec.key}: label '{label[-40:]}' unreadable; placed by order")
-            self._fill_row(take, section, spec.key, score, how, ex)
+            ex.spans.append(Span(section.key, [(spec.key, c) for c in spec.columns], take, min(1.0, 0.5 + score),
+                                 "order" if how == "order" else "read"))
             if not remaining:
                 break
             # More numbers than columns: the next row's label was not read. Only whole rows are taken by order.
@@ -328,78 +292,16 @@ class Assembler:
                                f"{' '.join(t.text for t in remaining)[:60]}")
             break
 
-    def _fill_row(self, toks: list[Token], section: Section, row: str, score: float, how: str, ex: Extraction):
-        cols = section.row(row).columns
-        if len(toks) < len(cols):
-            try:
-                split = self._split_run_together(toks, section, [(row, c) for c in cols], ex.template.rules)
-            except AmbiguousSplit as e:
-                ex.issues.append({"rule": "assembly.ambiguous_digits", "message": f"{section.key}.{row}: {e}",
-                                  "cells": [f"{section.key}.{row}.{c}" for c in cols]})
-                for c in cols:
-                    ex.values[(section.key, row, c)] = Reading(None, "".join(t.text for t in toks),
-                                                               toks[0].cell.box, 0.0, "read", str(e))
-                return
-            if split is not None:
-                for col, r in zip(cols, split):
-                    ex.values[(section.key, row, col)] = r
-                return
-            # Fewer cells than columns: the arithmetic places them later (validate.fill_gaps).
-            slots = [(row, c) for c in cols]
-            ex.partial[(section.key, row)] = (slots, [_reading(t, section, c) for t, c in zip(toks, cols)])
-            return
-        for col, tok in zip(cols, toks):
-            r = _reading(tok, section, col)
-            r.confidence *= min(1.0, 0.5 + score)
-            if how == "order" and r.how == "read":
-                r.how = "order"
-            ex.values[(section.key, row, col)] = r
-
-    def _split_run_together(self, toks: list[Token], section: Section, slots: list[tuple[str, str]], rules):
-        """Digits of several cells printed together ("规章000"): cut them by the column count, and where several
-        cuts are possible, by the row rules of the template; None unless exactly one cut remains."""
-        texts = [t.text for t in toks]
-        options = _digit_splits(texts, len(slots))
-        if not options:
-            return None
-        for rule in rules:
-            if rule.section != section.key or rule.across != "columns":
-                continue
-            for row in dict.fromkeys(r for r, _ in slots):
-                idx = {c: i for i, (r, c) in enumerate(slots) if r == row}
-                if all(c in idx for c in rule.left + rule.right):
-                    options = [o for o in options if sum(int(o[idx[c]]) for c in rule.left)
-                               == sum(int(o[idx[c]]) for c in rule.right)]
-        distinct = {tuple(o) for o in options}
-        if len(distinct) > 1:
-            cuts = ", ".join("/".join(o) for o in sorted(distinct)[:3])
-            raise AmbiguousSplit(f"run-together digits '{''.join(texts)}' can be cut {len(distinct)} ways "
-                                 f"({cuts}{', ...' if len(distinct) > 3 else ''}); left null")
-        if not distinct:
-            return None
-        cell = toks[0].cell
-        return [Reading(int(p), p, cell.box, cell.confidence * 0.9, "split",
-                        f"run-together digits '{''.join(texts)}' split by the column count") for p in distinct.pop()]
-
     def _fill_wide(self, ev: _Event, section: Section, cursor: dict[str, int], ex: Extraction):
-        """Every group of the section in one printed row: numbers fill group after group."""
+        """Every group of the section in one printed row: numbers fill group after group; a first run with fewer
+        numbers than cells is one span for the decoder (cells run together, or blanks the dump lost)."""
         slots = [(r.key, c) for r in section.rows for c in r.columns]
         start = cursor.get(section.key, 0)
         numbers = ev.numbers
-        if start == 0 and len(numbers) < len(slots):
-            try:
-                split = self._split_run_together(numbers, section, slots, ex.template.rules)
-            except AmbiguousSplit:
-                split = None
-            if split is not None:
-                for (row, col), r in zip(slots, split):
-                    ex.values[(section.key, row, col)] = r
-                cursor[section.key] = len(slots)
-                return
-            ex.partial[(section.key, None)] = (slots, [_reading(t, section, c) for (_, c), t in zip(slots, numbers)])
-            cursor[section.key] = len(numbers)
+        if start >= len(slots) or not numbers:
             return
-        for (row, col), tok in zip(slots[start:], numbers):
-            ex.values[(section.key, row, col)] = _reading(tok, section, col)
+        span = slots[start:] if start == 0 and len(numbers) < len(slots) else slots[start: start + len(numbers)]
+        ex.spans.append(Span(section.key, span, numbers[: len(span)], 1.0, "read"))
+        for row in dict.fromkeys(r for r, _ in span):
             ex.rows.setdefault((section.key, row), RowEvidence("".join(t.text for t in ev.labels)[-40:], 1.0, "label"))
-        cursor[section.key] = start + len(numbers)
+        cursor[section.key] = start + len(span)

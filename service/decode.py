@@ -1,0 +1,408 @@
+"""Spans of tokens -> canonical values: one small CP-SAT model per report.
+
+Each Span (a run of numbers and the template cells it fills) has several readings: one number per cell as printed,
+run-together digits cut every possible way, blanks that are 0 or not, cells a text dump lost (placed anywhere in the
+row, valued by the arithmetic), a recogniser's alternative reading of an OCR'd cell. The model picks one reading per
+span; every rule of the template (service.validate.equations) is a soft constraint, broken only where no reading
+satisfies it, so printed numbers that break a rule stay as printed and validation reports them.
+
+A value that was not simply read (a cut, a blank, a lost cell, an alternative, a reading chosen among several
+placements) is kept only when it is the same in every optimal solution; otherwise it is null with a finding that
+lists what it could be. Figures from the report's prose (`hints`) only break such ties.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import time
+import unicodedata
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from service.assemble import Extraction, Reading, Span
+from service.template import Template
+from service.validate import Equation, equations, flat
+from service.values import Token, parse_number
+
+MAX_DIGITS = 9  # no count in these tables runs to nine digits: longer is the digits of several merged cells
+UPPER = 10 ** MAX_DIGITS
+DECIMAL_SCALE = 10 ** 6  # amounts in 万元 carry up to six decimals (a sum printed in 元)
+MAX_OPTIONS = 4000  # readings of one span; beyond this only the plain readings are kept
+MAX_PROBES = 12  # re-solves that look for a second optimal value
+
+# Costs (lower objective is better). A broken rule outweighs any reading choice, so a reading that satisfies the
+# arithmetic always wins; among readings, the plainer one wins; ties are what the uniqueness rule is for.
+RULE = 1000
+CUT = 20  # one run-together string cut into several cells
+GAP = 30  # one cell the dump lost, valued by the arithmetic
+BLANK_NONZERO = 50  # a printed blank that is not 0
+DROP_BLANK = 40  # a blank that is no cell of this row (another group of the table)
+ALT = 10  # per unit of log-probability an alternative OCR reading is below the best
+MISSING = 5  # per template cell without a value, when readings of one document are compared
+
+
+@dataclass(frozen=True)
+class Piece:
+    """What one reading puts into one cell."""
+    kind: str  # read | split | repaired | na | blank | gap
+    value: float | int | None = None  # fixed value (read, split, repaired)
+    token: Token | None = None
+    note: str | None = None
+
+    @property
+    def free(self) -> bool:
+        return self.kind in ("blank", "gap")
+
+
+@dataclass
+class Option:
+    pieces: tuple[Piece, ...]
+    cost: int
+
+
+@dataclass
+class Decoded:
+    values: dict[tuple[str, str, str], Reading]
+    issues: list[dict]
+    repairs: list[dict]
+    cost: int
+    seconds: float
+
+
+# -- readings of one span -------------------------------------------------------------------------------------------
+
+def _number(text: str, tok: Token, kind: str = "read", note: str | None = None) -> Piece:
+    value, unit_note = parse_number(text)
+    if abs(value) >= UPPER:
+        return Piece("na", None, tok, f"'{text}' is too long for one cell; left null")
+    notes = "; ".join(n for n in (note, unit_note) if n) or None
+    return Piece(kind, value, tok, notes)
+
+
+def digit_cuts(s: str, parts: int):
+    """Every way to cut a digit string into `parts` numbers without leading zeros."""
+    if parts == 1:
+        if s and (s == "0" or not s.startswith("0")):
+            yield [s]
+        return
+    for i in range(1, len(s) - parts + 2):
+        head = s[:i]
+        if head != "0" and head.startswith("0"):
+            break
+        for rest in digit_cuts(s[i:], parts - 1):
+            yield [head, *rest]
+
+
+def _plain(tok: Token) -> list[tuple[tuple[Piece, ...], int]]:
+    """The readings of one token without cutting it: as printed, or (OCR) one of the recogniser's alternatives."""
+    if tok.kind == "blank":
+        return [((Piece("blank", None, tok),), 0), ((), DROP_BLANK)]
+    if tok.kind == "na":
+        return [((Piece("na", None, tok, f"'{tok.text}' means not applicable"),), 0)]
+    out = [((_number(tok.text, tok),), 0)]
+    alts = tok.cell.alternatives
+    if len(alts) > 1 and unicodedata.normalize("NFKC", tok.cell.text).strip() == tok.text:
+        best = max(alts[0][1], 1e-9)
+        for text, prob in alts[1:]:
+            text = unicodedata.normalize("NFKC", text).strip()
+            if text == tok.text or not text.replace(",", "").replace(".", "", 1).lstrip("-").isdigit():
+                continue
+            cost = max(1, round(ALT * math.log(best / max(prob, 1e-9))))
+            out.append(((_number(text, tok, "repaired", f"recogniser's alternative to '{tok.text}' "
+                                                         f"(p={prob:.2f})"),), cost))
+    return out
+
+
+def _cut(tok: Token, most: int) -> list[tuple[tuple[Piece, ...], int]]:
+    out = [((_number(tok.text, tok),), 0)]
+    if tok.kind != "number" or not tok.text.isdigit() or len(tok.text) < 2:
+        return out
+    for parts in range(2, min(len(tok.text), most) + 1):
+        for cut in digit_cuts(tok.text, parts):
+            note = f"run-together digits '{tok.text}' cut {'/'.join(cut)}"
+            out.append((tuple(_number(p, tok, "split", note) for p in cut), CUT))
+    return out
+
+
+def _options(span: Span) -> list[Option]:
+    m = len(span.slots)
+    out: dict[tuple, Option] = {}
+
+    def add(pieces: tuple[Piece, ...], cost: int):
+        key = tuple((p.kind, p.value) for p in pieces)
+        if key not in out or out[key].cost > cost:
+            out[key] = Option(pieces, cost)
+
+    # Cells as printed (or an OCR alternative), with the cells a dump lost anywhere in between.
+    for combo in itertools.islice(itertools.product(*[_plain(t) for t in span.tokens]), MAX_OPTIONS):
+        pieces = tuple(p for ps, _ in combo for p in ps)
+        cost = sum(c for _, c in combo)
+        if len(pieces) > m:
+            continue
+        gaps = m - len(pieces)
+        for where in itertools.islice(itertools.combinations(range(m), len(pieces)), MAX_OPTIONS):
+            cells = [Piece("gap")] * m
+            for i, p in zip(where, pieces):
+                cells[i] = p
+            add(tuple(cells), cost + GAP * gaps)
+        if len(out) > MAX_OPTIONS:
+            break
+    # Run-together digits: every cut that gives the span exactly its cells.
+    if len(span.tokens) < m and any(t.kind == "number" and t.text.isdigit() and len(t.text) > 1 for t in span.tokens):
+        most = m - len(span.tokens) + 1
+        for combo in itertools.product(*[_cut(t, most) for t in span.tokens]):
+            pieces = tuple(p for ps, _ in combo for p in ps)
+            if len(pieces) == m:
+                add(pieces, sum(c for _, c in combo))
+            if len(out) > 4 * MAX_OPTIONS:
+                break
+    return list(out.values())
+
+
+def _holds(option: Option, slots: list[tuple[str, str]], section: str, eqs: list[Equation]) -> bool:
+    """The option's fixed values satisfy every rule that lies within its own cells."""
+    at = {(section, *s): p for s, p in zip(slots, option.pieces)}
+    for eq in eqs:
+        if not all(c in at for c in eq.cells):
+            continue
+        ps = [at[c] for c in eq.cells]
+        if any(p.value is None for p in ps):
+            continue
+        if abs(sum(at[c].value for c in eq.left) - sum(at[c].value for c in eq.right)) > 1e-6:
+            return False
+    return True
+
+
+# -- the model ------------------------------------------------------------------------------------------------------
+
+def _scaled(template: Template, cell: tuple[str, str, str], value: float | int) -> int:
+    spec = template.sections[cell[0]].columns[cell[2]]
+    return round(value * DECIMAL_SCALE) if spec.decimal else round(value)
+
+
+class _Model:
+    def __init__(self, template: Template, spans: list[Span], eqs: list[Equation]):
+        self.template = template
+        self.model = cp_model.CpModel()
+        self.spans = spans
+        self.options: list[list[Option]] = []
+        self.choice: list[list[cp_model.IntVar]] = []
+        self.vars: dict[tuple[str, str, str], cp_model.IntVar] = {}
+        self.present: dict[tuple[str, str, str], list] = {}
+        self.terms: list = []
+        self.broken: dict[int, cp_model.IntVar] = {}
+        m = self.model
+        for s in spans:
+            for r, c in s.slots:
+                cell = (s.section, r, c)
+                if cell not in self.vars:
+                    signed = template.sections[s.section].columns[c].signed
+                    scale = DECIMAL_SCALE if template.sections[s.section].columns[c].decimal else 1
+                    self.vars[cell] = m.new_int_var(-UPPER * scale if signed else 0, UPPER * scale, flat(cell))
+        for k, s in enumerate(spans):
+            opts = _options(s)
+            inside = [o for o in opts if _holds(o, s.slots, s.section, eqs)]
+            opts = inside or opts  # the span's own rules prune its readings, when any reading satisfies them
+            self.options.append(opts)
+            lits = [m.new_bool_var(f"s{k}o{j}") for j in range(len(opts))]
+            self.choice.append(lits)
+            m.add_exactly_one(lits)
+            for lit, o in zip(lits, opts):
+                if o.cost:
+                    self.terms.append(o.cost * lit)
+                for (r, c), p in zip(s.slots, o.pieces):
+                    cell = (s.section, r, c)
+                    v = self.vars[cell]
+                    if p.kind == "na":
+                        self.present.setdefault(cell, []).append(lit)
+                    elif p.kind == "blank":
+                        nonzero = m.new_bool_var("")
+                        m.add(v == 0).only_enforce_if([lit, nonzero.Not()])
+                        self.terms.append(BLANK_NONZERO * nonzero)
+                    elif not p.free:
+                        m.add(v == _scaled(template, cell, p.value)).only_enforce_if(lit)
+        for i, eq in enumerate(eqs):
+            if not all(c in self.vars for c in eq.cells):
+                continue  # a row that was never read: nothing to check it by
+            broken = m.new_bool_var(f"broken{i}")
+            self.broken[i] = broken
+            # A cell printed as not applicable takes no part: its rule cannot be checked.
+            absent = [lit for c in eq.cells for lit in self.present.get(c, [])]
+            m.add(sum(self.vars[c] for c in eq.left) == sum(self.vars[c] for c in eq.right)) \
+                .only_enforce_if([broken.Not(), *[a.Not() for a in absent]])
+            self.terms.append(RULE * broken)
+
+        self.cost = m.new_int_var(0, RULE * (len(eqs) + 1) + 10 ** 9, "cost")
+        m.add(self.cost == sum(self.terms))
+        m.minimize(self.cost)
+
+    def chosen(self, solver) -> list[Option]:
+        return [next(o for o, lit in zip(opts, lits) if solver.boolean_value(lit))
+                for opts, lits in zip(self.options, self.choice)]
+
+    def fixed_to(self, best: int) -> cp_model.CpModel:
+        """A copy whose every solution is optimal: the objective held at its best value."""
+        copy = self.model.clone()
+        copy.clear_objective()
+        copy.add(copy.get_int_var_from_proto_index(self.cost.index) <= best)
+        return copy
+
+
+def _solve(model: cp_model.CpModel, seconds: float = 5.0):
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = seconds
+    status = solver.solve(model)
+    return solver if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+
+
+def _others(base: cp_model.CpModel, var_index: dict, values: dict, cells: list) -> dict:
+    """Cells that take another value in some solution of `base` (every one of whose solutions is optimal):
+    {cell: other values}. Each probe asks for a solution that differs in at least one cell not yet known to."""
+    found: dict = {}
+    for _ in range(MAX_PROBES):
+        rest = [c for c in cells if c not in found]
+        if not rest:
+            break
+        probe = base.clone()
+        vars_ = {c: probe.get_int_var_from_proto_index(var_index[c]) for c in rest}
+        differs = []
+        for c in rest:
+            d = probe.new_bool_var("")
+            probe.add(vars_[c] != values[c]).only_enforce_if(d)
+            differs.append(d)
+        probe.add_bool_or(differs)
+        solver = _solve(probe, 2.0)
+        if solver is None:
+            break
+        for c in rest:
+            v = solver.value(vars_[c])
+            if v != values[c]:
+                found.setdefault(c, set()).add(v)
+    return found
+
+
+# -- decoding ---------------------------------------------------------------------------------------------------------
+
+def _unscale(template: Template, cell, value: int) -> float | int:
+    if template.sections[cell[0]].columns[cell[2]].decimal:
+        v = value / DECIMAL_SCALE
+        return int(v) if v.is_integer() else v
+    return value
+
+
+def _spans(ex: Extraction) -> list[Span]:
+    """The spans, a cell read twice kept from its later reading."""
+    seen: set = set()
+    out = []
+    for s in reversed(ex.spans):
+        cells = {(s.section, *slot) for slot in s.slots}
+        if cells & seen or not s.tokens:
+            continue
+        seen |= cells
+        out.append(s)
+    return out[::-1]
+
+
+def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None = None) -> None:
+    """Fill ex.values (and its issues, repairs, cost) from ex.spans."""
+    start = time.perf_counter()
+    template = ex.template
+    eqs = equations(template)
+    spans = _spans(ex)
+    model = _Model(template, spans, eqs)
+    solver = _solve(model.model)
+    if solver is None:
+        ex.warnings.append("the decoder found no reading within its time limit")
+        return
+    best = solver.value(model.cost)
+    chosen = model.chosen(solver)
+    values = {c: solver.value(v) for c, v in model.vars.items()}
+    var_index = {c: v.index for c, v in model.vars.items()}
+    piece_of = {(s.section, *slot): (p, s) for s, o in zip(spans, chosen) for slot, p in zip(s.slots, o.pieces)}
+    uncertain = [c for s, opts in zip(spans, model.options) for c in ((s.section, *slot) for slot in s.slots)
+                 if piece_of[c][0].kind != "na" and (len(opts) > 1 or piece_of[c][0].free)]
+    ambiguous = _others(model.fixed_to(best), var_index, values, uncertain) if uncertain else {}
+    prose: set = set()
+    if ambiguous and hints:
+        base = model.fixed_to(best)
+        matches = []
+        for cell, h in hints.items():
+            if cell in model.vars:
+                b = base.new_bool_var("")
+                base.add(base.get_int_var_from_proto_index(var_index[cell]) == _scaled(template, cell, h)) \
+                    .only_enforce_if(b)
+                matches.append(b)
+        if matches:
+            base.maximize(sum(matches))
+            s2 = _solve(base)
+            if s2 is not None and s2.objective_value > 0:
+                agreed = round(s2.objective_value)
+                hinted = {c: s2.value(base.get_int_var_from_proto_index(var_index[c])) for c in ambiguous}
+                base.clear_objective()
+                base.add(sum(matches) >= agreed)
+                still = _others(base, var_index, hinted, list(ambiguous))
+                for c in ambiguous:
+                    if c not in still:
+                        values[c] = hinted[c]
+                        prose.add(c)
+                ambiguous = still
+    _write(ex, spans, chosen, piece_of, values, ambiguous, prose)
+    ex.cost = best + MISSING * sum(ex.value(*c) is None for c in template.cells())
+    ex.decode_seconds = round(time.perf_counter() - start, 4)
+
+
+def _write(ex: Extraction, spans, chosen, piece_of, values, ambiguous, prose):
+    template = ex.template
+    for cell, (p, span) in piece_of.items():
+        tok = p.token
+        raw = tok.text if tok else ""
+        box = tok.cell.box if tok else None
+        conf = (tok.cell.confidence if tok else 0.9) * span.confidence
+        value = _unscale(template, cell, values[cell])
+        if cell in ambiguous:
+            options = sorted({value, *(_unscale(template, cell, v) for v in ambiguous[cell])})
+            shown = ", ".join(f"{v:g}" for v in options[:4]) + (", ..." if len(options) > 4 else "")
+            ex.values[cell] = Reading(None, raw, box, 0.0, p.kind if p.kind != "gap" else "arithmetic",
+                                      f"could be {shown}; left null")
+            continue
+        if cell in prose:
+            ex.values[cell] = Reading(value, raw, box, conf * 0.8, "prose",
+                                      "several readings fit the table; the figure stated in the report's text chose")
+        elif p.kind == "na":
+            ex.values[cell] = Reading(None, raw, box, conf, "read", p.note)
+        elif p.kind == "read":
+            ex.values[cell] = Reading(p.value, raw, box, conf, "order" if span.how == "order" else "read", p.note)
+        elif p.kind == "split":
+            ex.values[cell] = Reading(p.value, raw, box, conf * 0.9, "split", p.note)
+        elif p.kind == "repaired":
+            ex.values[cell] = Reading(p.value, raw, box, min(conf, 0.8), "repaired", p.note)
+            ex.repairs.append({"cell": flat(cell), "printed": _printed(tok), "repaired": p.value,
+                               "rules": sorted({eq.rule for eq in equations(template) if cell in eq.cells}),
+                               "reason": f"read '{raw}', but the rules allow only {p.value:g}"})
+        elif p.kind == "blank" and value == 0:
+            ex.values[cell] = Reading(0, raw, box, conf * 0.9, "blank", "blank cell read as 0")
+        else:
+            what = "blank cell" if p.kind == "blank" else "cell lost in the text"
+            ex.values[cell] = Reading(value, raw, box, 0.9, "arithmetic",
+                                      f"{what}; value implied by the template's arithmetic")
+    by_span: dict[int, list] = {}
+    for cell in ambiguous:
+        by_span.setdefault(id(piece_of[cell][1]), []).append(cell)
+    for cells in by_span.values():
+        cells.sort(key=lambda c: template.cells().index(c))
+        shown = "; ".join(f"{flat(c)}: {ex.values[c].note.removeprefix('could be ').removesuffix('; left null')}"
+                          for c in cells)
+        raw = " ".join(dict.fromkeys(piece_of[c][0].token.text for c in cells if piece_of[c][0].token))
+        ex.issues.append({"rule": "decode.ambiguous",
+                          "message": f"'{raw}' can be read several ways that fit the arithmetic equally well "
+                                     f"({shown}); left null",
+                          "cells": [flat(c) for c in cells]})
+
+
+def _printed(tok: Token) -> float | int | None:
+    try:
+        return parse_number(tok.text)[0]
+    except ValueError:
+        return None
