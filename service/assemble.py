@@ -7,7 +7,9 @@ fill those cells (run-together digits, blanks, lost cells, OCR alternatives) is 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import itertools
+import re
+from dataclasses import dataclass, field, replace
 
 from service.document import Box, Document
 from service.labels import FuzzyLabelMatcher, LabelClassifier, LabelTarget, targets_for
@@ -19,6 +21,9 @@ MAX_LABEL_CHARS = 60  # the longest printed row label has 45 characters
 ACCEPT = 0.55  # label score that names a row on its own
 ORDER_ACCEPT = 0.25  # lower score accepted for the row the template order expects next
 TITLE_ACCEPT = 0.8
+MAX_TITLE_CHARS = 40
+TITLE_PREFIXES = (14, 20, 26)  # lengths of a long cell's head compared with the titles
+_ENUM_DOT = re.compile(r"^[.．、][\u4e00-\u9fff]")
 END_TITLES = ("五、存在的主要问题及改进情况", "六、其他需要报告的事项")
 
 
@@ -89,7 +94,8 @@ def _events(tokens: list[Token], titles: dict[int, str | None]) -> list[_Event]:
         t = tokens[i]
         if t.kind == "label":
             if i in titles:
-                section, labels = titles[i], []
+                # A title with more text glued after it (a table printed on one line) also ends in a row label.
+                section, labels = titles[i], [t] if len(t.text) > MAX_TITLE_CHARS else []
             else:
                 labels.append(t)
             i += 1
@@ -100,6 +106,19 @@ def _events(tokens: list[Token], titles: dict[int, str | None]) -> list[_Event]:
         events.append(_Event(labels[-MAX_LABEL_CELLS:], tokens[i:j], section))
         labels, i = [], j
     return events
+
+
+def _enumerators_back(tokens: list[Token]) -> list[Token]:
+    """Cells run together: "...属于国家秘密0000000" + "2.其他法律..." comes out as number "00000002" and label
+    ".其他法律...". A digit right before a label that starts with its enumerator's dot is that enumerator."""
+    out = list(tokens)
+    for i in range(len(out) - 1):
+        num, label = out[i], out[i + 1]
+        if (num.kind == "number" and label.kind == "label" and num.line == label.line and num.text.isdigit()
+                and _ENUM_DOT.match(label.text)):
+            out[i] = replace(num, text=num.text[:-1], kind="number" if len(num.text) > 1 else "gone")
+            out[i + 1] = replace(label, text=num.text[-1] + label.text)
+    return [t for t in out if t.kind != "gone"]
 
 
 def _value_blanks_only(doc: Document, tokens: list[Token]) -> list[Token]:
@@ -116,8 +135,9 @@ def _value_blanks_only(doc: Document, tokens: list[Token]) -> list[Token]:
         t.line in value_lines and t.cell.col in value_cols.get(doc.lines[t.line].table, ()))]
 
 
-def _suffixes(labels: list[Token]) -> list[str]:
-    """The label run's last cell, last two, ...: a row label sits at the end, after headers and parents."""
+def _suffixes(labels: list[Token], heads: frozenset[str] = frozenset()) -> list[str]:
+    """The label run's last cell, last two, ...: a row label sits at the end, after headers and parents. A long
+    last cell (headers and label run together) also gives its tails that start like a row label of the template."""
     out: list[str] = []
     text = ""
     for tok in reversed(labels):
@@ -125,6 +145,9 @@ def _suffixes(labels: list[Token]) -> list[str]:
             break
         text = tok.text + text
         out.append(text)
+    if labels and len(labels[-1].text) > MAX_LABEL_CHARS // 3:
+        last = labels[-1].text
+        out += [last[i:] for i in range(1, len(last) - 1) if last[i:i + 2] in heads]
     return out
 
 
@@ -135,8 +158,8 @@ class Assembler:
 
     def run(self, doc: Document, template: Template) -> Extraction:
         ex = Extraction(template=template)
-        tokens = _value_blanks_only(doc, [t for i, line in enumerate(doc.lines) for c in line.cells
-                                          for t in tokenize(c, i)])
+        tokens = _value_blanks_only(doc, _enumerators_back([t for i, line in enumerate(doc.lines) for c in line.cells
+                                                            for t in tokenize(c, i)]))
         targets = targets_for(template)
         titles = self._titles(tokens, template, targets)
         events = _events(tokens, titles)
@@ -148,13 +171,20 @@ class Assembler:
     def _titles(self, tokens: list[Token], template: Template, targets: list[LabelTarget]) -> dict[int, str | None]:
         title_targets = [t for t in targets if t.kind == "title"]
         ends = [LabelTarget(template.id, "", "title", "", (e,)) for e in END_TITLES]
-        idx = [i for i, t in enumerate(tokens) if t.kind == "label" and 4 <= len(t.text) <= 40]
+        idx = [i for i, t in enumerate(tokens) if t.kind == "label" and 4 <= len(t.text) <= MAX_TITLE_CHARS]
+        # A table printed on one line: the title starts a longer cell.
+        idx += [i for i, t in enumerate(tokens) if t.kind == "label" and len(t.text) > MAX_TITLE_CHARS
+                for _ in TITLE_PREFIXES]
+        texts = [tokens[i].text if len(tokens[i].text) <= MAX_TITLE_CHARS else tokens[i].text[:n]
+                 for i, n in zip(idx, itertools.cycle(TITLE_PREFIXES))]
         if not idx:
             return {}
         # Section headings are long printed lines: the cheap fuzzy matcher reads them as well as any model.
-        scores = self.title_matcher.scores([tokens[i].text for i in idx], title_targets + ends)
+        scores = self.title_matcher.scores(texts, title_targets + ends)
         found: dict[int, str | None] = {}
         for i, row in zip(idx, scores):
+            if i in found:
+                continue
             best = max(range(len(row)), key=row.__getitem__)
             if row[best] >= TITLE_ACCEPT:
                 found[i] = title_targets[best].section if best < len(title_targets) else None
@@ -163,7 +193,8 @@ class Assembler:
     # -- rows -------------------------------------------------------------------------------------------------
     def _assign(self, events: list[_Event], template: Template, row_targets: list[LabelTarget], ex: Extraction):
         # Score every suffix of every label run in one batch (the classifier may be a neural model).
-        suffixes = [_suffixes(ev.labels) for ev in events]
+        heads = frozenset(label[:2] for t in row_targets for label in t.labels if len(label) >= 2)
+        suffixes = [_suffixes(ev.labels, heads) for ev in events]
         flat = [s for group in suffixes for s in group]
         flat_scores = self.classifier.scores(flat, row_targets) if flat else []
         pos = 0

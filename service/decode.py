@@ -100,6 +100,8 @@ def _plain(tok: Token) -> list[tuple[tuple[Piece, ...], int]]:
         return [((Piece("blank", None, tok),), 0), ((), DROP_BLANK)]
     if tok.kind == "na":
         return [((Piece("na", None, tok, f"'{tok.text}' means not applicable"),), 0)]
+    if _cuttable(tok) and tok.text.startswith("0"):
+        return []  # "023" is no number as printed: digits of several cells
     out = [((_number(tok.text, tok),), 0)]
     alts = tok.cell.alternatives
     if len(alts) > 1 and unicodedata.normalize("NFKC", tok.cell.text).strip() == tok.text:
@@ -114,15 +116,40 @@ def _plain(tok: Token) -> list[tuple[tuple[Piece, ...], int]]:
     return out
 
 
-def _cut(tok: Token, most: int) -> list[tuple[tuple[Piece, ...], int]]:
-    out = [((_number(tok.text, tok),), 0)]
-    if tok.kind != "number" or not tok.text.isdigit() or len(tok.text) < 2:
-        return out
-    for parts in range(2, min(len(tok.text), most) + 1):
-        for cut in digit_cuts(tok.text, parts):
-            note = f"run-together digits '{tok.text}' cut {'/'.join(cut)}"
-            out.append((tuple(_number(p, tok, "split", note) for p in cut), CUT))
-    return out
+def _cuttable(tok: Token) -> bool:
+    return tok.kind == "number" and tok.text.isdigit() and len(tok.text) > 1
+
+
+def _cuts(tokens: list[Token], m: int):
+    """Readings that cut run-together digit strings so that the tokens give exactly m cells: the extra cells are
+    shared out among the cuttable tokens every possible way, then each token is cut every possible way."""
+    extra = m - len(tokens)
+    room = [len(t.text) - 1 if _cuttable(t) else 0 for t in tokens]
+    for alloc in _shares(extra, room):
+        per_token = []
+        for tok, k in zip(tokens, alloc):
+            if k == 0:
+                per_token.append([ps for ps, _ in _plain(tok)[:1]])
+                continue
+            ways = []
+            for cut in digit_cuts(tok.text, k + 1):
+                note = f"run-together digits '{tok.text}' cut {'/'.join(cut)}"
+                ways.append(tuple(Piece("split", int(p), tok, note) for p in cut))
+            per_token.append(ways)
+        cost = CUT * sum(1 for k in alloc if k)
+        for combo in itertools.product(*per_token):
+            yield tuple(p for ps in combo for p in ps), cost
+
+
+def _shares(total: int, room: list[int]):
+    """Every way to share `total` among slots of the given room."""
+    if not room:
+        if total == 0:
+            yield ()
+        return
+    for k in range(min(total, room[0]) + 1):
+        for rest in _shares(total - k, room[1:]):
+            yield (k, *rest)
 
 
 def _options(span: Span) -> list[Option]:
@@ -149,14 +176,9 @@ def _options(span: Span) -> list[Option]:
         if len(out) > MAX_OPTIONS:
             break
     # Run-together digits: every cut that gives the span exactly its cells.
-    if len(span.tokens) < m and any(t.kind == "number" and t.text.isdigit() and len(t.text) > 1 for t in span.tokens):
-        most = m - len(span.tokens) + 1
-        for combo in itertools.product(*[_cut(t, most) for t in span.tokens]):
-            pieces = tuple(p for ps, _ in combo for p in ps)
-            if len(pieces) == m:
-                add(pieces, sum(c for _, c in combo))
-            if len(out) > 4 * MAX_OPTIONS:
-                break
+    if len(span.tokens) < m and any(_cuttable(t) for t in span.tokens):
+        for pieces, cost in itertools.islice(_cuts(span.tokens, m), 4 * MAX_OPTIONS):
+            add(pieces, cost)
     return list(out.values())
 
 
@@ -194,20 +216,28 @@ class _Model:
         self.broken: dict[int, cp_model.IntVar] = {}
         m = self.model
         for s in spans:
+            opts = _options(s)
+            inside = [o for o in opts if _holds(o, s.slots, s.section, eqs)]
+            self.options.append(inside or opts)  # a span's own rules prune its readings, when any satisfies them
+        # No count exceeds what all the numbers read add up to: a tight bound keeps the solver's propagation
+        # through chains of equations short (a bound of 10^9 makes it creep).
+        bound = 2 * sum(min((sum(abs(p.value) for p in o.pieces if p.value is not None) for o in opts), default=0)
+                        for opts in self.options) + 1000
+        bound = min(UPPER, round(bound))
+        for s in spans:
             for r, c in s.slots:
                 cell = (s.section, r, c)
                 if cell not in self.vars:
-                    signed = template.sections[s.section].columns[c].signed
-                    scale = DECIMAL_SCALE if template.sections[s.section].columns[c].decimal else 1
-                    self.vars[cell] = m.new_int_var(-UPPER * scale if signed else 0, UPPER * scale, flat(cell))
-        for k, s in enumerate(spans):
-            opts = _options(s)
-            inside = [o for o in opts if _holds(o, s.slots, s.section, eqs)]
-            opts = inside or opts  # the span's own rules prune its readings, when any reading satisfies them
-            self.options.append(opts)
+                    spec = template.sections[s.section].columns[c]
+                    top = UPPER * DECIMAL_SCALE if spec.decimal else bound
+                    self.vars[cell] = m.new_int_var(-top if spec.signed else 0, top, flat(cell))
+        for k, (s, opts) in enumerate(zip(spans, self.options)):
             lits = [m.new_bool_var(f"s{k}o{j}") for j in range(len(opts))]
             self.choice.append(lits)
             m.add_exactly_one(lits)
+            cheapest = min(range(len(opts)), key=lambda j: opts[j].cost)
+            for j, lit in enumerate(lits):  # a first solution to start from: the plainest readings
+                m.add_hint(lit, j == cheapest)
             for lit, o in zip(lits, opts):
                 if o.cost:
                     self.terms.append(o.cost * lit)
@@ -227,6 +257,7 @@ class _Model:
                 continue  # a row that was never read: nothing to check it by
             broken = m.new_bool_var(f"broken{i}")
             self.broken[i] = broken
+            m.add_hint(broken, True)
             # A cell printed as not applicable takes no part: its rule cannot be checked.
             absent = [lit for c in eq.cells for lit in self.present.get(c, [])]
             m.add(sum(self.vars[c] for c in eq.left) == sum(self.vars[c] for c in eq.right)) \
@@ -253,6 +284,7 @@ def _solve(model: cp_model.CpModel, seconds: float = 5.0):
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.max_time_in_seconds = seconds
+    solver.parameters.cp_model_probing_level = 0  # small models: probing costs more than it saves
     status = solver.solve(model)
     return solver if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
 
