@@ -22,7 +22,10 @@ ACCEPT = 0.55  # label score that names a row on its own
 ORDER_ACCEPT = 0.25  # lower score accepted for the row the template order expects next
 TITLE_ACCEPT = 0.8
 MAX_TITLE_CHARS = 40
+LABEL_COST = 60  # placing a run of numbers on a row, per unit of label score below 1
+OUT_OF_ORDER = 30  # placing it on a row outside the printed order of the rows around it
 TITLE_PREFIXES = (14, 20, 26)  # lengths of a long cell's head compared with the titles
+_DASHES = re.compile(r"^:?-{3,}:?$")
 _ENUM_DOT = re.compile(r"^[.．、][\u4e00-\u9fff]")
 END_TITLES = ("五、存在的主要问题及改进情况", "六、其他需要报告的事项")
 
@@ -39,14 +42,30 @@ class Reading:
 
 
 @dataclass
+class Place:
+    """Cells (row, column) a span may fill, and what putting it there costs (an unlike label)."""
+    slots: list[tuple[str, str]]
+    cost: int = 0
+    label: str = ""
+
+
+@dataclass
 class Span:
     """A run of number tokens and the template cells (row, column) it fills, in printed order. The decoder decides
-    how the tokens map onto the cells: one per cell, digits cut, blanks, cells the dump lost."""
+    how the tokens map onto the cells: one per cell, digits cut, blanks, cells the dump lost; and, for a span whose
+    row the labels and the printed order leave open, which of its `places` it fills, or none."""
     section: str
     slots: list[tuple[str, str]]
     tokens: list[Token]
     confidence: float = 1.0  # how sure the row assignment is
     how: str = "read"  # read | order
+    places: list[Place] | None = None  # None: `slots` only
+    optional: bool = False  # may be left out (numbers that fit no row)
+    scores: dict[str, float] = field(default_factory=dict)  # row key -> label score, for placing it
+    group: tuple | None = None  # spans of one group keep their printed order among themselves
+
+    def candidates(self) -> list[Place]:
+        return self.places if self.places is not None else [Place(self.slots)]
 
 
 @dataclass
@@ -108,6 +127,23 @@ def _events(tokens: list[Token], titles: dict[int, str | None]) -> list[_Event]:
     return events
 
 
+def _rule_line(line) -> bool:
+    """A markdown table's |---|---| line: layout, not cells printed as not applicable."""
+    return len(line.cells) > 1 and all(_DASHES.match(c.text.strip()) for c in line.cells)
+
+
+def _has_row_lines(events: list[_Event]) -> bool:
+    """Some printed line holds a label and several numbers: the table prints its rows as lines."""
+    return sum(1 for ev in events if ev.labels and ev.numbers and ev.labels[-1].line == ev.numbers[0].line
+               and len(ev.numbers) >= 2) >= 3
+
+
+def _torn(ev: _Event, doc: Document) -> bool:
+    first = ev.numbers[0].line
+    return bool(ev.labels) and ev.labels[-1].line != first and len(ev.numbers) >= 2 and all(
+        tokenize(c, first)[0].kind != "label" for c in doc.lines[first].cells if c.text.strip())
+
+
 def _enumerators_back(tokens: list[Token]) -> list[Token]:
     """Cells run together: "...属于国家秘密0000000" + "2.其他法律..." comes out as number "00000002" and label
     ".其他法律...". A digit right before a label that starts with its enumerator's dot is that enumerator."""
@@ -158,13 +194,14 @@ class Assembler:
 
     def run(self, doc: Document, template: Template) -> Extraction:
         ex = Extraction(template=template)
-        tokens = _value_blanks_only(doc, _enumerators_back([t for i, line in enumerate(doc.lines) for c in line.cells
-                                                            for t in tokenize(c, i)]))
+        self._pending: list[tuple[_Event, str, dict[str, float]]] = []
+        tokens = _value_blanks_only(doc, _enumerators_back([t for i, line in enumerate(doc.lines) if not _rule_line(line)
+                                                            for c in line.cells for t in tokenize(c, i)]))
         targets = targets_for(template)
         titles = self._titles(tokens, template, targets)
         events = _events(tokens, titles)
         row_targets = [t for t in targets if t.kind == "row" and template.sections[t.section].layout == "rows"]
-        self._assign(events, template, row_targets, ex)
+        self._assign(events, template, row_targets, ex, doc)
         return ex
 
     # -- section titles ---------------------------------------------------------------------------------------
@@ -191,7 +228,9 @@ class Assembler:
         return found
 
     # -- rows -------------------------------------------------------------------------------------------------
-    def _assign(self, events: list[_Event], template: Template, row_targets: list[LabelTarget], ex: Extraction):
+    def _assign(self, events: list[_Event], template: Template, row_targets: list[LabelTarget], ex: Extraction,
+                doc: Document):
+        row_lines = _has_row_lines(events)
         # Score every suffix of every label run in one batch (the classifier may be a neural model).
         heads = frozenset(label[:2] for t in row_targets for label in t.labels if len(label) >= 2)
         suffixes = [_suffixes(ev.labels, heads) for ev in events]
@@ -210,18 +249,32 @@ class Assembler:
                 self._fill_wide(ev, template.sections[section], wide_cursor, ex)
                 continue
             choice = self._choose(ev, section, scores, group, row_targets, template, last, ex)
+            row_scores = {t.key: max((row[j] for row in scores), default=0.0)
+                          for j, t in enumerate(row_targets) if t.section == (choice[0].section if choice else section)}
+            if choice is not None and row_lines and _torn(ev, doc):
+                # A label on lines of its own, above a row of bare numbers, in a table whose rows print their
+                # labels beside their numbers: a label torn from its row, evidence for the decoder, not a verdict.
+                choice = None
             if choice is None:
                 if any(n.kind == "number" for n in ev.numbers) and section:
                     unplaced.append(ev)
+                    self._pending.append((ev, section, self._run_scores(ev, section, row_targets)))
                 continue
             target, label, score, how = choice
             section_of_last = target.section
             sec = template.sections[target.section]
-            self._place_between(unplaced, sec, last.get(sec.key, -1), sec.row_keys().index(target.key), last, ex)
+            if self._place_between(unplaced, sec, last.get(sec.key, -1), sec.row_keys().index(target.key), last, ex):
+                self._pending = [p for p in self._pending if p[0] not in unplaced]
             unplaced = []
+            first = len(ex.spans)
             self._fill_rows(ev.numbers, sec, target.key, label, score, how, last, ex)
-        for ev in unplaced:
-            self._warn_unplaced(ev, ex)
+            if len(ex.spans) > first:
+                ex.spans[first].scores = row_scores
+        # Numbers no label placed: free spans, placed by the printed order among the rows around them.
+        for ev, section, row_scores in self._pending:
+            ex.spans.insert(self._position(ex, ev), Span(section, [], ev.numbers, 0.5, "order", places=[],
+                                                         optional=True, scores=row_scores))
+        _order_rows(ex)
 
     def _place_between(self, unplaced: list[_Event], section: Section, before: int, after: int,
                        last: dict[str, int], ex: Extraction):
@@ -232,18 +285,30 @@ class Assembler:
             (section.key, r.key) not in ex.rows and len([n for n in ev.numbers if n.kind != "blank"]) > 0
             and len(ev.numbers) == len(r.columns) for r, ev in zip(missing, unplaced))
         if not fits:
-            for ev in unplaced:
-                self._warn_unplaced(ev, ex)
-            return
+            return False
         for r, ev in zip(missing, unplaced):
             label = "".join(t.text for t in ev.labels)[-40:]
             ex.warnings.append(f"row {section.key}.{r.key}: label '{label}' unreadable; placed by the rows around it")
             self._fill_rows(ev.numbers, section, r.key, f"row {r.key} by neighbours", 0.0, "order", last, ex)
+        return True
+
+    def _run_scores(self, ev: _Event, section: str, row_targets: list[LabelTarget]) -> dict[str, float]:
+        """Row key -> best score over every run of the label cells: labels torn from their rows pile up, several
+        rows' labels in one run, so any run may name a row, not only its end."""
+        targets = [t for t in row_targets if t.section == section]
+        cells = [t.text for t in ev.labels[-MAX_LABEL_CELLS:]]
+        runs = list(dict.fromkeys("".join(cells[i:j]) for i in range(len(cells)) for j in range(i + 1, len(cells) + 1)
+                                  if len("".join(cells[i:j])) <= MAX_LABEL_CHARS))
+        if not runs or not targets:
+            return {}
+        scores = self.classifier.scores(runs, targets)
+        return {t.key: max(row[j] for row in scores) for j, t in enumerate(targets)}
 
     @staticmethod
-    def _warn_unplaced(ev: _Event, ex: Extraction):
-        ex.warnings.append(f"numbers {' '.join(n.text for n in ev.numbers)[:60]} after "
-                           f"'{''.join(t.text for t in ev.labels)[-30:]}' match no row; ignored")
+    def _position(ex: Extraction, ev: _Event) -> int:
+        """Where the event's span goes among the spans, in printed order."""
+        line = ev.numbers[0].line
+        return next((i for i, s in enumerate(ex.spans) if s.tokens and s.tokens[0].line > line), len(ex.spans))
 
     def _choose(self, ev, section, scores, texts, row_targets, template, last, ex):
         if not ev.labels:
@@ -303,7 +368,7 @@ class Assembler:
             remaining = remaining[len(take):]
             if (section.key, spec.key) in ex.rows:
                 ex.warnings.append(f"row {section.key}.{spec.key} printed twice; the later reading is kept")
-                ex.spans = [s for s in ex.spans if (s.section, s.slots[0][0]) != (section.key, spec.key)]
+                ex.spans = [s for s in ex.spans if not s.slots or (s.section, s.slots[0][0]) != (section.key, spec.key)]
             ex.rows[(section.key, spec.key)] = RowEvidence(label, score, how)
             last[section.key] = idx
             if how == "order" and not label.startswith("row "):
@@ -319,8 +384,8 @@ class Assembler:
                 label, score, how = f"row {keys[idx]} by order", 0.0, "order"
                 ex.warnings.append(f"row {section.key}.{keys[idx]} has no readable label; assigned by order")
                 continue
-            ex.warnings.append(f"extra numbers after row {section.key}.{spec.key} ignored: "
-                               f"{' '.join(t.text for t in remaining)[:60]}")
+            # The rest: numbers whose label was not read, placed by the decoder among the rows around them.
+            ex.spans.append(Span(section.key, [], remaining, 0.5, "order", places=[], optional=True))
             break
 
     def _fill_wide(self, ev: _Event, section: Section, cursor: dict[str, int], ex: Extraction):
@@ -336,3 +401,67 @@ class Assembler:
         for row in dict.fromkeys(r for r, _ in span):
             ex.rows.setdefault((section.key, row), RowEvidence("".join(t.text for t in ev.labels)[-40:], 1.0, "label"))
         cursor[section.key] = start + len(span)
+
+
+def _anchors(rows: list[tuple[int, float]]) -> set[int]:
+    """Indices of the heaviest strictly increasing subsequence of (row index, weight): the rows printed in the
+    template's order. A row out of that order is placed again by the decoder."""
+    best: list[tuple[float, int]] = []  # per item: (weight of the best chain ending here, previous item)
+    for i, (r, w) in enumerate(rows):
+        prev = max(((best[j][0], j) for j in range(i) if rows[j][0] < r), default=(0.0, -1))
+        best.append((prev[0] + w, prev[1]))
+    if not best:
+        return set()
+    i = max(range(len(best)), key=lambda k: best[k][0])
+    out = set()
+    while i >= 0:
+        out.add(i)
+        i = best[i][1]
+    return out
+
+
+def _order_rows(ex: Extraction) -> None:
+    """The template's row order is a prior, not a law: rows whose labels were read in printed order anchor the
+    table; every other run of numbers (no readable label, or a label out of that order, such as a label torn from
+    its row) may take any row between its anchors, at a cost for an unlike label, or none. The decoder chooses,
+    with the arithmetic."""
+    for section in ex.template.sections.values():
+        if section.layout != "rows":
+            continue
+        keys = section.row_keys()
+        widths = {len(r.columns) for r in section.rows}
+        if len(widths) == 1:
+            # A free run of several rows' numbers (their labels torn off): one span per row's worth.
+            width = widths.pop()
+            spans = []
+            for s in ex.spans:
+                if s.section == section.key and s.places is not None and len(s.tokens) > width \
+                        and len(s.tokens) % width == 0:
+                    spans += [replace(s, tokens=s.tokens[i: i + width]) for i in range(0, len(s.tokens), width)]
+                else:
+                    spans.append(s)
+            ex.spans = spans
+        seq = [s for s in ex.spans if s.section == section.key]
+        fixed = [(i, keys.index(s.slots[0][0]), s.confidence) for i, s in enumerate(seq) if s.places is None]
+        chain = _anchors([(r, w) for _, r, w in fixed])
+        anchor_at = {fixed[k][0]: fixed[k][1] for k in chain}
+        group = 0
+        for i, s in enumerate(seq):
+            if i in anchor_at:
+                group += 1
+                continue
+            before = max((r for j, r in anchor_at.items() if j < i), default=-1)
+            after = min((r for j, r in anchor_at.items() if j > i), default=len(keys))
+            if s.places is None:
+                row = s.slots[0][0]
+                ex.warnings.append(f"row {section.key}.{row}: its label is out of the printed order; placed again")
+                ex.rows.pop((section.key, row), None)
+            # Rows between its anchors; a row elsewhere that no anchor holds only for a clear label, at a cost:
+            # real tables do print a group out of the template's order.
+            anchored = set(anchor_at.values())
+            s.places = [Place([(k, c) for c in section.rows[r].columns],
+                              round(LABEL_COST * (1 - min(1.0, s.scores.get(k, 0.0))))
+                              + (0 if before < r < after else OUT_OF_ORDER), section.rows[r].label)
+                        for r, k in enumerate(keys) if before < r < after
+                        or (r not in anchored and s.scores.get(k, 0.0) >= ACCEPT)]
+            s.slots, s.optional, s.how, s.group = [], True, "order", (section.key, group)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from service.assemble import Extraction, Reading, Span
+from service.assemble import Extraction, Place, Reading, RowEvidence, Span
 from service.template import Template
 from service.validate import Equation, equations, flat
 from service.values import Token, parse_number
@@ -40,6 +40,8 @@ BLANK_NONZERO = 50  # a printed blank that is not 0
 DROP_BLANK = 40  # a blank that is no cell of this row (another group of the table)
 ALT = 10  # per unit of log-probability an alternative OCR reading is below the best
 MISSING = 5  # per template cell without a value, when readings of one document are compared
+LEFT_OUT = 150  # numbers that fit no row are left out
+STRAY = 70  # a number beside a row that is none of its cells
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Piece:
 class Option:
     pieces: tuple[Piece, ...]
     cost: int
+    place: Place | None = None  # None: the span is left out
 
 
 @dataclass
@@ -152,8 +155,17 @@ def _shares(total: int, room: list[int]):
             yield (k, *rest)
 
 
-def _options(span: Span) -> list[Option]:
-    m = len(span.slots)
+def _readings(tokens: list[Token], m: int) -> list[Option]:
+    """Every reading of the tokens as m cells; with one number too many, that number at either end is a stray
+    (a page number, a footnote mark) at a cost."""
+    out = _fitted(tokens, m)
+    if len(tokens) == m + 1:
+        for rest in (tokens[1:], tokens[:-1]):
+            out += [Option(o.pieces, o.cost + STRAY) for o in _fitted(rest, m)]
+    return out
+
+
+def _fitted(tokens: list[Token], m: int) -> list[Option]:
     out: dict[tuple, Option] = {}
 
     def add(pieces: tuple[Piece, ...], cost: int):
@@ -162,7 +174,7 @@ def _options(span: Span) -> list[Option]:
             out[key] = Option(pieces, cost)
 
     # Cells as printed (or an OCR alternative), with the cells a dump lost anywhere in between.
-    for combo in itertools.islice(itertools.product(*[_plain(t) for t in span.tokens]), MAX_OPTIONS):
+    for combo in itertools.islice(itertools.product(*[_plain(t) for t in tokens]), MAX_OPTIONS):
         pieces = tuple(p for ps, _ in combo for p in ps)
         cost = sum(c for _, c in combo)
         if len(pieces) > m:
@@ -176,10 +188,27 @@ def _options(span: Span) -> list[Option]:
         if len(out) > MAX_OPTIONS:
             break
     # Run-together digits: every cut that gives the span exactly its cells.
-    if len(span.tokens) < m and any(_cuttable(t) for t in span.tokens):
-        for pieces, cost in itertools.islice(_cuts(span.tokens, m), 4 * MAX_OPTIONS):
+    if len(tokens) < m and any(_cuttable(t) for t in tokens):
+        for pieces, cost in itertools.islice(_cuts(tokens, m), 4 * MAX_OPTIONS):
             add(pieces, cost)
     return list(out.values())
+
+
+def _options(span: Span, eqs: list[Equation]) -> list[Option]:
+    """The span's readings at each of its places (a span's own rules prune its readings there, when any reading
+    satisfies them), and leaving it out where it may be."""
+    out: list[Option] = []
+    by_width: dict[int, list[Option]] = {}
+    for place in span.candidates():
+        m = len(place.slots)
+        if m not in by_width:
+            by_width[m] = _readings(span.tokens, m)
+        readings = by_width[m]
+        inside = [o for o in readings if _holds(o, place.slots, span.section, eqs)]
+        out += [Option(o.pieces, o.cost + place.cost, place) for o in inside or readings]
+    if span.optional or not out:
+        out.append(Option((), LEFT_OUT, None))
+    return out
 
 
 def _holds(option: Option, slots: list[tuple[str, str]], section: str, eqs: list[Equation]) -> bool:
@@ -208,29 +237,20 @@ class _Model:
         self.template = template
         self.model = cp_model.CpModel()
         self.spans = spans
-        self.options: list[list[Option]] = []
+        self.options: list[list[Option]] = [_options(s, eqs) for s in spans]
         self.choice: list[list[cp_model.IntVar]] = []
         self.vars: dict[tuple[str, str, str], cp_model.IntVar] = {}
-        self.present: dict[tuple[str, str, str], list] = {}
+        self.present: dict[tuple[str, str, str], cp_model.IntVar] = {}  # cells that may stay unfilled
         self.terms: list = []
-        self.broken: dict[int, cp_model.IntVar] = {}
         m = self.model
-        for s in spans:
-            opts = _options(s)
-            inside = [o for o in opts if _holds(o, s.slots, s.section, eqs)]
-            self.options.append(inside or opts)  # a span's own rules prune its readings, when any satisfies them
         # No count exceeds what all the numbers read add up to: a tight bound keeps the solver's propagation
         # through chains of equations short (a bound of 10^9 makes it creep).
-        bound = 2 * sum(min((sum(abs(p.value) for p in o.pieces if p.value is not None) for o in opts), default=0)
-                        for opts in self.options) + 1000
+        bound = 2 * sum(min((sum(abs(p.value) for p in o.pieces if p.value is not None) for o in opts if o.place),
+                            default=0) for opts in self.options) + 1000
         bound = min(UPPER, round(bound))
-        for s in spans:
-            for r, c in s.slots:
-                cell = (s.section, r, c)
-                if cell not in self.vars:
-                    spec = template.sections[s.section].columns[c]
-                    top = UPPER * DECIMAL_SCALE if spec.decimal else bound
-                    self.vars[cell] = m.new_int_var(-top if spec.signed else 0, top, flat(cell))
+        placing: dict[tuple, list] = {}  # cell -> literals of the options that put a piece there
+        valued: dict[tuple, list] = {}  # cell -> literals of the options that put a value there (not "n/a")
+        sure: set = set()  # cells every reading of some span fills with a value
         for k, (s, opts) in enumerate(zip(spans, self.options)):
             lits = [m.new_bool_var(f"s{k}o{j}") for j in range(len(opts))]
             self.choice.append(lits)
@@ -241,32 +261,78 @@ class _Model:
             for lit, o in zip(lits, opts):
                 if o.cost:
                     self.terms.append(o.cost * lit)
-                for (r, c), p in zip(s.slots, o.pieces):
+                if o.place is None:
+                    continue
+                for (r, c), p in zip(o.place.slots, o.pieces):
                     cell = (s.section, r, c)
-                    v = self.vars[cell]
+                    v = self._var(cell, bound)
+                    placing.setdefault(cell, []).append(lit)
                     if p.kind == "na":
-                        self.present.setdefault(cell, []).append(lit)
-                    elif p.kind == "blank":
+                        continue
+                    valued.setdefault(cell, []).append(lit)
+                    if p.kind == "blank":
                         nonzero = m.new_bool_var("")
                         m.add(v == 0).only_enforce_if([lit, nonzero.Not()])
                         self.terms.append(BLANK_NONZERO * nonzero)
                     elif not p.free:
                         m.add(v == _scaled(template, cell, p.value)).only_enforce_if(lit)
+            if len(s.candidates()) == 1 and all(o.place for o in opts):
+                for i, slot in enumerate(s.slots):
+                    if all(o.pieces[i].kind != "na" for o in opts):
+                        sure.add((s.section, *slot))
+        self._keep_order(spans)
+        for cell, lits in placing.items():
+            if len(lits) > 1:
+                m.add_at_most_one(lits)  # one printed row per template row
+            if cell not in sure:
+                self.present[cell] = m.new_bool_var("")
+                m.add(self.present[cell] == sum(valued.get(cell, [])))
         for i, eq in enumerate(eqs):
             if not all(c in self.vars for c in eq.cells):
                 continue  # a row that was never read: nothing to check it by
             broken = m.new_bool_var(f"broken{i}")
-            self.broken[i] = broken
             m.add_hint(broken, True)
-            # A cell printed as not applicable takes no part: its rule cannot be checked.
-            absent = [lit for c in eq.cells for lit in self.present.get(c, [])]
+            # A cell left unfilled, or printed as not applicable, takes no part: its rule cannot be checked.
             m.add(sum(self.vars[c] for c in eq.left) == sum(self.vars[c] for c in eq.right)) \
-                .only_enforce_if([broken.Not(), *[a.Not() for a in absent]])
+                .only_enforce_if([broken.Not(), *[self.present[c] for c in eq.cells if c in self.present]])
             self.terms.append(RULE * broken)
-
         self.cost = m.new_int_var(0, RULE * (len(eqs) + 1) + 10 ** 9, "cost")
         m.add(self.cost == sum(self.terms))
         m.minimize(self.cost)
+
+    def _keep_order(self, spans: list[Span]):
+        """Spans of one group fill rows in their printed order."""
+        m = self.model
+        at_row: list[dict[int, cp_model.IntVar]] = []
+        for s, opts, lits in zip(spans, self.options, self.choice):
+            rows: dict[int, list] = {}
+            if s.group is not None:
+                keys = self.template.sections[s.section].row_keys()
+                for o, lit in zip(opts, lits):
+                    if o.place:
+                        rows.setdefault(keys.index(o.place.slots[0][0]), []).append(lit)
+            here = {}
+            for r, ls in rows.items():
+                here[r] = m.new_bool_var("")
+                m.add(here[r] == sum(ls))
+            at_row.append(here)
+        for i in range(len(spans)):
+            if spans[i].group is None:
+                continue
+            j = next((j for j in range(i + 1, len(spans)) if spans[j].group == spans[i].group), None)
+            if j is None:
+                continue
+            for r1, a in at_row[i].items():
+                for r2, b in at_row[j].items():
+                    if r1 >= r2:
+                        m.add_bool_or([a.Not(), b.Not()])
+
+    def _var(self, cell, bound: int):
+        if cell not in self.vars:
+            spec = self.template.sections[cell[0]].columns[cell[2]]
+            top = UPPER * DECIMAL_SCALE if spec.decimal else bound
+            self.vars[cell] = self.model.new_int_var(-top if spec.signed else 0, top, flat(cell))
+        return self.vars[cell]
 
     def chosen(self, solver) -> list[Option]:
         return [next(o for o, lit in zip(opts, lits) if solver.boolean_value(lit))
@@ -289,29 +355,37 @@ def _solve(model: cp_model.CpModel, seconds: float = 5.0):
     return solver if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
 
 
-def _others(base: cp_model.CpModel, var_index: dict, values: dict, cells: list) -> dict:
-    """Cells that take another value in some solution of `base` (every one of whose solutions is optimal):
-    {cell: other values}. Each probe asks for a solution that differs in at least one cell not yet known to."""
+def _others(base: cp_model.CpModel, model: "_Model", values: dict, cells: list) -> dict:
+    """Cells that take another value, or stay unfilled, in some solution of `base` (every one of whose solutions
+    is optimal): {cell: other values (None: unfilled)}. Each probe asks for a solution that differs in at least one
+    cell not yet known to."""
     found: dict = {}
     for _ in range(MAX_PROBES):
         rest = [c for c in cells if c not in found]
         if not rest:
             break
         probe = base.clone()
-        vars_ = {c: probe.get_int_var_from_proto_index(var_index[c]) for c in rest}
+        vars_ = {c: probe.get_int_var_from_proto_index(model.vars[c].index) for c in rest}
+        present = {c: probe.get_bool_var_from_proto_index(model.present[c].index) for c in rest if c in model.present}
         differs = []
         for c in rest:
             d = probe.new_bool_var("")
             probe.add(vars_[c] != values[c]).only_enforce_if(d)
+            if c in present:
+                probe.add_implication(d, present[c])
+                gone = probe.new_bool_var("")
+                probe.add_implication(gone, present[c].Not())
+                differs.append(gone)
             differs.append(d)
         probe.add_bool_or(differs)
         solver = _solve(probe, 2.0)
         if solver is None:
             break
         for c in rest:
-            v = solver.value(vars_[c])
-            if v != values[c]:
-                found.setdefault(c, set()).add(v)
+            if c in present and not solver.boolean_value(present[c]):
+                found.setdefault(c, set()).add(None)
+            elif solver.value(vars_[c]) != values[c]:
+                found.setdefault(c, set()).add(solver.value(vars_[c]))
     return found
 
 
@@ -351,11 +425,11 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
     best = solver.value(model.cost)
     chosen = model.chosen(solver)
     values = {c: solver.value(v) for c, v in model.vars.items()}
-    var_index = {c: v.index for c, v in model.vars.items()}
-    piece_of = {(s.section, *slot): (p, s) for s, o in zip(spans, chosen) for slot, p in zip(s.slots, o.pieces)}
-    uncertain = [c for s, opts in zip(spans, model.options) for c in ((s.section, *slot) for slot in s.slots)
-                 if piece_of[c][0].kind != "na" and (len(opts) > 1 or piece_of[c][0].free)]
-    ambiguous = _others(model.fixed_to(best), var_index, values, uncertain) if uncertain else {}
+    piece_of = {(s.section, *slot): (p, s, o) for s, o in zip(spans, chosen) if o.place
+                for slot, p in zip(o.place.slots, o.pieces)}
+    uncertain = [c for c, (p, s, o) in piece_of.items() if p.kind != "na"
+                 and (len(model.options[spans.index(s)]) > 1 or p.free)]
+    ambiguous = _others(model.fixed_to(best), model, values, uncertain) if uncertain else {}
     prose: set = set()
     if ambiguous and hints:
         base = model.fixed_to(best)
@@ -363,18 +437,20 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
         for cell, h in hints.items():
             if cell in model.vars:
                 b = base.new_bool_var("")
-                base.add(base.get_int_var_from_proto_index(var_index[cell]) == _scaled(template, cell, h)) \
+                base.add(base.get_int_var_from_proto_index(model.vars[cell].index) == _scaled(template, cell, h)) \
                     .only_enforce_if(b)
+                if cell in model.present:
+                    base.add_implication(b, base.get_bool_var_from_proto_index(model.present[cell].index))
                 matches.append(b)
         if matches:
             base.maximize(sum(matches))
             s2 = _solve(base)
             if s2 is not None and s2.objective_value > 0:
                 agreed = round(s2.objective_value)
-                hinted = {c: s2.value(base.get_int_var_from_proto_index(var_index[c])) for c in ambiguous}
+                hinted = {c: s2.value(base.get_int_var_from_proto_index(model.vars[c].index)) for c in ambiguous}
                 base.clear_objective()
                 base.add(sum(matches) >= agreed)
-                still = _others(base, var_index, hinted, list(ambiguous))
+                still = _others(base, model, hinted, list(ambiguous))
                 for c in ambiguous:
                     if c not in still:
                         values[c] = hinted[c]
@@ -387,15 +463,26 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
 
 def _write(ex: Extraction, spans, chosen, piece_of, values, ambiguous, prose):
     template = ex.template
-    for cell, (p, span) in piece_of.items():
+    for span, o in zip(spans, chosen):
+        numbers = " ".join(t.text for t in span.tokens)[:60]
+        if o.place is None:
+            ex.warnings.append(f"numbers {numbers} match no row; ignored")
+        elif span.places is not None:
+            row = o.place.slots[0][0]
+            ex.rows[(span.section, row)] = RowEvidence(o.place.label, 0.0, "order")
+            ex.warnings.append(f"row {span.section}.{row}: numbers {numbers} placed by the printed order and the "
+                               f"arithmetic (label '{o.place.label[-30:]}')")
+    for cell, (p, span, _) in piece_of.items():
         tok = p.token
         raw = tok.text if tok else ""
         box = tok.cell.box if tok else None
         conf = (tok.cell.confidence if tok else 0.9) * span.confidence
         value = _unscale(template, cell, values[cell])
         if cell in ambiguous:
-            options = sorted({value, *(_unscale(template, cell, v) for v in ambiguous[cell])})
+            options = sorted({value, *(_unscale(template, cell, v) for v in ambiguous[cell] if v is not None)})
             shown = ", ".join(f"{v:g}" for v in options[:4]) + (", ..." if len(options) > 4 else "")
+            if None in ambiguous[cell]:
+                shown += " or no value"
             ex.values[cell] = Reading(None, raw, box, 0.0, p.kind if p.kind != "gap" else "arithmetic",
                                       f"could be {shown}; left null")
             continue
