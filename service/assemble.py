@@ -167,8 +167,20 @@ def _value_blanks_only(doc: Document, tokens: list[Token]) -> list[Token]:
         if t.kind in ("number", "na"):
             value_cols.setdefault(doc.lines[t.line].table, set()).add(t.cell.col)
             value_lines.add(t.line)
-    return [t for t in tokens if t.kind != "blank" or (
-        t.line in value_lines and t.cell.col in value_cols.get(doc.lines[t.line].table, ()))]
+    # One cell per line: a lone blank cell counts where the run of cells it is in (up to the next label) prints
+    # a number; blanks between headers and labels are layout.
+    in_value_run: set[int] = set()
+    run: list[int] = []
+    for i, t in enumerate([*tokens, None]):
+        if t is None or t.kind == "label":
+            if any(tokens[j].kind in ("number", "na") for j in run):
+                in_value_run.update(run)
+            run = []
+        else:
+            run.append(i)
+    return [t for i, t in enumerate(tokens) if t.kind != "blank" or (
+        t.line in value_lines and t.cell.col in value_cols.get(doc.lines[t.line].table, ()))
+        or (len(doc.lines[t.line].cells) == 1 and i in in_value_run)]
 
 
 def _suffixes(labels: list[Token], heads: frozenset[str] = frozenset()) -> list[str]:
