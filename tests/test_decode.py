@@ -185,3 +185,53 @@ def test_a_hint_never_overrides_a_value_read_unambiguously(pipeline):
     result = extract(pipeline, render(report, "tabs"), hints={("requests", "granted", "natural_person"): hint})
     assert result.requests == report["requests"]
     assert all(p.how != "prose" for p in result.provenance.values())
+
+
+# -- rows the labels do not place -----------------------------------------------------------------------------------
+
+def _torn_text(report: dict, torn: list[str]) -> str:
+    """Pipe rows; the rows in `torn` (taken in pairs) print their numbers bare, and both labels of a pair pile up on
+    lines of their own above the first pair's numbers (as PDF-to-markdown tears them off)."""
+    t = get_template(report["template"])
+    lines = [f"{report['agency']}{report['year']}年政府信息公开工作年度报告", t.sections["requests"].title]
+    for r in t.sections["requests"].rows:
+        values = " | ".join(str(v) for v in report["requests"][r.key].values())
+        if r.key in torn:
+            i = torn.index(r.key)
+            if i % 2 == 0:
+                lines += [t.sections["requests"].row(k).label for k in torn[i: i + 2]]
+            lines.append(f"| {values} |")
+        else:
+            lines.append(f"| {r.label} | {values} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_labels_torn_from_their_rows_are_placed_by_order_and_arithmetic(pipeline):
+    report = consistent_report(seed=11)
+    report["requests"]["denied_internal_affairs"].update(natural_person=2)
+    report["requests"]["unavailable_not_held"].update(natural_person=5)
+    report = balanced(report)
+    torn = ["denied_internal_affairs", "unavailable_not_held", "not_processed_excessive",
+            "not_processed_confirm_or_reissue"]
+    text = _torn_text(report, torn)
+    result = extract(pipeline, text)
+    assert result.requests == report["requests"]
+    assert result.provenance["requests.denied_internal_affairs.natural_person"].how == "order"
+
+
+def test_a_table_on_one_line_is_cut_by_the_whole_table_or_left_null_with_a_finding():
+    report = balanced(consistent_report(seed=12))
+    t = get_template(T2021)
+    cells = []
+    for r in t.sections["requests"].rows:
+        cells += [r.label, "".join(str(v) for v in report["requests"][r.key].values())]
+    from service.document import Cell, Document, Line
+
+    doc = Document("one.txt", "text", [Line([Cell(t.sections["requests"].title)]), Line([Cell(c) for c in cells], 0)])
+    ex = decoded_doc(doc)
+    truth = {("requests", r, c): v for r, cols in report["requests"].items() for c, v in cols.items()}
+    got = {k: ex.values[k].value for k in truth if k in ex.values}
+    assert all(got[k] == v for k, v in truth.items() if got.get(k) is not None)  # nothing wrong
+    assert sum(v is not None for v in got.values()) >= 0.9 * len(truth)  # almost everything decided
+    named = {c for i in ex.issues if i["rule"] == "decode.ambiguous" for c in i["cells"]}
+    assert {".".join(k) for k, v in got.items() if v is None} <= named  # every null is named in a finding
