@@ -30,6 +30,7 @@ UPPER = 10 ** MAX_DIGITS
 DECIMAL_SCALE = 10 ** 6  # amounts in 万元 carry up to six decimals (a sum printed in 元)
 MAX_OPTIONS = 4000  # readings of one span; beyond this only the plain readings are kept
 MAX_PROBES = 12  # re-solves that look for a second optimal value
+MAX_BROKEN_CUTS = 50  # cuts kept when none satisfies the rules within its row
 
 # Costs (lower objective is better). A broken rule outweighs any reading choice, so a reading that satisfies the
 # arithmetic always wins; among readings, the plainer one wins; ties are what the uniqueness rule is for.
@@ -103,8 +104,8 @@ def _plain(tok: Token) -> list[tuple[tuple[Piece, ...], int]]:
         return [((Piece("blank", None, tok),), 0), ((), DROP_BLANK)]
     if tok.kind == "na":
         return [((Piece("na", None, tok, f"'{tok.text}' means not applicable"),), 0)]
-    if _cuttable(tok) and tok.text.startswith("0"):
-        return []  # "023" is no number as printed: digits of several cells
+    if _cuttable(tok) and (tok.text.startswith("0") or len(tok.text) > MAX_DIGITS):
+        return []  # "023", or ten digits and more, is no number as printed: digits of several cells
     out = [((_number(tok.text, tok),), 0)]
     alts = tok.cell.alternatives
     if len(alts) > 1 and unicodedata.normalize("NFKC", tok.cell.text).strip() == tok.text:
@@ -123,25 +124,82 @@ def _cuttable(tok: Token) -> bool:
     return tok.kind == "number" and tok.text.isdigit() and len(tok.text) > 1
 
 
-def _cuts(tokens: list[Token], m: int):
+Inside = tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]  # rules within one place, as cell positions
+
+
+def _cuts(tokens: list[Token], m: int, inside: Inside):
     """Readings that cut run-together digit strings so that the tokens give exactly m cells: the extra cells are
-    shared out among the cuttable tokens every possible way, then each token is cut every possible way."""
+    shared out among the cuttable tokens every possible way, then each token is cut every possible way. Cuts that
+    break a rule within the place are dropped early (the common case has thousands of cuts and a handful that
+    add up), unless no cut satisfies them: then a few are kept."""
     extra = m - len(tokens)
+    if len(tokens) == 1 and ((tuple(range(m - 1)), (m - 1,)) in inside):
+        # One string for a whole row whose last cell is the sum of the others: choose the total first, then cut
+        # the rest into parts that add up to it (no part exceeds the total), instead of trying every cut.
+        tok = tokens[0]
+        found = False
+        for values in _summed_cuts(tok.text, m):
+            found = True
+            note = f"run-together digits '{tok.text}' cut {'/'.join(map(str, values))}"
+            yield tuple(Piece("split", v, tok, note) for v in values), CUT
+        if found:
+            return
     room = [len(t.text) - 1 if _cuttable(t) else 0 for t in tokens]
+    kept, broken = 0, []
     for alloc in _shares(extra, room):
         per_token = []
         for tok, k in zip(tokens, alloc):
             if k == 0:
-                per_token.append([ps for ps, _ in _plain(tok)[:1]])
+                plain = _plain(tok)[:1]
+                per_token.append([(tuple(p.value for p in ps), ps) for ps, _ in plain])
                 continue
-            ways = []
-            for cut in digit_cuts(tok.text, k + 1):
-                note = f"run-together digits '{tok.text}' cut {'/'.join(cut)}"
-                ways.append(tuple(Piece("split", int(p), tok, note) for p in cut))
-            per_token.append(ways)
+            per_token.append([(tuple(int(p) for p in cut), tok) for cut in digit_cuts(tok.text, k + 1)])
         cost = CUT * sum(1 for k in alloc if k)
         for combo in itertools.product(*per_token):
-            yield tuple(p for ps in combo for p in ps), cost
+            values = tuple(v for vs, _ in combo for v in vs)
+            ok = all(None in [values[i] for i in (*left, *right)] or
+                     sum(values[i] for i in left) == sum(values[i] for i in right) for left, right in inside)
+            if not ok and (kept or len(broken) >= MAX_BROKEN_CUTS):
+                continue
+            pieces = []
+            for vs, src in combo:
+                if isinstance(src, tuple):
+                    pieces += src
+                else:
+                    note = f"run-together digits '{src.text}' cut {'/'.join(map(str, vs))}"
+                    pieces += [Piece("split", v, src, note) for v in vs]
+            if ok:
+                kept += 1
+                yield tuple(pieces), cost
+            else:
+                broken.append((tuple(pieces), cost))
+    if not kept:
+        yield from broken
+
+
+def _summed_cuts(s: str, m: int):
+    """Cuts of s into m numbers (no leading zeros) whose last is the sum of the others."""
+    def parts(rest: str, k: int, remaining: int):
+        if k == 0:
+            if not rest and remaining == 0:
+                yield ()
+            return
+        for i in range(1, len(rest) - k + 2):
+            head = rest[:i]
+            if head != "0" and head.startswith("0"):
+                break
+            v = int(head)
+            if v > remaining:
+                break
+            for tail in parts(rest[i:], k - 1, remaining - v):
+                yield (v, *tail)
+
+    for j in range(max(1, len(s) - MAX_DIGITS), len(s)):
+        total = s[j:]
+        if total != "0" and total.startswith("0"):
+            continue
+        for head in parts(s[:j], m - 1, int(total)):
+            yield (*head, int(total))
 
 
 def _shares(total: int, room: list[int]):
@@ -155,17 +213,17 @@ def _shares(total: int, room: list[int]):
             yield (k, *rest)
 
 
-def _readings(tokens: list[Token], m: int) -> list[Option]:
+def _readings(tokens: list[Token], m: int, inside: Inside = ()) -> list[Option]:
     """Every reading of the tokens as m cells; with one number too many, that number at either end is a stray
     (a page number, a footnote mark) at a cost."""
-    out = _fitted(tokens, m)
+    out = _fitted(tokens, m, inside)
     if len(tokens) == m + 1:
         for rest in (tokens[1:], tokens[:-1]):
-            out += [Option(o.pieces, o.cost + STRAY) for o in _fitted(rest, m)]
+            out += [Option(o.pieces, o.cost + STRAY) for o in _fitted(rest, m, inside)]
     return out
 
 
-def _fitted(tokens: list[Token], m: int) -> list[Option]:
+def _fitted(tokens: list[Token], m: int, inside: Inside) -> list[Option]:
     out: dict[tuple, Option] = {}
 
     def add(pieces: tuple[Piece, ...], cost: int):
@@ -189,40 +247,39 @@ def _fitted(tokens: list[Token], m: int) -> list[Option]:
             break
     # Run-together digits: every cut that gives the span exactly its cells.
     if len(tokens) < m and any(_cuttable(t) for t in tokens):
-        for pieces, cost in itertools.islice(_cuts(tokens, m), 4 * MAX_OPTIONS):
+        for pieces, cost in itertools.islice(_cuts(tokens, m, inside), MAX_OPTIONS):
             add(pieces, cost)
     return list(out.values())
+
+
+def _inside(slots: list[tuple[str, str]], section: str, eqs: list[Equation]) -> Inside:
+    at = {(section, *s): i for i, s in enumerate(slots)}
+    return tuple((tuple(at[c] for c in eq.left), tuple(at[c] for c in eq.right))
+                 for eq in eqs if all(c in at for c in eq.cells))
+
+
+def _holds(option: Option, inside: Inside) -> bool:
+    """The option's fixed values satisfy every rule that lies within its own cells."""
+    values = [p.value for p in option.pieces]
+    return all(any(values[i] is None for i in (*left, *right))
+               or abs(sum(values[i] for i in left) - sum(values[i] for i in right)) < 1e-6 for left, right in inside)
 
 
 def _options(span: Span, eqs: list[Equation]) -> list[Option]:
     """The span's readings at each of its places (a span's own rules prune its readings there, when any reading
     satisfies them), and leaving it out where it may be."""
     out: list[Option] = []
-    by_width: dict[int, list[Option]] = {}
+    cache: dict[tuple, list[Option]] = {}
     for place in span.candidates():
-        m = len(place.slots)
-        if m not in by_width:
-            by_width[m] = _readings(span.tokens, m)
-        readings = by_width[m]
-        inside = [o for o in readings if _holds(o, place.slots, span.section, eqs)]
-        out += [Option(o.pieces, o.cost + place.cost, place) for o in inside or readings]
+        inside = _inside(place.slots, span.section, eqs)
+        key = (len(place.slots), inside)
+        if key not in cache:
+            readings = _readings(span.tokens, len(place.slots), inside)
+            cache[key] = [o for o in readings if _holds(o, inside)] or readings
+        out += [Option(o.pieces, o.cost + place.cost, place) for o in cache[key]]
     if span.optional or not out:
         out.append(Option((), LEFT_OUT, None))
     return out
-
-
-def _holds(option: Option, slots: list[tuple[str, str]], section: str, eqs: list[Equation]) -> bool:
-    """The option's fixed values satisfy every rule that lies within its own cells."""
-    at = {(section, *s): p for s, p in zip(slots, option.pieces)}
-    for eq in eqs:
-        if not all(c in at for c in eq.cells):
-            continue
-        ps = [at[c] for c in eq.cells]
-        if any(p.value is None for p in ps):
-            continue
-        if abs(sum(at[c].value for c in eq.left) - sum(at[c].value for c in eq.right)) > 1e-6:
-            return False
-    return True
 
 
 # -- the model ------------------------------------------------------------------------------------------------------
