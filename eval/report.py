@@ -182,9 +182,10 @@ def markdown(data: dict) -> str:
         lines += _table(["section", "accuracy"], [[k, _acc_cell(v)] for k, v in s["by_section"].items()])
 
     if data["comparison"]:
-        lines += ["## Baselines side by side (same inputs, same label mapper)", "",
+        lines += ["## Side by side (same inputs)", "",
                   "Each baseline's text goes through the project's own assembler, decoder and validation,"
-                  " so the difference is the extraction.", ""]
+                  " so the difference is the extraction; a `labels:` row is the project itself with another label"
+                  " classifier as the decoder's label evidence.", ""]
         rows = []
         for name, comp in data["comparison"].items():
             for who, agg in ((PROJECT, comp["project"]), (name, comp["baseline"])):
