@@ -167,20 +167,10 @@ def _value_blanks_only(doc: Document, tokens: list[Token]) -> list[Token]:
         if t.kind in ("number", "na"):
             value_cols.setdefault(doc.lines[t.line].table, set()).add(t.cell.col)
             value_lines.add(t.line)
-    # One cell per line: a lone blank cell counts where the run of cells it is in (up to the next label) prints
-    # a number; blanks between headers and labels are layout.
-    in_value_run: set[int] = set()
-    run: list[int] = []
-    for i, t in enumerate([*tokens, None]):
-        if t is None or t.kind == "label":
-            if any(tokens[j].kind in ("number", "na") for j in run):
-                in_value_run.update(run)
-            run = []
-        else:
-            run.append(i)
-    return [t for i, t in enumerate(tokens) if t.kind != "blank" or (
-        t.line in value_lines and t.cell.col in value_cols.get(doc.lines[t.line].table, ()))
-        or (len(doc.lines[t.line].cells) == 1 and i in in_value_run)]
+    # One cell per line: a lone blank cell is a cell; whether it is a row's value is for the label before it to say
+    # (blanks after a header or a caption name no row, and blanks alone are never placed by order).
+    return [t for t in tokens if t.kind != "blank" or len(doc.lines[t.line].cells) == 1 or (
+        t.line in value_lines and t.cell.col in value_cols.get(doc.lines[t.line].table, ()))]
 
 
 def _suffixes(labels: list[Token], heads: frozenset[str] = frozenset()) -> list[str]:
@@ -351,7 +341,7 @@ class Assembler:
         if s >= ACCEPT and adj >= ACCEPT:
             return row_targets[j], text, s, "label"
         # An unreadable label: the row the template order expects next, if the text is at least a little like it.
-        if section and ev.numbers:
+        if section and any(n.kind == "number" for n in ev.numbers):
             keys = order[section]
             nxt = last.get(section, -1) + 1
             if nxt < len(keys):
