@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -104,7 +105,8 @@ def _plain(tok: Token) -> list[tuple[tuple[Piece, ...], int]]:
         return [((Piece("blank", None, tok),), 0), ((), DROP_BLANK)]
     if tok.kind == "na":
         return [((Piece("na", None, tok, f"'{tok.text}' means not applicable"),), 0)]
-    if _cuttable(tok) and (tok.text.startswith("0") or len(tok.text) > MAX_DIGITS):
+    if _cuttable(tok) and ((tok.text.startswith("0") and not tok.text.startswith("0."))
+                           or len(_TAIL.match(tok.text).group(1)) > MAX_DIGITS):
         return []  # "023", or ten digits and more, is no number as printed: digits of several cells
     out = [((_number(tok.text, tok),), 0)]
     alts = tok.cell.alternatives
@@ -120,8 +122,22 @@ def _plain(tok: Token) -> list[tuple[tuple[Piece, ...], int]]:
     return out
 
 
+_TAIL = re.compile(r"^(\d+)((?:\.\d+)?(?:万元|元)?)$")  # digits, then what belongs to the last cell only
+
+
 def _cuttable(tok: Token) -> bool:
-    return tok.kind == "number" and tok.text.isdigit() and len(tok.text) > 1
+    m = _TAIL.match(tok.text) if tok.kind == "number" else None
+    return bool(m) and len(m.group(1)) > 1
+
+
+def _cut_values(text: str, parts: int):
+    """The numbers of every cut of a token into parts: a decimal or unit stays with the last."""
+    digits, tail = _TAIL.match(text).groups()
+    for cut in digit_cuts(digits, parts):
+        *head, last = cut
+        if tail and last != "0" and last.startswith("0"):
+            continue
+        yield tuple(int(p) for p in head) + (parse_number(last + tail)[0] if tail else int(last),)
 
 
 Inside = tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]  # rules within one place, as cell positions
@@ -133,7 +149,7 @@ def _cuts(tokens: list[Token], m: int, inside: Inside):
     break a rule within the place are dropped early (the common case has thousands of cuts and a handful that
     add up), unless no cut satisfies them: then a few are kept."""
     extra = m - len(tokens)
-    if len(tokens) == 1 and ((tuple(range(m - 1)), (m - 1,)) in inside):
+    if len(tokens) == 1 and tokens[0].text.isdigit() and ((tuple(range(m - 1)), (m - 1,)) in inside):
         # One string for a whole row whose last cell is the sum of the others: choose the total first, then cut
         # the rest into parts that add up to it (no part exceeds the total), instead of trying every cut.
         tok = tokens[0]
@@ -153,7 +169,7 @@ def _cuts(tokens: list[Token], m: int, inside: Inside):
                 plain = _plain(tok)[:1]
                 per_token.append([(tuple(p.value for p in ps), ps) for ps, _ in plain])
                 continue
-            per_token.append([(tuple(int(p) for p in cut), tok) for cut in digit_cuts(tok.text, k + 1)])
+            per_token.append([(values, tok) for values in _cut_values(tok.text, k + 1)])
         cost = CUT * sum(1 for k in alloc if k)
         for combo in itertools.product(*per_token):
             values = tuple(v for vs, _ in combo for v in vs)
@@ -166,7 +182,7 @@ def _cuts(tokens: list[Token], m: int, inside: Inside):
                 if isinstance(src, tuple):
                     pieces += src
                 else:
-                    note = f"run-together digits '{src.text}' cut {'/'.join(map(str, vs))}"
+                    note = f"run-together digits '{src.text}' cut {'/'.join(f'{v:g}' for v in vs)}"
                     pieces += [Piece("split", v, src, note) for v in vs]
             if ok:
                 kept += 1
