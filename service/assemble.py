@@ -63,6 +63,7 @@ class Span:
     optional: bool = False  # may be left out (numbers that fit no row)
     scores: dict[str, float] = field(default_factory=dict)  # row key -> label score, for placing it
     group: tuple | None = None  # spans of one group keep their printed order among themselves
+    label: str = ""  # the label text printed before it, for the warnings
 
     def candidates(self) -> list[Place]:
         return self.places if self.places is not None else [Place(self.slots)]
@@ -242,7 +243,6 @@ class Assembler:
         last: dict[str, int] = {}
         wide_cursor: dict[str, int] = {}
         section_of_last: str | None = None
-        unplaced: list[_Event] = []  # numbers whose label matched no row, since the last row placed
         for ev, group in zip(events, suffixes):
             scores = flat_scores[pos: pos + len(group)]
             pos += len(group)
@@ -259,15 +259,11 @@ class Assembler:
                 choice = None
             if choice is None:
                 if any(n.kind == "number" for n in ev.numbers) and section:
-                    unplaced.append(ev)
                     self._pending.append((ev, section, self._run_scores(ev, section, row_targets)))
                 continue
             target, label, score, how = choice
             section_of_last = target.section
             sec = template.sections[target.section]
-            if self._place_between(unplaced, sec, last.get(sec.key, -1), sec.row_keys().index(target.key), last, ex):
-                self._pending = [p for p in self._pending if p[0] not in unplaced]
-            unplaced = []
             first = len(ex.spans)
             self._fill_rows(ev.numbers, sec, target.key, label, score, how, last, ex)
             if len(ex.spans) > first:
@@ -275,24 +271,9 @@ class Assembler:
         # Numbers no label placed: free spans, placed by the printed order among the rows around them.
         for ev, section, row_scores in self._pending:
             ex.spans.insert(self._position(ex, ev), Span(section, [], ev.numbers, 0.5, "order", places=[],
-                                                         optional=True, scores=row_scores))
+                                                         optional=True, scores=row_scores,
+                                                         label="".join(t.text for t in ev.labels)[-40:]))
         _order_rows(ex)
-
-    def _place_between(self, unplaced: list[_Event], section: Section, before: int, after: int,
-                       last: dict[str, int], ex: Extraction):
-        """Rows whose labels could not be read, between two rows that could: when exactly as many rows are missing
-        in the template's order, each takes its place."""
-        missing = [section.rows[i] for i in range(before + 1, after)]
-        fits = len(missing) == len(unplaced) and all(
-            (section.key, r.key) not in ex.rows and len([n for n in ev.numbers if n.kind != "blank"]) > 0
-            and len(ev.numbers) == len(r.columns) for r, ev in zip(missing, unplaced))
-        if not fits:
-            return False
-        for r, ev in zip(missing, unplaced):
-            label = "".join(t.text for t in ev.labels)[-40:]
-            ex.warnings.append(f"row {section.key}.{r.key}: label '{label}' unreadable; placed by the rows around it")
-            self._fill_rows(ev.numbers, section, r.key, f"row {r.key} by neighbours", 0.0, "order", last, ex)
-        return True
 
     def _run_scores(self, ev: _Event, section: str, row_targets: list[LabelTarget]) -> dict[str, float]:
         """Row key -> best score over every run of the label cells: labels torn from their rows pile up, several

@@ -66,15 +66,6 @@ class Option:
     place: Place | None = None  # None: the span is left out
 
 
-@dataclass
-class Decoded:
-    values: dict[tuple[str, str, str], Reading]
-    issues: list[dict]
-    repairs: list[dict]
-    cost: int
-    seconds: float
-
-
 # -- readings of one span -------------------------------------------------------------------------------------------
 
 def _number(text: str, tok: Token, kind: str = "read", note: str | None = None) -> Piece:
@@ -543,8 +534,9 @@ def _write(ex: Extraction, spans, chosen, piece_of, values, ambiguous, prose):
         elif span.places is not None:
             row = o.place.slots[0][0]
             ex.rows[(span.section, row)] = RowEvidence(o.place.label, 0.0, "order")
-            ex.warnings.append(f"row {span.section}.{row}: numbers {numbers} placed by the printed order and the "
-                               f"arithmetic (label '{o.place.label[-30:]}')")
+            printed = f"label '{span.label[-30:]}' unreadable or out of order" if span.label else "no label"
+            ex.warnings.append(f"row {span.section}.{row}: {printed}; numbers {numbers} placed by the printed order "
+                               f"and the arithmetic")
     for cell, (p, span, _) in piece_of.items():
         tok = p.token
         raw = tok.text if tok else ""
