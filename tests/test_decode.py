@@ -235,3 +235,27 @@ def test_a_table_on_one_line_is_cut_by_the_whole_table_or_left_null_with_a_findi
     assert sum(v is not None for v in got.values()) >= 0.9 * len(truth)  # almost everything decided
     named = {c for i in ex.issues if i["rule"] == "decode.ambiguous" for c in i["cells"]}
     assert {".".join(k) for k, v in got.items() if v is None} <= named  # every null is named in a finding
+
+
+def test_one_cell_per_line_with_blank_cells_for_empty_ones():
+    """Each cell on its own line, an empty cell a line of its own (a reader that knows it is a cell gives it a
+    column); blanks between headers and labels are layout, blanks in a row are its values."""
+    from service.document import Cell, Document, Line
+
+    t = get_template(T2021)
+    req = t.sections["requests"]
+    lines = [Line([Cell(req.title)]), *[Line([Cell(c.label, col=0)]) for c in req.columns.values()],
+             Line([Cell("", col=0)])]  # a blank under the headers: layout
+    rows = {"new": ["", "", "", "", "", "", "3"], "carried_over": ["1", "", "", "", "", "", "1"],
+            "granted": ["", "", "", "", "", "", ""]}
+    for key, cells in rows.items():
+        lines += [Line([Cell(req.row(key).label, col=0)]), *[Line([Cell(c, col=0)]) for c in cells]]
+    ex = decoded_doc(Document("cells.txt", "text", lines))
+    new = {c: ex.values[("requests", "new", c)] for c in COLS}
+    # Six blanks and a total of 3: the blanks cannot all be 0; which one holds the 3 the text does not say.
+    assert new["total"].value == 3 and all(new[c].value is None for c in COLS[:-1])
+    assert any(i["rule"] == "decode.ambiguous" and "requests.new.natural_person" in i["cells"] for i in ex.issues)
+    carried = [ex.values[("requests", "carried_over", c)].value for c in COLS]
+    assert carried == [1, 0, 0, 0, 0, 0, 1]
+    assert ex.values[("requests", "carried_over", "commercial_enterprise")].how == "blank"
+    assert [ex.values[("requests", "granted", c)].value for c in COLS] == [0] * 7
