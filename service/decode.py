@@ -521,7 +521,10 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
                         prose.add(c)
                 ambiguous = still
     _write(ex, spans, chosen, piece_of, values, ambiguous, prose)
-    ex.cost = best + MISSING * sum(ex.value(*c) is None for c in template.cells())
+    # Comparable between two readings of one document (the scan's second look): numbers left out are not counted,
+    # a whole-page reading holds more of them (prose) without being worse.
+    left_out = sum(LEFT_OUT for o in chosen if o.place is None)
+    ex.cost = best - left_out + MISSING * sum(ex.value(*c) is None for c in template.cells())
     ex.decode_seconds = round(time.perf_counter() - start, 4)
 
 
