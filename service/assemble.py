@@ -344,10 +344,13 @@ class Assembler:
             # One printed row with more cells than the row has columns, and exactly its columns' worth besides the
             # blanks: the blanks are a column of another group of the table (二's groups differ in columns).
             remaining = solid
+        one_line = len({t.line for t in remaining}) == 1
         while remaining and idx < len(keys):
             spec = section.rows[idx]
             n = len(spec.columns)
-            take = remaining if len(remaining) <= n else remaining[:n]
+            # One printed line is one row: more numbers than columns there are cell borders gone wrong (a number
+            # broken over two cells), for the decoder to read, not the next row.
+            take = remaining if len(remaining) <= n or one_line else remaining[:n]
             remaining = remaining[len(take):]
             if (section.key, spec.key) in ex.rows:
                 ex.warnings.append(f"row {section.key}.{spec.key} printed twice; the later reading is kept")

@@ -44,6 +44,7 @@ ALT = 10  # per unit of log-probability an alternative OCR reading is below the 
 MISSING = 5  # per template cell without a value, when readings of one document are compared
 LEFT_OUT = 150  # numbers that fit no row are left out
 STRAY = 70  # a number beside a row that is none of its cells
+REJOIN = 40  # a row's digits read as one stream, its cell borders ignored
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,13 @@ def _fitted(tokens: list[Token], m: int, inside: Inside) -> list[Option]:
     if len(tokens) < m and any(_cuttable(t) for t in tokens):
         for pieces, cost in itertools.islice(_cuts(tokens, m, inside), MAX_OPTIONS):
             add(pieces, cost)
+    # Digits whose cell borders are wrong ("5 | 0766 | ... | 050 | 766": a number broken over cells, glued to the
+    # next): the digit stream is what was printed; cut it afresh.
+    if len(tokens) > 1 and all(t.kind == "number" and t.text.isdigit() for t in tokens) and (
+            len(tokens) > m or any(t.text != "0" and t.text.startswith("0") for t in tokens)):
+        stream = Token("number", "".join(t.text for t in tokens), tokens[0].cell, tokens[0].line)
+        for pieces, cost in itertools.islice(_cuts([stream], m, inside), MAX_OPTIONS):
+            add(pieces, cost + REJOIN)
     return list(out.values())
 
 
