@@ -139,6 +139,13 @@ def _has_row_lines(events: list[_Event]) -> bool:
                and len(ev.numbers) >= 2) >= 3
 
 
+def _stacked(ev: _Event, section: Section) -> bool:
+    widths = {len(r.columns) for r in section.rows}
+    numbers = [t for t in ev.numbers if t.kind != "blank"]
+    return (section.layout == "rows" and len(widths) == 1 and len(numbers) >= 2 * min(widths)
+            and len({t.line for t in numbers}) == 1)
+
+
 def _torn(ev: _Event, doc: Document) -> bool:
     first = ev.numbers[0].line
     return bool(ev.labels) and ev.labels[-1].line != first and len(ev.numbers) >= 2 and all(
@@ -253,6 +260,10 @@ class Assembler:
             choice = self._choose(ev, section, scores, group, row_targets, template, last, ex)
             row_scores = {t.key: max((row[j] for row in scores), default=0.0)
                           for j, t in enumerate(row_targets) if t.section == (choice[0].section if choice else section)}
+            if choice is not None and _stacked(ev, template.sections[choice[0].section]):
+                # Several rows' numbers on one printed line after one label run (rows merged by the reader): the
+                # labels in the run and the printed order place each row's worth, not the last label alone.
+                choice = None
             if choice is not None and row_lines and _torn(ev, doc):
                 # A label on lines of its own, above a row of bare numbers, in a table whose rows print their
                 # labels beside their numbers: a label torn from its row, evidence for the decoder, not a verdict.
@@ -350,7 +361,7 @@ class Assembler:
             n = len(spec.columns)
             # One printed line is one row: more numbers than columns there are cell borders gone wrong (a number
             # broken over two cells), for the decoder to read, not the next row.
-            take = remaining if len(remaining) <= n or one_line else remaining[:n]
+            take = remaining if len(remaining) <= n or (one_line and len(remaining) < 2 * n) else remaining[:n]
             remaining = remaining[len(take):]
             if (section.key, spec.key) in ex.rows:
                 ex.warnings.append(f"row {section.key}.{spec.key} printed twice; the later reading is kept")
@@ -371,7 +382,8 @@ class Assembler:
                 ex.warnings.append(f"row {section.key}.{keys[idx]} has no readable label; assigned by order")
                 continue
             # The rest: numbers whose label was not read, placed by the decoder among the rows around them.
-            ex.spans.append(Span(section.key, [], remaining, 0.5, "order", places=[], optional=True))
+            if any(t.kind == "number" for t in remaining):
+                ex.spans.append(Span(section.key, [], remaining, 0.5, "order", places=[], optional=True))
             break
 
     def _fill_wide(self, ev: _Event, section: Section, cursor: dict[str, int], ex: Extraction):
@@ -386,7 +398,21 @@ class Assembler:
         ex.spans.append(Span(section.key, span, numbers[: len(span)], 1.0, "read"))
         for row in dict.fromkeys(r for r, _ in span):
             ex.rows.setdefault((section.key, row), RowEvidence("".join(t.text for t in ev.labels)[-40:], 1.0, "label"))
-        cursor[section.key] = start + len(span)
+        # A first run shorter than the section takes all its cells, yet a later run continues after its numbers
+        # (the decoder keeps the later of two runs over the same cells).
+        cursor[section.key] = start + min(len(span), len(numbers))
+
+
+def _rows_of(tokens: list[Token], width: int) -> list[list[Token]]:
+    """A run of several rows' numbers, one chunk per row: by printed line, else by the column count."""
+    lines: dict[int, list[Token]] = {}
+    for t in tokens:
+        lines.setdefault(t.line, []).append(t)
+    if len(lines) > 1 and all(len(ts) <= width + 1 for ts in lines.values()):
+        return list(lines.values())
+    if len(tokens) % width == 0:
+        return [tokens[i: i + width] for i in range(0, len(tokens), width)]
+    return [tokens]
 
 
 def _anchors(rows: list[tuple[int, float]]) -> set[int]:
@@ -421,9 +447,8 @@ def _order_rows(ex: Extraction) -> None:
             width = widths.pop()
             spans = []
             for s in ex.spans:
-                if s.section == section.key and s.places is not None and len(s.tokens) > width \
-                        and len(s.tokens) % width == 0:
-                    spans += [replace(s, tokens=s.tokens[i: i + width]) for i in range(0, len(s.tokens), width)]
+                if s.section == section.key and s.places is not None and len(s.tokens) > width:
+                    spans += [replace(s, tokens=chunk) for chunk in _rows_of(s.tokens, width)]
                 else:
                     spans.append(s)
             ex.spans = spans

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from service.assemble import Extraction, Place, Reading, RowEvidence, Span
+from service.assemble import ACCEPT, Extraction, Place, Reading, RowEvidence, Span
 from service.template import Template
 from service.validate import Equation, equations, flat
 from service.values import Token, parse_number
@@ -43,8 +43,10 @@ DROP_BLANK = 40  # a blank that is no cell of this row (another group of the tab
 ALT = 10  # per unit of log-probability an alternative OCR reading is below the best
 MISSING = 5  # per template cell without a value, when readings of one document are compared
 LEFT_OUT = 150  # numbers that fit no row are left out
+LEFT_OUT_NAMED = 5 * RULE  # ... numbers a label names
 STRAY = 70  # a number beside a row that is none of its cells
 REJOIN = 40  # a row's digits read as one stream, its cell borders ignored
+LEADING_ZERO = 60  # a number printed with a leading zero read as it stands
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,11 @@ def _plain(tok: Token) -> list[tuple[tuple[Piece, ...], int]]:
         return [((Piece("blank", None, tok),), 0), ((), DROP_BLANK)]
     if tok.kind == "na":
         return [((Piece("na", None, tok, f"'{tok.text}' means not applicable"),), 0)]
-    if _cuttable(tok) and ((tok.text.startswith("0") and not tok.text.startswith("0."))
-                           or len(_TAIL.match(tok.text).group(1)) > MAX_DIGITS):
-        return []  # "023", or ten digits and more, is no number as printed: digits of several cells
-    out = [((_number(tok.text, tok),), 0)]
+    if _cuttable(tok) and len(_TAIL.match(tok.text).group(1)) > MAX_DIGITS:
+        return []  # ten digits and more: digits of several cells
+    # "023" is no number as printed (digits of several cells, or a misread): read so only at a cost.
+    odd = LEADING_ZERO if _cuttable(tok) and tok.text.startswith("0") and not tok.text.startswith("0.") else 0
+    out = [((_number(tok.text, tok),), odd)]
     alts = tok.cell.alternatives
     if len(alts) > 1 and unicodedata.normalize("NFKC", tok.cell.text).strip() == tok.text:
         best = max(alts[0][1], 1e-9)
@@ -293,7 +296,10 @@ def _options(span: Span, eqs: list[Equation]) -> list[Option]:
             cache[key] = [o for o in readings if _holds(o, inside)] or readings
         out += [Option(o.pieces, o.cost + place.cost, place) for o in cache[key]]
     if span.optional or not out:
-        out.append(Option((), LEFT_OUT, None))
+        # Numbers under a clear label are printed numbers: placed even where they break a rule (the finding says
+        # so), never left out to keep the arithmetic whole.
+        named = out and max(span.scores.values(), default=0.0) >= ACCEPT
+        out.append(Option((), LEFT_OUT_NAMED if named else LEFT_OUT, None))
     return out
 
 
@@ -531,7 +537,7 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
     _write(ex, spans, chosen, piece_of, values, ambiguous, prose)
     # Comparable between two readings of one document (the scan's second look): numbers left out are not counted,
     # a whole-page reading holds more of them (prose) without being worse.
-    left_out = sum(LEFT_OUT for o in chosen if o.place is None)
+    left_out = sum(o.cost for o in chosen if o.place is None)
     ex.cost = best - left_out + MISSING * sum(ex.value(*c) is None for c in template.cells())
     ex.decode_seconds = round(time.perf_counter() - start, 4)
 
