@@ -6,7 +6,8 @@ import copy
 import pytest
 
 from service.assemble import Assembler
-from service.decode import decode, digit_cuts
+from service.decode import decode
+from service.readings import digit_cuts
 from service.document import Source
 from service.labels import FuzzyLabelMatcher
 from service.pipeline import Pipeline, PipelineOptions
