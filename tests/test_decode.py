@@ -260,3 +260,17 @@ def test_one_cell_per_line_with_blank_cells_for_empty_ones():
     assert carried == [1, 0, 0, 0, 0, 0, 1]
     assert ex.values[("requests", "carried_over", "commercial_enterprise")].how == "blank"
     assert [ex.values[("requests", "granted", c)].value for c in COLS] == [0] * 7
+
+
+def test_a_number_broken_over_cell_borders_is_read_from_the_digit_stream():
+    """A text layer whose cell borders fell inside numbers ("50766" over two cells, glued to the next one): the
+    row's digits are cut afresh, by the row's rule."""
+    from service.document import Cell, Document, Line
+
+    req = get_template(T2021).sections["requests"]
+    cells = ["5", "0766", "0", "0", "0", "0", "050", "766"]
+    doc = Document("p.pdf", "pdf", [Line([Cell(req.title)]),
+                                    Line([Cell(req.row("new").label)] + [Cell(c, col=i + 1) for i, c in enumerate(cells)],
+                                         0)])
+    ex = decoded_doc(doc)
+    assert [ex.values[("requests", "new", c)].value for c in COLS] == [50766, 0, 0, 0, 0, 0, 50766]
