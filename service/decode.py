@@ -47,6 +47,7 @@ class _Model:
         self.options: list[list[Option]] = [options_of(s, eqs) for s in spans]
         self.choice: list[list[cp_model.IntVar]] = []
         self.vars: dict[tuple[str, str, str], cp_model.IntVar] = {}
+        self.bounds: dict[tuple[str, str, str], tuple[int, int]] = {}
         self.present: dict[tuple[str, str, str], cp_model.IntVar] = {}  # cells that may stay unfilled
         self.terms: list = []
         m = self.model
@@ -82,7 +83,11 @@ class _Model:
                         m.add(v == 0).only_enforce_if([lit, nonzero.Not()])
                         self.terms.append(BLANK_NONZERO * nonzero)
                     elif not p.free:
-                        m.add(v == _scaled(template, cell, p.value)).only_enforce_if(lit)
+                        value = _scaled(template, cell, p.value)
+                        if self.bounds[cell][0] <= value <= self.bounds[cell][1]:
+                            m.add(v == value).only_enforce_if(lit)
+                        else:  # beyond any count in the document: not a reading
+                            m.add_bool_or([lit.Not()])
             if len(s.candidates()) == 1 and all(o.place for o in opts):
                 for i, slot in enumerate(s.slots):
                     if all(o.pieces[i].kind != "na" for o in opts):
@@ -138,7 +143,8 @@ class _Model:
         if cell not in self.vars:
             spec = self.template.sections[cell[0]].columns[cell[2]]
             top = UPPER * DECIMAL_SCALE if spec.decimal else bound
-            self.vars[cell] = self.model.new_int_var(-top if spec.signed else 0, top, flat(cell))
+            self.bounds[cell] = (-top if spec.signed else 0, top)
+            self.vars[cell] = self.model.new_int_var(*self.bounds[cell], flat(cell))
         return self.vars[cell]
 
     def chosen(self, solver) -> list[Option]:
@@ -242,7 +248,8 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
         base = model.fixed_to(best)
         matches = []
         for cell, h in hints.items():
-            if cell in model.vars:
+            low, high = model.bounds.get(cell, (1, 0))
+            if low <= _scaled(template, cell, h) <= high:
                 b = base.new_bool_var("")
                 base.add(base.get_int_var_from_proto_index(model.vars[cell].index) == _scaled(template, cell, h)) \
                     .only_enforce_if(b)

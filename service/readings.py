@@ -153,6 +153,8 @@ def _cuts(tokens: list[Token], m: int, inside: Inside):
         cost = CUT * sum(1 for k in alloc if k)
         for combo in itertools.product(*per_token):
             values = tuple(v for vs, _ in combo for v in vs)
+            if any(v is not None and abs(v) >= UPPER for v in values):
+                continue  # a part of ten digits and more is no cell either
             ok = all(None in [values[i] for i in (*left, *right)] or
                      sum(values[i] for i in left) == sum(values[i] for i in right) for left, right in inside)
             if not ok and (kept or len(broken) >= MAX_BROKEN_CUTS):
