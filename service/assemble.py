@@ -18,6 +18,7 @@ from service.values import Token, tokenize
 
 MAX_LABEL_CELLS = 24  # a label split one character per line spans many cells
 MAX_LABEL_CHARS = 60  # the longest printed row label has 45 characters
+MAX_RUN_CELLS = 6  # a label wrapped over at most this many lines
 ACCEPT = 0.55  # label score that names a row on its own
 ORDER_ACCEPT = 0.25  # lower score accepted for the row the template order expects next
 TITLE_ACCEPT = 0.8
@@ -291,7 +292,8 @@ class Assembler:
         rows' labels in one run, so any run may name a row, not only its end."""
         targets = [t for t in row_targets if t.section == section]
         cells = [t.text for t in ev.labels[-MAX_LABEL_CELLS:]]
-        runs = list(dict.fromkeys("".join(cells[i:j]) for i in range(len(cells)) for j in range(i + 1, len(cells) + 1)
+        runs = list(dict.fromkeys("".join(cells[i:j]) for i in range(len(cells))
+                                  for j in range(i + 1, min(len(cells), i + MAX_RUN_CELLS) + 1)
                                   if len("".join(cells[i:j])) <= MAX_LABEL_CHARS))
         if not runs or not targets:
             return {}
