@@ -30,6 +30,7 @@ the report (under --out, default eval/reports/<set name>):
 
 examples:
   python -m eval run --set seeds --baseline none
+  python -m eval run --set real --baseline none --compare-classifier fuzzy   # token vs fuzzy label evidence
   python -m eval run --set synth-standard --baseline-limit 15
   python -m eval run --set synth-scans --baseline tesseract --baseline rapidocr-page
   python -m eval run --set /data/my-reports --limit 10 --out eval/runs/mine
@@ -63,6 +64,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--kinds", default=None, help="only these input kinds, comma list (text,html,docx,pdf,scan)")
     r.add_argument("--out", default=None, help="report folder (default eval/reports/<set name>)")
     r.add_argument("--classifier", default="auto", choices=("auto", "fuzzy", "model"), help="label classifier")
+    r.add_argument("--compare-classifier", default=None, choices=("fuzzy", "model"),
+                   help="also run the project with this label classifier, side by side (same inputs)")
     r.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     r.add_argument("--in-process", action="store_true",
                    help="run every system in this process (faster start; memory numbers then add up)")
@@ -113,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     name = args.set if args.set in SETS else Path(args.set).name
     out = Path(args.out) if args.out else Path("eval/reports") / name
     command = "python -m eval " + shlex.join(sys.argv[1:] if argv is None else argv)
-    options = RunOptions(classifier=args.classifier, device=args.device, isolate=not args.in_process,
-                         quiet=args.quiet)
+    options = RunOptions(classifier=args.classifier, compare_classifier=args.compare_classifier,
+                         device=args.device, isolate=not args.in_process, quiet=args.quiet)
     kinds = [k.strip() for k in args.kinds.split(",")] if args.kinds else None
     data = benchmark(folder, out, baselines, options, limit=args.limit, kinds=kinds, set_name=name, command=command,
                      baseline_limit=args.baseline_limit, records_dir=args.records)

@@ -4,7 +4,8 @@ Three layouts are read:
 - the synthetic factory's folder: manifest.jsonl, <doc>.truth.json = {"report", "broken_rules", "files": {kind: name},
   "degradation": {...}} and, for scans, <doc>.scan.cells.json with every cell's box and flat key;
 - the seeds: <name>.txt beside <name>.expected.json (the canonical report itself);
-- any folder of pairs <name>.<ext> + <name>.expected.json or <name>.truth.json;
+- any folder of pairs <name>.<ext> + <name>.expected.json or <name>.truth.json; a truth holding `fields` (flat
+  contract keys, e.g. ../shared/real) is scored on those keys only;
 and a folder of such folders (a set made in parts, e.g. one per degradation level).
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 TRUTH_SUFFIXES = (".truth.json", ".expected.json")
-KIND_BY_EXT = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf",
+KIND_BY_EXT = {".txt": "text", ".text": "text", ".md": "text", ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf",
                ".png": "scan", ".jpg": "scan", ".jpeg": "scan", ".tif": "scan", ".tiff": "scan", ".bmp": "scan"}
 INPUT_KINDS = ("text", "html", "docx", "pdf", "scan")
 CLEAN = "clean"  # the degradation level of every input that was not degraded
@@ -34,6 +35,16 @@ class Case:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def template_id(name) -> str | None:
+    """A truth may name its template by year alone ("2021"): the shipped template whose id ends so."""
+    from service.template import all_templates
+
+    if name is None:
+        return None
+    ids = [t.id for t in all_templates()]
+    return str(name) if str(name) in ids else next((i for i in ids if i.endswith("/" + str(name))), str(name))
 
 
 def _read_json(path: Path) -> dict:
@@ -121,6 +132,8 @@ def _pair_cases(folder: Path) -> list[Case]:
                   if p.suffix.lower() in KIND_BY_EXT and not p.name.endswith(".json")]
         data = _read_json(truth_path)
         report = data.get("report", data)
+        if "template" in report:
+            report = {**report, "template": template_id(report["template"])}
         broken = data.get("broken_rules") if "report" in data else None
         for path in inputs:
             kind = kind_of(path)

@@ -236,7 +236,7 @@ def cmd_extract(args) -> dict:
                 continue
             wall = time.perf_counter() - t
             got[device] = result
-            row[device] = {"wall_s": round(wall, 3), "assemble_s": result.timings.get("assemble"),
+            row[device] = {"wall_s": round(wall, 3), "assemble_s": result.timings.get("decode"),
                            "read_s": result.timings.get("read"), "second_look_s": result.timings.get("second_look"),
                            "valid": result.valid, "pages": result.source.pages, "method": result.source.method}
         if len(got) == 2:

@@ -47,7 +47,10 @@ def speed(records: dict[str, dict], kind_of: dict[str, str]) -> dict:
         "s_per_report_median": round(statistics.median(walls), 4) if walls else None,
         "s_per_report_p90": round(sorted(walls)[int(0.9 * (len(walls) - 1))], 4) if walls else None,
         "stages": {st: {"s_total": round(s, 3), "s_per_page": round(s / pages, 4) if pages else None,
-                        "s_per_report": round(s / n, 4) if n else None} for st, s in stages.items()},
+                        "s_per_report": round(s / n, 4) if n else None,
+                        "s_per_report_median": round(statistics.median(
+                            r["timings"].get(st, 0.0) for r in ok.values()), 4) if n else None}
+                   for st, s in stages.items()},
         "by_kind": by_kind,
     }
 
@@ -182,9 +185,10 @@ def markdown(data: dict) -> str:
         lines += _table(["section", "accuracy"], [[k, _acc_cell(v)] for k, v in s["by_section"].items()])
 
     if data["comparison"]:
-        lines += ["## Baselines side by side (same inputs, same label mapper)", "",
-                  "Each baseline's text goes through the project's own assembler, gap filling, repair and validation,"
-                  " so the difference is the extraction.", ""]
+        lines += ["## Side by side (same inputs)", "",
+                  "Each baseline's text goes through the project's own assembler, decoder and validation,"
+                  " so the difference is the extraction; a `labels:` row is the project itself with another label"
+                  " classifier as the decoder's label evidence.", ""]
         rows = []
         for name, comp in data["comparison"].items():
             for who, agg in ((PROJECT, comp["project"]), (name, comp["baseline"])):
@@ -228,9 +232,12 @@ def markdown(data: dict) -> str:
         lines += [f"This project: {sp['reports']} reports, {sp['pages']} pages in {sp['wall_s']} s: "
                   f"{_num(sp['pages_per_s'], 2)} pages/s; per report median {_num(sp['s_per_report_median'], 3)} s, "
                   f"p90 {_num(sp['s_per_report_p90'], 3)} s.", ""]
-        lines += _table(["stage", "s/page", "s/report", "total s"],
-                        [[k, _num(v["s_per_page"], 4), _num(v["s_per_report"], 4), v["s_total"]]
-                         for k, v in sp["stages"].items()])
+        lines += _table(["stage", "s/page", "s/report", "median s/report", "total s"],
+                        [[k, _num(v["s_per_page"], 4), _num(v["s_per_report"], 4),
+                          _num(v.get("s_per_report_median"), 4), v["s_total"]] for k, v in sp["stages"].items()])
+        lines += ["", "`decode` is the decoder stage (label evidence, then the constraint model); `decode.solve` is "
+                  "the model alone (building it, solving it on one core, and the re-solves of the uniqueness rule).",
+                  ""]
     stage_names = list(dict.fromkeys(st for n in names for v in systems[n]["speed"]["by_kind"].values()
                                      for st in v["stages_s_per_page"]))
     rows = [[n, k, v["reports"], v["pages"], _num(v["s_per_page"], 3), _num(v["s_per_report"], 3)]

@@ -21,12 +21,15 @@ from eval.cases import Case, load_cases
 from eval.score import aggregate, score_doc
 
 PROJECT = "project"
+CLASSIFIER = "labels:"  # the project with another label classifier: "labels:fuzzy", "labels:model"
 RECORDS = Path(__file__).resolve().parent / "runs" / "records"  # raw outputs, git-ignored
 
 
 @dataclass
 class RunOptions:
     classifier: str = "auto"
+    # Another label classifier to run the project with, side by side ("fuzzy" | "model"), or None.
+    compare_classifier: str | None = None
     device: str = "cpu"
     isolate: bool = True  # one child process per system
     quiet: bool = False
@@ -85,6 +88,8 @@ def make_pipeline(system: str, options: RunOptions):
     popts = PipelineOptions(classifier=options.classifier, device=options.device)
     if system == PROJECT:
         return Pipeline(popts)
+    if system.startswith(CLASSIFIER):
+        return Pipeline(PipelineOptions(classifier=system[len(CLASSIFIER):], device=options.device))
     from eval.baselines import BASELINES, BaselinePipeline
 
     return BaselinePipeline(BASELINES[system], popts)
@@ -132,10 +137,13 @@ def _run_isolated(system: str, cases: list[dict], options: RunOptions) -> dict:
 
 # -- the benchmark --------------------------------------------------------------------------------------------------
 
-def systems_for(baselines: list[str]) -> list[SystemRun]:
+def systems_for(baselines: list[str], compare_classifier: str | None = None) -> list[SystemRun]:
     from eval.baselines import BASELINES
 
     runs = [SystemRun(PROJECT, "Nianbao (this project)", None)]
+    if compare_classifier:
+        title = {"fuzzy": "Nianbao, fuzzy label matcher", "model": "Nianbao, token label classifier"}
+        runs.append(SystemRun(CLASSIFIER + compare_classifier, title.get(compare_classifier, compare_classifier), None))
     for name in baselines:
         b = BASELINES[name]
         runs.append(SystemRun(name, b.title, b.kinds, skipped=b.missing()))
@@ -159,11 +167,12 @@ def run_all(cases: list[Case], baselines: list[str], options: RunOptions,
     """Every system over the cases of the kinds it reads; baselines over `baseline_limit` documents only, taken in
     turn from each degradation level (they are slow; the side-by-side table compares the project on exactly those
     inputs)."""
-    runs = systems_for(baselines)
+    runs = systems_for(baselines, options.compare_classifier)
     first_docs = set(spread_docs(cases, baseline_limit)) if baseline_limit else None
     for run in runs:
         mine = [c.to_dict() for c in cases if (run.kinds is None or c.kind in run.kinds)
-                and (run.name == PROJECT or first_docs is None or c.doc in first_docs)]
+                and (run.name == PROJECT or run.name.startswith(CLASSIFIER) or first_docs is None
+                     or c.doc in first_docs)]
         if run.skipped:
             continue
         if not mine:

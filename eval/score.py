@@ -20,7 +20,10 @@ META = ("template", "agency", "year")
 # -- one document ---------------------------------------------------------------------------------------------------
 
 def flatten(report: dict) -> dict[str, float | int | None]:
-    """The canonical report's numbers as {section.row.column: value}, the contract's flat keys."""
+    """The canonical report's numbers as {section.row.column: value}, the contract's flat keys. A truth that holds
+    only the fields a person could read with certainty ({"fields": {flat key: value}}) is scored on those alone."""
+    if isinstance(report.get("fields"), dict):
+        return dict(report["fields"])
     return {f"{s}.{r}.{c}": v for s in SECTIONS for r, cols in (report.get(s) or {}).items()
             for c, v in cols.items()}
 
@@ -54,6 +57,8 @@ def truth_violations(truth: dict) -> set[tuple[str, tuple[str, ...]]]:
     """The rule instances the true numbers break, as (rule, sorted cells): what a perfect reader would report."""
     from service.validate import check, equations
 
+    if not truth.get("template"):
+        return set()
     template = get_template(truth["template"])
     values = {tuple(k.split(".")): v for k, v in flatten(truth).items()}
     return {(f.rule, tuple(sorted(f.cells))) for f in check(values, equations(template))}
@@ -61,6 +66,8 @@ def truth_violations(truth: dict) -> set[tuple[str, tuple[str, ...]]]:
 
 def reported_violations(truth: dict, findings: list[dict]) -> set[tuple[str, tuple[str, ...]]]:
     """The rule breaks a system reported (its findings that name one of the template's rules)."""
+    if not truth.get("template"):
+        return set()
     rules = {r.id for r in get_template(truth["template"]).rules}
     return {(f["rule"], tuple(sorted(f.get("cells") or []))) for f in findings if f.get("rule") in rules}
 

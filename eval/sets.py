@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "eval" / "runs" / "sets"
 SEEDS = Path(os.environ.get("NIANBAO_SEEDS", "/work/shared/seeds"))
+REAL = Path(os.environ.get("NIANBAO_REAL", "/work/shared/real"))
 STAMP = ".made-by"
 
 
@@ -55,6 +56,8 @@ class FolderSet:
 
 
 SETS: dict[str, SynthSet | FolderSet] = {s.name: s for s in (
+    FolderSet("real", "real reports as published (text dumps, PDF-to-markdown, a digital PDF) with hand-checked "
+                      "fields (/work/shared/real or $NIANBAO_REAL)", REAL),
     FolderSet("seeds", "the real text dumps with their expected output (/work/shared/seeds or $NIANBAO_SEEDS)", SEEDS),
     SynthSet("synth-standard", "40 synthetic reports, both templates, every kind (text, HTML, DOCX, digital PDF, "
                                "scan at a drawn level)", n=40, seed=2026),

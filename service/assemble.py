@@ -1,26 +1,33 @@
-"""Document lines -> canonical values, for every input kind.
+"""Document lines -> the decoder's evidence, for every input kind.
 
 The lines become a stream of tokens: label text, numbers, blanks. Each run of numbers belongs to the row named by the
 label run before it (its last cells: headers and parent labels come first). The label classifier names the row; the
-template's row order decides when a label is unreadable. The template says how many columns each row has, so run-together
-digits and missing cells are resolved against that count and, where needed, the arithmetic.
+template's row order decides when a label is unreadable. Each run becomes a Span over its row's cells; how the numbers
+fill those cells (run-together digits, blanks, lost cells, OCR alternatives) is decided by service.decode.
 """
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 from service.document import Box, Document
 from service.labels import FuzzyLabelMatcher, LabelClassifier, LabelTarget, targets_for
 from service.template import Section, Template
-from service.values import Token, parse_number, tokenize
+from service.values import Token, tokenize
 
 MAX_LABEL_CELLS = 24  # a label split one character per line spans many cells
 MAX_LABEL_CHARS = 60  # the longest printed row label has 45 characters
-MAX_DIGITS = 9
+MAX_RUN_CELLS = 6  # a label wrapped over at most this many lines
 ACCEPT = 0.55  # label score that names a row on its own
 ORDER_ACCEPT = 0.25  # lower score accepted for the row the template order expects next
 TITLE_ACCEPT = 0.8
+MAX_TITLE_CHARS = 40
+LABEL_COST = 60  # placing a run of numbers on a row, per unit of label score below 1
+OUT_OF_ORDER = 30  # placing it on a row outside the printed order of the rows around it
+TITLE_PREFIXES = (14, 20, 26)  # lengths of a long cell's head compared with the titles
+_DASHES = re.compile(r"^:?-{3,}:?$")
+_ENUM_DOT = re.compile(r"^[.．、][\u4e00-\u9fff]")
 END_TITLES = ("五、存在的主要问题及改进情况", "六、其他需要报告的事项")
 
 
@@ -33,6 +40,34 @@ class Reading:
     confidence: float = 1.0
     how: str = "read"  # read | blank | arithmetic | order | split | repaired
     note: str | None = None
+
+
+@dataclass
+class Place:
+    """Cells (row, column) a span may fill, and what putting it there costs (an unlike label)."""
+    slots: list[tuple[str, str]]
+    cost: int = 0
+    label: str = ""
+
+
+@dataclass
+class Span:
+    """A run of number tokens and the template cells (row, column) it fills, in printed order. The decoder decides
+    how the tokens map onto the cells: one per cell, digits cut, blanks, cells the dump lost; and, for a span whose
+    row the labels and the printed order leave open, which of its `places` it fills, or none."""
+    section: str
+    slots: list[tuple[str, str]]
+    tokens: list[Token]
+    confidence: float = 1.0  # how sure the row assignment is
+    how: str = "read"  # read | order
+    places: list[Place] | None = None  # None: `slots` only
+    optional: bool = False  # may be left out (numbers that fit no row)
+    scores: dict[str, float] = field(default_factory=dict)  # row key -> label score, for placing it
+    group: tuple | None = None  # spans of one group keep their printed order among themselves
+    label: str = ""  # the label text printed before it, for the warnings
+
+    def candidates(self) -> list[Place]:
+        return self.places if self.places is not None else [Place(self.slots)]
 
 
 @dataclass
@@ -49,8 +84,12 @@ class Extraction:
     rows: dict[tuple[str, str], RowEvidence] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     issues: list[dict] = field(default_factory=list)  # assembly problems, reported as findings
-    # Rows (or a wide section, row None) with fewer cells than columns: the arithmetic places them (validate.fill_gaps).
-    partial: dict[tuple[str, str | None], tuple[list[tuple[str, str]], list[Reading]]] = field(default_factory=dict)
+    # The evidence for the decoder: each run of numbers with the cells it was assigned to.
+    spans: list[Span] = field(default_factory=list)
+    # The decoder's objective for this reading (lower is better), comparable between readings of one document.
+    cost: float = 0.0
+    decode_seconds: float = 0.0
+    repairs: list[dict] = field(default_factory=list)  # OCR readings replaced by an alternative the rules chose
 
     def current_values(self) -> dict[tuple[str, str, str], float | int | None]:
         return {k: r.value for k, r in self.values.items()}
@@ -58,10 +97,6 @@ class Extraction:
     def value(self, section: str, row: str, col: str) -> float | int | None:
         r = self.values.get((section, row, col))
         return None if r is None else r.value
-
-
-class AmbiguousSplit(Exception):
-    pass
 
 
 @dataclass
@@ -80,7 +115,8 @@ def _events(tokens: list[Token], titles: dict[int, str | None]) -> list[_Event]:
         t = tokens[i]
         if t.kind == "label":
             if i in titles:
-                section, labels = titles[i], []
+                # A title with more text glued after it (a table printed on one line) also ends in a row label.
+                section, labels = titles[i], [t] if len(t.text) > MAX_TITLE_CHARS else []
             else:
                 labels.append(t)
             i += 1
@@ -93,53 +129,41 @@ def _events(tokens: list[Token], titles: dict[int, str | None]) -> list[_Event]:
     return events
 
 
-def _reading(tok: Token, section: Section, col: str) -> Reading:
-    box, conf = tok.cell.box, tok.cell.confidence
-    if tok.kind == "blank":
-        return Reading(0, "", box, conf * 0.9, "blank", "blank cell read as 0")
-    if tok.kind == "na":
-        return Reading(None, tok.text, box, conf, "read", f"'{tok.text}' means not applicable")
-    value, note = parse_number(tok.text)
-    if abs(value) >= 10 ** MAX_DIGITS:
-        # No count in these tables runs to nine digits: the digits of several merged cells.
-        return Reading(None, tok.text, box, 0.0, "read", f"'{tok.text}' is too long for one cell; left null")
-    spec = section.columns[col]
-    if value < 0 and not spec.signed:
-        note = (note + "; " if note else "") + "negative value in a column that cannot be negative"
-    if isinstance(value, float) and not spec.decimal:
-        note = (note + "; " if note else "") + "decimal value in a count column"
-    return Reading(value, tok.text, box, conf, "read", note)
+def _rule_line(line) -> bool:
+    """A markdown table's |---|---| line: layout, not cells printed as not applicable."""
+    return len(line.cells) > 1 and all(_DASHES.match(c.text.strip()) for c in line.cells)
 
 
-def _digit_splits(texts: list[str], n: int) -> list[list[str]]:
-    """Ways to cut run-together digit strings into exactly n numbers (no leading zeros)."""
-    def cuts(s: str, parts: int):
-        if parts == 1:
-            if s and (s == "0" or not s.startswith("0")):
-                yield [s]
-            return
-        for i in range(1, len(s) - parts + 2):
-            head = s[:i]
-            if head != "0" and head.startswith("0"):
-                break
-            for rest in cuts(s[i:], parts - 1):
-                yield [head, *rest]
+def _has_row_lines(events: list[_Event]) -> bool:
+    """Some printed line holds a label and several numbers: the table prints its rows as lines."""
+    return sum(1 for ev in events if ev.labels and ev.numbers and ev.labels[-1].line == ev.numbers[0].line
+               and len(ev.numbers) >= 2) >= 3
 
-    digits = [t for t in texts if t.isdigit()]
-    if len(digits) != len(texts):
-        return []
-    extra = n - len(texts)
-    out = []
-    # Distribute the extra cuts over the tokens.
-    for alloc in itertools.product(range(extra + 1), repeat=len(texts)):
-        if sum(alloc) != extra:
-            continue
-        per_token = [list(cuts(t, a + 1)) for t, a in zip(texts, alloc)]
-        for combo in itertools.product(*per_token):
-            out.append([p for parts in combo for p in parts])
-            if len(out) > 2000:
-                return out
-    return out
+
+def _stacked(ev: _Event, section: Section) -> bool:
+    widths = {len(r.columns) for r in section.rows}
+    numbers = [t for t in ev.numbers if t.kind != "blank"]
+    return (section.layout == "rows" and len(widths) == 1 and len(numbers) >= 2 * min(widths)
+            and len({t.line for t in numbers}) == 1)
+
+
+def _torn(ev: _Event, doc: Document) -> bool:
+    first = ev.numbers[0].line
+    return bool(ev.labels) and ev.labels[-1].line != first and len(ev.numbers) >= 2 and all(
+        tokenize(c, first)[0].kind != "label" for c in doc.lines[first].cells if c.text.strip())
+
+
+def _enumerators_back(tokens: list[Token]) -> list[Token]:
+    """Cells run together: "...属于国家秘密0000000" + "2.其他法律..." comes out as number "00000002" and label
+    ".其他法律...". A digit right before a label that starts with its enumerator's dot is that enumerator."""
+    out = list(tokens)
+    for i in range(len(out) - 1):
+        num, label = out[i], out[i + 1]
+        if (num.kind == "number" and label.kind == "label" and num.line == label.line and num.text.isdigit()
+                and _ENUM_DOT.match(label.text)):
+            out[i] = replace(num, text=num.text[:-1], kind="number" if len(num.text) > 1 else "gone")
+            out[i + 1] = replace(label, text=num.text[-1] + label.text)
+    return [t for t in out if t.kind != "gone"]
 
 
 def _value_blanks_only(doc: Document, tokens: list[Token]) -> list[Token]:
@@ -152,12 +176,16 @@ def _value_blanks_only(doc: Document, tokens: list[Token]) -> list[Token]:
         if t.kind in ("number", "na"):
             value_cols.setdefault(doc.lines[t.line].table, set()).add(t.cell.col)
             value_lines.add(t.line)
-    return [t for t in tokens if t.kind != "blank" or (
+    # One cell per line: a lone blank cell is a cell; whether it is a row's value is for the label before it to say
+    # (blanks after a header or a caption name no row, and blanks alone are never placed by order). The text
+    # readers emit blanks only at value positions.
+    return [t for t in tokens if t.kind != "blank" or doc.method == "text" or len(doc.lines[t.line].cells) == 1 or (
         t.line in value_lines and t.cell.col in value_cols.get(doc.lines[t.line].table, ()))]
 
 
-def _suffixes(labels: list[Token]) -> list[str]:
-    """The label run's last cell, last two, ...: a row label sits at the end, after headers and parents."""
+def _suffixes(labels: list[Token], heads: frozenset[str] = frozenset()) -> list[str]:
+    """The label run's last cell, last two, ...: a row label sits at the end, after headers and parents. A long
+    last cell (headers and label run together) also gives its tails that start like a row label of the template."""
     out: list[str] = []
     text = ""
     for tok in reversed(labels):
@@ -165,6 +193,9 @@ def _suffixes(labels: list[Token]) -> list[str]:
             break
         text = tok.text + text
         out.append(text)
+    if labels and len(labels[-1].text) > MAX_LABEL_CHARS // 3:
+        last = labels[-1].text
+        out += [last[i:] for i in range(1, len(last) - 1) if last[i:i + 2] in heads]
     return out
 
 
@@ -175,42 +206,52 @@ class Assembler:
 
     def run(self, doc: Document, template: Template) -> Extraction:
         ex = Extraction(template=template)
-        tokens = _value_blanks_only(doc, [t for i, line in enumerate(doc.lines) for c in line.cells
-                                          for t in tokenize(c, i)])
+        self._pending: list[tuple[_Event, str, dict[str, float]]] = []
+        tokens = _value_blanks_only(doc, _enumerators_back([t for i, line in enumerate(doc.lines) if not _rule_line(line)
+                                                            for c in line.cells for t in tokenize(c, i)]))
         targets = targets_for(template)
         titles = self._titles(tokens, template, targets)
         events = _events(tokens, titles)
         row_targets = [t for t in targets if t.kind == "row" and template.sections[t.section].layout == "rows"]
-        self._assign(events, template, row_targets, ex)
+        self._assign(events, template, row_targets, ex, doc)
         return ex
 
     # -- section titles ---------------------------------------------------------------------------------------
     def _titles(self, tokens: list[Token], template: Template, targets: list[LabelTarget]) -> dict[int, str | None]:
         title_targets = [t for t in targets if t.kind == "title"]
         ends = [LabelTarget(template.id, "", "title", "", (e,)) for e in END_TITLES]
-        idx = [i for i, t in enumerate(tokens) if t.kind == "label" and 4 <= len(t.text) <= 40]
+        idx = [i for i, t in enumerate(tokens) if t.kind == "label" and 4 <= len(t.text) <= MAX_TITLE_CHARS]
+        # A table printed on one line: the title starts a longer cell.
+        idx += [i for i, t in enumerate(tokens) if t.kind == "label" and len(t.text) > MAX_TITLE_CHARS
+                for _ in TITLE_PREFIXES]
+        texts = [tokens[i].text if len(tokens[i].text) <= MAX_TITLE_CHARS else tokens[i].text[:n]
+                 for i, n in zip(idx, itertools.cycle(TITLE_PREFIXES))]
         if not idx:
             return {}
         # Section headings are long printed lines: the cheap fuzzy matcher reads them as well as any model.
-        scores = self.title_matcher.scores([tokens[i].text for i in idx], title_targets + ends)
+        scores = self.title_matcher.scores(texts, title_targets + ends)
         found: dict[int, str | None] = {}
         for i, row in zip(idx, scores):
+            if i in found:
+                continue
             best = max(range(len(row)), key=row.__getitem__)
             if row[best] >= TITLE_ACCEPT:
                 found[i] = title_targets[best].section if best < len(title_targets) else None
         return found
 
     # -- rows -------------------------------------------------------------------------------------------------
-    def _assign(self, events: list[_Event], template: Template, row_targets: list[LabelTarget], ex: Extraction):
+    def _assign(self, events: list[_Event], template: Template, row_targets: list[LabelTarget], ex: Extraction,
+                doc: Document):
+        row_lines = _has_row_lines(events)
         # Score every suffix of every label run in one batch (the classifier may be a neural model).
-        suffixes = [_suffixes(ev.labels) for ev in events]
+        heads = frozenset(label[:2] for t in row_targets for label in t.labels if len(label) >= 2)
+        suffixes = [_suffixes(ev.labels, heads) for ev in events]
         flat = [s for group in suffixes for s in group]
         flat_scores = self.classifier.scores(flat, row_targets) if flat else []
         pos = 0
         last: dict[str, int] = {}
         wide_cursor: dict[str, int] = {}
         section_of_last: str | None = None
-        unplaced: list[_Event] = []  # numbers whose label matched no row, since the last row placed
         for ev, group in zip(events, suffixes):
             scores = flat_scores[pos: pos + len(group)]
             pos += len(group)
@@ -219,40 +260,52 @@ class Assembler:
                 self._fill_wide(ev, template.sections[section], wide_cursor, ex)
                 continue
             choice = self._choose(ev, section, scores, group, row_targets, template, last, ex)
+            row_scores = {t.key: max((row[j] for row in scores), default=0.0)
+                          for j, t in enumerate(row_targets) if t.section == (choice[0].section if choice else section)}
+            if choice is not None and _stacked(ev, template.sections[choice[0].section]):
+                # Several rows' numbers on one printed line after one label run (rows merged by the reader): the
+                # labels in the run and the printed order place each row's worth, not the last label alone.
+                choice = None
+            if choice is not None and row_lines and _torn(ev, doc):
+                # A label on lines of its own, above a row of bare numbers, in a table whose rows print their
+                # labels beside their numbers: a label torn from its row, evidence for the decoder, not a verdict.
+                choice = None
             if choice is None:
                 if any(n.kind == "number" for n in ev.numbers) and section:
-                    unplaced.append(ev)
+                    self._pending.append((ev, section, self._run_scores(ev, section, row_targets)))
                 continue
             target, label, score, how = choice
             section_of_last = target.section
             sec = template.sections[target.section]
-            self._place_between(unplaced, sec, last.get(sec.key, -1), sec.row_keys().index(target.key), last, ex)
-            unplaced = []
+            first = len(ex.spans)
             self._fill_rows(ev.numbers, sec, target.key, label, score, how, last, ex)
-        for ev in unplaced:
-            self._warn_unplaced(ev, ex)
+            if len(ex.spans) > first:
+                ex.spans[first].scores = row_scores
+        # Numbers no label placed: free spans, placed by the printed order among the rows around them.
+        for ev, section, row_scores in self._pending:
+            ex.spans.insert(self._position(ex, ev), Span(section, [], ev.numbers, 0.5, "order", places=[],
+                                                         optional=True, scores=row_scores,
+                                                         label="".join(t.text for t in ev.labels)[-40:]))
+        _order_rows(ex)
 
-    def _place_between(self, unplaced: list[_Event], section: Section, before: int, after: int,
-                       last: dict[str, int], ex: Extraction):
-        """Rows whose labels could not be read, between two rows that could: when exactly as many rows are missing
-        in the template's order, each takes its place."""
-        missing = [section.rows[i] for i in range(before + 1, after)]
-        fits = len(missing) == len(unplaced) and all(
-            (section.key, r.key) not in ex.rows and len([n for n in ev.numbers if n.kind != "blank"]) > 0
-            and len(ev.numbers) == len(r.columns) for r, ev in zip(missing, unplaced))
-        if not fits:
-            for ev in unplaced:
-                self._warn_unplaced(ev, ex)
-            return
-        for r, ev in zip(missing, unplaced):
-            label = "".join(t.text for t in ev.labels)[-40:]
-            ex.warnings.append(f"row {section.key}.{r.key}: label '{label}' unreadable; placed by the rows around it")
-            self._fill_rows(ev.numbers, section, r.key, f"row {r.key} by neighbours", 0.0, "order", last, ex)
+    def _run_scores(self, ev: _Event, section: str, row_targets: list[LabelTarget]) -> dict[str, float]:
+        """Row key -> best score over every run of the label cells: labels torn from their rows pile up, several
+        rows' labels in one run, so any run may name a row, not only its end."""
+        targets = [t for t in row_targets if t.section == section]
+        cells = [t.text for t in ev.labels[-MAX_LABEL_CELLS:]]
+        runs = list(dict.fromkeys("".join(cells[i:j]) for i in range(len(cells))
+                                  for j in range(i + 1, min(len(cells), i + MAX_RUN_CELLS) + 1)
+                                  if len("".join(cells[i:j])) <= MAX_LABEL_CHARS))
+        if not runs or not targets:
+            return {}
+        scores = self.classifier.scores(runs, targets)
+        return {t.key: max(row[j] for row in scores) for j, t in enumerate(targets)}
 
     @staticmethod
-    def _warn_unplaced(ev: _Event, ex: Extraction):
-        ex.warnings.append(f"numbers {' '.join(n.text for n in ev.numbers)[:60]} after "
-                           f"'{''.join(t.text for t in ev.labels)[-30:]}' match no row; ignored")
+    def _position(ex: Extraction, ev: _Event) -> int:
+        """Where the event's span goes among the spans, in printed order."""
+        line = ev.numbers[0].line
+        return next((i for i, s in enumerate(ex.spans) if s.tokens and s.tokens[0].line > line), len(ex.spans))
 
     def _choose(self, ev, section, scores, texts, row_targets, template, last, ex):
         if not ev.labels:
@@ -283,7 +336,7 @@ class Assembler:
         if s >= ACCEPT and adj >= ACCEPT:
             return row_targets[j], text, s, "label"
         # An unreadable label: the row the template order expects next, if the text is at least a little like it.
-        if section and ev.numbers:
+        if section and any(n.kind == "number" for n in ev.numbers):
             keys = order[section]
             nxt = last.get(section, -1) + 1
             if nxt < len(keys):
@@ -295,6 +348,8 @@ class Assembler:
 
     def _fill_rows(self, numbers: list[Token], section: Section, key: str, label: str, score: float, how: str,
                    last: dict[str, int], ex: Extraction):
+        """Whole rows by the column count where a run holds more numbers than its row has columns (the labels of the
+        rows after it were not read); the rest is one span for the decoder to place, cut or complete."""
         keys = section.row_keys()
         idx = keys.index(key)
         remaining = list(numbers)
@@ -303,18 +358,23 @@ class Assembler:
             # One printed row with more cells than the row has columns, and exactly its columns' worth besides the
             # blanks: the blanks are a column of another group of the table (二's groups differ in columns).
             remaining = solid
+        one_line = len({t.line for t in remaining}) == 1
         while remaining and idx < len(keys):
             spec = section.rows[idx]
             n = len(spec.columns)
-            take = remaining[:n]
-            remaining = remaining[n:]
+            # One printed line is one row: more numbers than columns there are cell borders gone wrong (a number
+            # broken over two cells), for the decoder to read, not the next row.
+            take = remaining if len(remaining) <= n or (one_line and len(remaining) < 2 * n) else remaining[:n]
+            remaining = remaining[len(take):]
             if (section.key, spec.key) in ex.rows:
                 ex.warnings.append(f"row {section.key}.{spec.key} printed twice; the later reading is kept")
+                ex.spans = [s for s in ex.spans if not s.slots or (s.section, s.slots[0][0]) != (section.key, spec.key)]
             ex.rows[(section.key, spec.key)] = RowEvidence(label, score, how)
             last[section.key] = idx
             if how == "order" and not label.startswith("row "):
                 ex.warnings.append(f"row {section.key}.{spec.key}: label '{label[-40:]}' unreadable; placed by order")
-            self._fill_row(take, section, spec.key, score, how, ex)
+            ex.spans.append(Span(section.key, [(spec.key, c) for c in spec.columns], take, min(1.0, 0.5 + score),
+                                 "order" if how == "order" else "read"))
             if not remaining:
                 break
             # More numbers than columns: the next row's label was not read. Only whole rows are taken by order.
@@ -324,82 +384,98 @@ class Assembler:
                 label, score, how = f"row {keys[idx]} by order", 0.0, "order"
                 ex.warnings.append(f"row {section.key}.{keys[idx]} has no readable label; assigned by order")
                 continue
-            ex.warnings.append(f"extra numbers after row {section.key}.{spec.key} ignored: "
-                               f"{' '.join(t.text for t in remaining)[:60]}")
+            # The rest: numbers whose label was not read, placed by the decoder among the rows around them.
+            if any(t.kind == "number" for t in remaining):
+                ex.spans.append(Span(section.key, [], remaining, 0.5, "order", places=[], optional=True))
             break
 
-    def _fill_row(self, toks: list[Token], section: Section, row: str, score: float, how: str, ex: Extraction):
-        cols = section.row(row).columns
-        if len(toks) < len(cols):
-            try:
-                split = self._split_run_together(toks, section, [(row, c) for c in cols], ex.template.rules)
-            except AmbiguousSplit as e:
-                ex.issues.append({"rule": "assembly.ambiguous_digits", "message": f"{section.key}.{row}: {e}",
-                                  "cells": [f"{section.key}.{row}.{c}" for c in cols]})
-                for c in cols:
-                    ex.values[(section.key, row, c)] = Reading(None, "".join(t.text for t in toks),
-                                                               toks[0].cell.box, 0.0, "read", str(e))
-                return
-            if split is not None:
-                for col, r in zip(cols, split):
-                    ex.values[(section.key, row, col)] = r
-                return
-            # Fewer cells than columns: the arithmetic places them later (validate.fill_gaps).
-            slots = [(row, c) for c in cols]
-            ex.partial[(section.key, row)] = (slots, [_reading(t, section, c) for t, c in zip(toks, cols)])
-            return
-        for col, tok in zip(cols, toks):
-            r = _reading(tok, section, col)
-            r.confidence *= min(1.0, 0.5 + score)
-            if how == "order" and r.how == "read":
-                r.how = "order"
-            ex.values[(section.key, row, col)] = r
-
-    def _split_run_together(self, toks: list[Token], section: Section, slots: list[tuple[str, str]], rules):
-        """Digits of several cells printed together ("规章000"): cut them by the column count, and where several
-        cuts are possible, by the row rules of the template; None unless exactly one cut remains."""
-        texts = [t.text for t in toks]
-        options = _digit_splits(texts, len(slots))
-        if not options:
-            return None
-        for rule in rules:
-            if rule.section != section.key or rule.across != "columns":
-                continue
-            for row in dict.fromkeys(r for r, _ in slots):
-                idx = {c: i for i, (r, c) in enumerate(slots) if r == row}
-                if all(c in idx for c in rule.left + rule.right):
-                    options = [o for o in options if sum(int(o[idx[c]]) for c in rule.left)
-                               == sum(int(o[idx[c]]) for c in rule.right)]
-        distinct = {tuple(o) for o in options}
-        if len(distinct) > 1:
-            cuts = ", ".join("/".join(o) for o in sorted(distinct)[:3])
-            raise AmbiguousSplit(f"run-together digits '{''.join(texts)}' can be cut {len(distinct)} ways "
-                                 f"({cuts}{', ...' if len(distinct) > 3 else ''}); left null")
-        if not distinct:
-            return None
-        cell = toks[0].cell
-        return [Reading(int(p), p, cell.box, cell.confidence * 0.9, "split",
-                        f"run-together digits '{''.join(texts)}' split by the column count") for p in distinct.pop()]
-
     def _fill_wide(self, ev: _Event, section: Section, cursor: dict[str, int], ex: Extraction):
-        """Every group of the section in one printed row: numbers fill group after group."""
+        """Every group of the section in one printed row: numbers fill group after group; a first run with fewer
+        numbers than cells is one span for the decoder (cells run together, or blanks the dump lost)."""
         slots = [(r.key, c) for r in section.rows for c in r.columns]
         start = cursor.get(section.key, 0)
         numbers = ev.numbers
-        if start == 0 and len(numbers) < len(slots):
-            try:
-                split = self._split_run_together(numbers, section, slots, ex.template.rules)
-            except AmbiguousSplit:
-                split = None
-            if split is not None:
-                for (row, col), r in zip(slots, split):
-                    ex.values[(section.key, row, col)] = r
-                cursor[section.key] = len(slots)
-                return
-            ex.partial[(section.key, None)] = (slots, [_reading(t, section, c) for (_, c), t in zip(slots, numbers)])
-            cursor[section.key] = len(numbers)
+        if start >= len(slots) or not numbers:
             return
-        for (row, col), tok in zip(slots[start:], numbers):
-            ex.values[(section.key, row, col)] = _reading(tok, section, col)
+        span = slots[start:] if start == 0 and len(numbers) < len(slots) else slots[start: start + len(numbers)]
+        ex.spans.append(Span(section.key, span, numbers[: len(span)], 1.0, "read"))
+        for row in dict.fromkeys(r for r, _ in span):
             ex.rows.setdefault((section.key, row), RowEvidence("".join(t.text for t in ev.labels)[-40:], 1.0, "label"))
-        cursor[section.key] = start + len(numbers)
+        # A first run shorter than the section takes all its cells, yet a later run continues after its numbers
+        # (the decoder keeps the later of two runs over the same cells).
+        cursor[section.key] = start + min(len(span), len(numbers))
+
+
+def _rows_of(tokens: list[Token], width: int) -> list[list[Token]]:
+    """A run of several rows' numbers, one chunk per row: by printed line, else by the column count."""
+    lines: dict[int, list[Token]] = {}
+    for t in tokens:
+        lines.setdefault(t.line, []).append(t)
+    if len(lines) > 1 and all(len(ts) <= width + 1 for ts in lines.values()):
+        return list(lines.values())
+    if len(tokens) % width == 0:
+        return [tokens[i: i + width] for i in range(0, len(tokens), width)]
+    return [tokens]
+
+
+def _anchors(rows: list[tuple[int, float]]) -> set[int]:
+    """Indices of the heaviest strictly increasing subsequence of (row index, weight): the rows printed in the
+    template's order. A row out of that order is placed again by the decoder."""
+    best: list[tuple[float, int]] = []  # per item: (weight of the best chain ending here, previous item)
+    for i, (r, w) in enumerate(rows):
+        prev = max(((best[j][0], j) for j in range(i) if rows[j][0] < r), default=(0.0, -1))
+        best.append((prev[0] + w, prev[1]))
+    if not best:
+        return set()
+    i = max(range(len(best)), key=lambda k: best[k][0])
+    out = set()
+    while i >= 0:
+        out.add(i)
+        i = best[i][1]
+    return out
+
+
+def _order_rows(ex: Extraction) -> None:
+    """The template's row order is a prior, not a law: rows whose labels were read in printed order anchor the
+    table; every other run of numbers (no readable label, or a label out of that order, such as a label torn from
+    its row) may take any row between its anchors, at a cost for an unlike label, or none. The decoder chooses,
+    with the arithmetic."""
+    for section in ex.template.sections.values():
+        if section.layout != "rows":
+            continue
+        keys = section.row_keys()
+        widths = {len(r.columns) for r in section.rows}
+        if len(widths) == 1:
+            # A free run of several rows' numbers (their labels torn off): one span per row's worth.
+            width = widths.pop()
+            spans = []
+            for s in ex.spans:
+                if s.section == section.key and s.places is not None and len(s.tokens) > width:
+                    spans += [replace(s, tokens=chunk) for chunk in _rows_of(s.tokens, width)]
+                else:
+                    spans.append(s)
+            ex.spans = spans
+        seq = [s for s in ex.spans if s.section == section.key]
+        fixed = [(i, keys.index(s.slots[0][0]), s.confidence) for i, s in enumerate(seq) if s.places is None]
+        chain = _anchors([(r, w) for _, r, w in fixed])
+        anchor_at = {fixed[k][0]: fixed[k][1] for k in chain}
+        group = 0
+        for i, s in enumerate(seq):
+            if i in anchor_at:
+                group += 1
+                continue
+            before = max((r for j, r in anchor_at.items() if j < i), default=-1)
+            after = min((r for j, r in anchor_at.items() if j > i), default=len(keys))
+            if s.places is None:
+                row = s.slots[0][0]
+                ex.warnings.append(f"row {section.key}.{row}: its label is out of the printed order; placed again")
+                ex.rows.pop((section.key, row), None)
+            # Rows between its anchors; a row elsewhere that no anchor holds only for a clear label, at a cost:
+            # real tables do print a group out of the template's order.
+            anchored = set(anchor_at.values())
+            s.places = [Place([(k, c) for c in section.rows[r].columns],
+                              round(LABEL_COST * (1 - min(1.0, s.scores.get(k, 0.0))))
+                              + (0 if before < r < after else OUT_OF_ORDER), section.rows[r].label)
+                        for r, k in enumerate(keys) if before < r < after
+                        or (r not in anchored and s.scores.get(k, 0.0) >= ACCEPT)]
+            s.slots, s.optional, s.how, s.group = [], True, "order", (section.key, group)

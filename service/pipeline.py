@@ -1,7 +1,8 @@
 """The extraction pipeline, stage by stage.
 
     source -> read (text layer, or pages -> layout -> cells -> OCR) -> meta (agency, year, template)
-           -> assemble (labels -> canonical rows) -> fill gaps -> repair (OCR only) -> validate -> result
+           -> decode (labels -> rows, then one constraint model over the template: cuts, blanks, lost cells,
+              OCR alternatives, the arithmetic) -> validate -> result
 
 Models load once per Pipeline; `run` is called per document.
 """
@@ -18,10 +19,10 @@ from service.assemble import Assembler, Extraction
 from service.document import Document, InputError, Source
 from service.labels import FuzzyLabelMatcher, LabelClassifier
 from service.meta import detect_template, read_meta
-from service.prose import prose_findings, read_prose
-from service.repair import Repair, repair
+from service.decode import MISSING, RULE, decode
+from service.prose import prose_findings, prose_hints, read_prose
 from service.report import ExtractionResult, FindingOut, Provenance, RepairOut, SourceInfo
-from service.validate import Finding, check, equations, fill_gaps, violations
+from service.validate import Finding, check, equations, violations
 
 
 @dataclass
@@ -123,29 +124,30 @@ class Pipeline:
         doc.timings = {k: round(v, 4) for k, v in getattr(self._scanner, "timings", {}).items()}
         return doc
 
-    def assemble(self, doc: Document, template) -> Extraction:
+    def decode(self, doc: Document, template, hints: dict | None = None) -> Extraction:
         ex = self.assembler.run(doc, template)
-        fill_gaps(ex)
+        decode(ex, hints)
         return ex
 
-    def second_look(self, doc: Document, ex: Extraction, repairs: list[Repair], template, eqs):
+    def second_look(self, doc: Document, ex: Extraction, template, eqs):
         """The cell grid left rows out or rules broken: read the same page images whole, and keep the reading the
-        arithmetic supports better."""
+        decoder scores better (its objective: broken rules, unlikely readings, cells left null)."""
         if self._page_reader is None:
             from service.scan.page_ocr import PageOcrReader
 
             self._page_reader = PageOcrReader(self.scan_reader().engine, device=self.options.device,
                                               threads=self.threads)
         alt_doc = self._page_reader.read(doc)
-        alt_ex = self.assemble(alt_doc, template)
-        alt_repairs = repair(alt_ex, eqs)
-        if _support(alt_ex, eqs) > _support(ex, eqs):
-            return alt_doc, _with_rows_of(alt_ex, ex, eqs), alt_repairs
+        alt_ex = self.decode(alt_doc, template)
+        if alt_ex.cost < ex.cost:
+            return alt_doc, _with_rows_of(alt_ex, ex, eqs)
         doc.warnings.append("a whole-page OCR reading was tried and was not better")
-        return doc, _with_rows_of(ex, alt_ex, eqs), repairs
+        return doc, _with_rows_of(ex, alt_ex, eqs)
 
-    def run(self, source: Source, progress: Callable[[int, int], None] | None = None) -> ExtractionResult:
-        """Extract one document; `progress(pages_done, pages_total)` is called as reading advances."""
+    def run(self, source: Source, progress: Callable[[int, int], None] | None = None,
+            hints: dict[tuple[str, str, str], float | int] | None = None) -> ExtractionResult:
+        """Extract one document; `progress(pages_done, pages_total)` is called as reading advances. `hints`: figures
+        the report's prose states for cells, used only to choose among equally good readings of the table."""
         timer = Timer()
         report = progress or (lambda done, total: None)
         with timer.stage("read"):
@@ -157,23 +159,26 @@ class Pipeline:
             template = detect_template(doc, year)
             prose = read_prose(doc, template, year)
         eqs = equations(template)
-        with timer.stage("assemble"):
-            ex = self.assemble(doc, template)
-        with timer.stage("repair"):
-            repairs = repair(ex, eqs) if doc.method == "ocr" else []
-        if doc.method == "ocr" and self.options.second_look and doc.images and _incomplete(ex, eqs):
+        with timer.stage("decode"):
+            ex = self.decode(doc, template, prose_hints(prose) if hints is None else hints)
+        if doc.method == "ocr" and self.options.second_look and doc.images and _incomplete(ex):
             with timer.stage("second_look"):
-                doc, ex, repairs = self.second_look(doc, ex, repairs, template, eqs)
-        if not ex.values and not prose:
-            raise InputError("no table of a government information-disclosure annual report was found "
-                             f"({doc.method}, {doc.pages} page(s), {len(doc.lines)} lines read)")
+                doc, ex = self.second_look(doc, ex, template, eqs)
+        if not doc.lines:
+            raise InputError(f"no text could be read from the document ({doc.method}, {doc.pages} page(s))")
+        if not ex.values:
+            ex.issues.append({"rule": "document.no_table", "message": "no table of a government information-"
+                              f"disclosure annual report was found ({doc.method}, {doc.pages} page(s), "
+                              f"{len(doc.lines)} lines read); every value is null", "cells": []})
         with timer.stage("validate"):
             findings = check(ex.current_values(), eqs)
-        return build_result(source, doc, ex, agency, year, findings, repairs, timer, prose)
+        timer.seconds["decode.solve"] = ex.decode_seconds
+        return build_result(source, doc, ex, agency, year, findings, timer, prose)
 
 
-def _incomplete(ex: Extraction, eqs) -> bool:
-    return any(ex.value(*cell) is None for cell in ex.template.cells()) or bool(violations(ex.current_values(), eqs))
+def _incomplete(ex: Extraction) -> bool:
+    """Cells left null, or a rule broken (the decoder's cost counts both)."""
+    return any(ex.value(*cell) is None for cell in ex.template.cells()) or ex.cost >= RULE
 
 
 def _with_rows_of(best: Extraction, other: Extraction, eqs) -> Extraction:
@@ -194,17 +199,17 @@ def _with_rows_of(best: Extraction, other: Extraction, eqs) -> Extraction:
             merged.rows[(s, r)] = other.rows[(s, r)]
     filled = {f"{s}.{r}.{c}" for s, r, cols in taken for c in cols}
     merged.issues = [i for i in merged.issues if not i.get("cells") or not set(i["cells"]) <= filled]
-    return merged if _support(merged, eqs) > _support(best, eqs) else best
+    return merged if _plain_cost(merged, eqs) < _plain_cost(best, eqs) else best
 
 
-def _support(ex: Extraction, eqs) -> int:
-    """How well the arithmetic supports a reading: values read, less three for every rule it breaks."""
-    filled = sum(ex.value(*cell) is not None for cell in ex.template.cells())
-    return filled - 3 * len(violations(ex.current_values(), eqs))
+def _plain_cost(ex: Extraction, eqs) -> int:
+    """The decoder's objective for values already chosen: rules broken and cells left null."""
+    return RULE * len(violations(ex.current_values(), eqs)) + MISSING * sum(
+        ex.value(*cell) is None for cell in ex.template.cells())
 
 
 def build_result(source: Source, doc: Document, ex: Extraction, agency, year, findings: list[Finding],
-                 repairs: list[Repair], timer: Timer, prose: dict | None = None) -> ExtractionResult:
+                 timer: Timer, prose: dict | None = None) -> ExtractionResult:
     template = ex.template
     tables = template.empty_report()
     confidence: dict[str, float] = {}
@@ -238,7 +243,7 @@ def build_result(source: Source, doc: Document, ex: Extraction, agency, year, fi
     return ExtractionResult(
         template=template.id, agency=agency, year=year, **tables, valid=valid,
         confidence=confidence, provenance=provenance, prose=prose or {}, findings=out_findings,
-        repairs=[RepairOut(**r.__dict__) for r in repairs], warnings=doc.warnings + ex.warnings,
+        repairs=[RepairOut(**r) for r in ex.repairs], warnings=doc.warnings + ex.warnings,
         source=SourceInfo(name=Path(source.name).name, kind=source.kind, pages=doc.pages, method=doc.method,
                           frames=doc.frames),
         timings={**timer.seconds, **{f"read.{k}": v for k, v in doc.timings.items()}})

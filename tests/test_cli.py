@@ -73,14 +73,17 @@ def test_tabular_formats(reports, tmp_path, fmt):
 
 
 def test_bad_inputs_one_line_error(tmp_path):
-    for name, data in [("zero.pdf", b""), ("corrupt.pdf", b"%PDF-1.7\n1 0 obj<<>>\nendobj\n"),
-                       ("prose.txt", "今天天气很好。我们去公园散步。\n".encode())]:
+    for name, data in [("zero.pdf", b""), ("corrupt.pdf", b"%PDF-1.7\n1 0 obj<<>>\nendobj\n")]:
         (tmp_path / name).write_bytes(data)
         p = nianbao("extract", tmp_path / name)
         assert p.returncode == 1, name
         assert p.stderr.startswith("error:") and len(p.stderr.strip().splitlines()) == 1, p.stderr
     p = nianbao("extract", tmp_path / "missing.pdf")
     assert p.returncode == 1 and "no such file" in p.stderr
+    # Prose without a table is a report too: every cell null, and a finding that says why.
+    (tmp_path / "prose.txt").write_text("今天天气很好。我们去公园散步。\n", encoding="utf-8")
+    p = nianbao("extract", tmp_path / "prose.txt")
+    assert p.returncode == 0 and "document.no_table" in p.stdout
 
 
 def test_usage_errors():

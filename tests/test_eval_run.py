@@ -24,7 +24,7 @@ def test_seeds_end_to_end(tmp_path):
     assert project["summary"]["fields"]["fields"] == 400
     assert project["summary"]["fields"]["accuracy"] >= 0.9
     assert project["speed"]["pages"] == 2 and project["speed"]["pages_per_s"] > 0
-    assert {"read", "assemble", "validate"} <= set(project["speed"]["stages"])
+    assert {"read", "decode", "validate"} <= set(project["speed"]["stages"])
     assert project["resources"]["peak_rss_mb"] > 0 and project["resources"]["threads_max"] >= 1
     md = (out / "report.md").read_text(encoding="utf-8")
     assert md.startswith("# Benchmark: seeds") and "python -m eval run --set x" in md

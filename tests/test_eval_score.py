@@ -122,3 +122,15 @@ def test_error_kinds_in_a_scored_document(truth):
     assert agg["error_kinds"] == {"ocr": 1} and agg["by_level"]["light"]["right"] == 199
     failed = score_doc(case(truth, kind="scan", cells=cells), {"values": {}, "findings": [], "error": "no table"})
     assert set(failed["error_kinds"].values()) == {"failed"} and len(failed["error_kinds"]) == 200
+
+
+def test_a_truth_of_fields_scores_those_keys_only_and_a_missing_key_is_wrong(tmp_path):
+    from eval.cases import load_cases
+
+    (tmp_path / "r.txt").write_text("x", encoding="utf-8")
+    fields = {"requests.new.total": 5, "requests.new.natural_person": 0}
+    (tmp_path / "r.truth.json").write_text(json.dumps({"template": "2021", "fields": fields}), encoding="utf-8")
+    [case] = load_cases(tmp_path)
+    assert case.truth["template"] == "gov-info-disclosure/2021"
+    scored = score_doc(case.to_dict(), {"values": {"requests.new.total": 5}, "findings": []})
+    assert scored["hits"] == {"requests.new.total": True, "requests.new.natural_person": False}

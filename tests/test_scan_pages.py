@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from service.assemble import Assembler
+from service.decode import decode
 from service.document import Box, Cell, Document, Line, Source
 from service.labels import FuzzyLabelMatcher
 from service.scan.grid import find_rulings
@@ -85,6 +86,7 @@ def test_blank_cells_of_a_header_row_are_not_zeros():
         _cells(4, numbers),
     ])
     ex = Assembler(FuzzyLabelMatcher()).run(doc, template)
+    decode(ex)
     section = template.sections["review_and_litigation"]
     got = [ex.value("review_and_litigation", r.key, c) for r in section.rows for c in r.columns]
     assert got == [int(n) for n in numbers]
@@ -113,6 +115,7 @@ def test_a_blank_in_another_groups_column_does_not_push_a_number_out():
         _cells(3, ["行政事业性收费", "31", "", "", "-4"]),
     ])
     ex = Assembler(FuzzyLabelMatcher()).run(doc, template)
+    decode(ex)
     value = lambda row, col: ex.value("proactive_disclosure", row, col)  # noqa: E731
     assert [value("normative_documents", c) for c in ("newly_made", "newly_published", "total_published")] \
         == [0, 17, 53]

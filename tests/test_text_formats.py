@@ -124,11 +124,11 @@ def label_of(report, row):
     return get_template(report["template"]).sections["requests"].row(row).label
 
 
-def test_text_without_report_is_an_error(pipeline):
-    from service.document import InputError
-
-    with pytest.raises(InputError, match="no table"):
-        run(pipeline, "今天天气很好。\n我们去公园散步，看到了 3 只鸟。\n")
+def test_text_without_a_table_is_a_result_with_every_cell_null(pipeline):
+    result = run(pipeline, "今天天气很好。\n我们去公园散步，看到了 3 只鸟。\n")
+    assert all(v is None for v in result.flat_values().values())
+    assert any(f.rule == "document.no_table" for f in result.findings)
+    assert not result.valid
 
 
 def test_unreadable_label_between_two_readable_rows_is_placed_by_order(pipeline):

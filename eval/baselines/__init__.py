@@ -1,7 +1,7 @@
 """Baselines: other ways to read the same inputs, mapped to canonical keys by the project's own assembler.
 
 A baseline is only a reader (Source -> Document of Lines and Cells). BaselinePipeline puts it in place of the
-project's read stage, so meta, label mapping, gap filling, repair and validation are the project's own and the
+project's read stage, so meta, label mapping, the decoder and validation are the project's own and the
 difference the benchmark shows is the extraction alone.
 
 Each baseline module has `missing() -> str | None` (why it cannot run here, or None) and `Reader(options)`, a callable

@@ -1,0 +1,345 @@
+"""Spans of tokens -> canonical values: one small CP-SAT model per report.
+
+Each Span (a run of numbers and the template cells it fills) has several readings: one number per cell as printed,
+run-together digits cut every possible way, blanks that are 0 or not, cells a text dump lost (placed anywhere in the
+row, valued by the arithmetic), a recogniser's alternative reading of an OCR'd cell. The model picks one reading per
+span; every rule of the template (service.validate.equations) is a soft constraint, broken only where no reading
+satisfies it, so printed numbers that break a rule stay as printed and validation reports them.
+
+A value that was not simply read (a cut, a blank, a lost cell, an alternative, a reading chosen among several
+placements) is kept only when it is the same in every optimal solution; otherwise it is null with a finding that
+lists what it could be. Figures from the report's prose (`hints`) only break such ties.
+"""
+from __future__ import annotations
+
+import time
+
+from ortools.sat.python import cp_model
+
+from service.assemble import Extraction, Reading, RowEvidence, Span
+from service.readings import UPPER, Option, options_of
+from service.template import Template
+from service.validate import Equation, equations, flat
+from service.values import Token, parse_number
+
+DECIMAL_SCALE = 10 ** 6  # amounts in 万元 carry up to six decimals (a sum printed in 元)
+MAX_PROBES = 12  # re-solves that look for a second optimal value
+
+# Costs (lower objective is better). A broken rule outweighs any reading choice, so a reading that satisfies the
+# arithmetic always wins; among readings, the plainer one wins; ties are what the uniqueness rule is for.
+RULE = 1000
+BLANK_NONZERO = 50  # a printed blank that is not 0
+MISSING = 5  # per template cell without a value, when readings of one document are compared
+
+
+# -- the model ------------------------------------------------------------------------------------------------------
+
+def _scaled(template: Template, cell: tuple[str, str, str], value: float | int) -> int:
+    spec = template.sections[cell[0]].columns[cell[2]]
+    return round(value * DECIMAL_SCALE) if spec.decimal else round(value)
+
+
+class _Model:
+    def __init__(self, template: Template, spans: list[Span], eqs: list[Equation]):
+        self.template = template
+        self.model = cp_model.CpModel()
+        self.spans = spans
+        self.options: list[list[Option]] = [options_of(s, eqs) for s in spans]
+        self.choice: list[list[cp_model.IntVar]] = []
+        self.vars: dict[tuple[str, str, str], cp_model.IntVar] = {}
+        self.bounds: dict[tuple[str, str, str], tuple[int, int]] = {}
+        self.present: dict[tuple[str, str, str], cp_model.IntVar] = {}  # cells that may stay unfilled
+        self.terms: list = []
+        m = self.model
+        # No count exceeds what all the numbers read add up to: a tight bound keeps the solver's propagation
+        # through chains of equations short (a bound of 10^9 makes it creep).
+        bound = 2 * sum(min((sum(abs(p.value) for p in o.pieces if p.value is not None) for o in opts if o.place),
+                            default=0) for opts in self.options) + 1000
+        bound = min(UPPER, round(bound))
+        placing: dict[tuple, list] = {}  # cell -> literals of the options that put a piece there
+        valued: dict[tuple, list] = {}  # cell -> literals of the options that put a value there (not "n/a")
+        sure: set = set()  # cells every reading of some span fills with a value
+        for k, (s, opts) in enumerate(zip(spans, self.options)):
+            lits = [m.new_bool_var(f"s{k}o{j}") for j in range(len(opts))]
+            self.choice.append(lits)
+            m.add_exactly_one(lits)
+            cheapest = min(range(len(opts)), key=lambda j: opts[j].cost)
+            for j, lit in enumerate(lits):  # a first solution to start from: the plainest readings
+                m.add_hint(lit, j == cheapest)
+            for lit, o in zip(lits, opts):
+                if o.cost:
+                    self.terms.append(o.cost * lit)
+                if o.place is None:
+                    continue
+                for (r, c), p in zip(o.place.slots, o.pieces):
+                    cell = (s.section, r, c)
+                    v = self._var(cell, bound)
+                    placing.setdefault(cell, []).append(lit)
+                    if p.kind == "na":
+                        continue
+                    valued.setdefault(cell, []).append(lit)
+                    if p.kind == "blank":
+                        nonzero = m.new_bool_var("")
+                        m.add(v == 0).only_enforce_if([lit, nonzero.Not()])
+                        self.terms.append(BLANK_NONZERO * nonzero)
+                    elif not p.free:
+                        value = _scaled(template, cell, p.value)
+                        if self.bounds[cell][0] <= value <= self.bounds[cell][1]:
+                            m.add(v == value).only_enforce_if(lit)
+                        else:  # beyond any count in the document: not a reading
+                            m.add_bool_or([lit.Not()])
+            if len(s.candidates()) == 1 and all(o.place for o in opts):
+                for i, slot in enumerate(s.slots):
+                    if all(o.pieces[i].kind != "na" for o in opts):
+                        sure.add((s.section, *slot))
+        self._keep_order(spans)
+        for cell, lits in placing.items():
+            if len(lits) > 1:
+                m.add_at_most_one(lits)  # one printed row per template row
+            if cell not in sure:
+                self.present[cell] = m.new_bool_var("")
+                m.add(self.present[cell] == sum(valued.get(cell, [])))
+        for i, eq in enumerate(eqs):
+            if not all(c in self.vars for c in eq.cells):
+                continue  # a row that was never read: nothing to check it by
+            broken = m.new_bool_var(f"broken{i}")
+            m.add_hint(broken, True)
+            # A cell left unfilled, or printed as not applicable, takes no part: its rule cannot be checked.
+            m.add(sum(self.vars[c] for c in eq.left) == sum(self.vars[c] for c in eq.right)) \
+                .only_enforce_if([broken.Not(), *[self.present[c] for c in eq.cells if c in self.present]])
+            self.terms.append(RULE * broken)
+        self.cost = m.new_int_var(0, RULE * (len(eqs) + 1) + 10 ** 9, "cost")
+        m.add(self.cost == sum(self.terms))
+        m.minimize(self.cost)
+
+    def _keep_order(self, spans: list[Span]):
+        """Spans of one group fill rows in their printed order."""
+        m = self.model
+        at_row: list[dict[int, cp_model.IntVar]] = []
+        for s, opts, lits in zip(spans, self.options, self.choice):
+            rows: dict[int, list] = {}
+            if s.group is not None:
+                keys = self.template.sections[s.section].row_keys()
+                for o, lit in zip(opts, lits):
+                    if o.place:
+                        rows.setdefault(keys.index(o.place.slots[0][0]), []).append(lit)
+            here = {}
+            for r, ls in rows.items():
+                here[r] = m.new_bool_var("")
+                m.add(here[r] == sum(ls))
+            at_row.append(here)
+        for i in range(len(spans)):
+            if spans[i].group is None:
+                continue
+            j = next((j for j in range(i + 1, len(spans)) if spans[j].group == spans[i].group), None)
+            if j is None:
+                continue
+            for r1, a in at_row[i].items():
+                for r2, b in at_row[j].items():
+                    if r1 >= r2:
+                        m.add_bool_or([a.Not(), b.Not()])
+
+    def _var(self, cell, bound: int):
+        if cell not in self.vars:
+            spec = self.template.sections[cell[0]].columns[cell[2]]
+            top = UPPER * DECIMAL_SCALE if spec.decimal else bound
+            self.bounds[cell] = (-top if spec.signed else 0, top)
+            self.vars[cell] = self.model.new_int_var(*self.bounds[cell], flat(cell))
+        return self.vars[cell]
+
+    def chosen(self, solver) -> list[Option]:
+        return [next(o for o, lit in zip(opts, lits) if solver.boolean_value(lit))
+                for opts, lits in zip(self.options, self.choice)]
+
+    def fixed_to(self, best: int) -> cp_model.CpModel:
+        """A copy whose every solution is optimal: the objective held at its best value."""
+        copy = self.model.clone()
+        copy.clear_objective()
+        copy.add(copy.get_int_var_from_proto_index(self.cost.index) <= best)
+        return copy
+
+
+def _solve(model: cp_model.CpModel, seconds: float = 5.0):
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = seconds
+    solver.parameters.cp_model_probing_level = 0  # small models: probing costs more than it saves
+    status = solver.solve(model)
+    return solver if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+
+
+def _others(base: cp_model.CpModel, model: "_Model", values: dict, cells: list) -> dict:
+    """Cells that take another value, or stay unfilled, in some solution of `base` (every one of whose solutions
+    is optimal): {cell: other values (None: unfilled)}. Each probe asks for a solution that differs in at least one
+    cell not yet known to."""
+    found: dict = {}
+    for _ in range(MAX_PROBES):
+        rest = [c for c in cells if c not in found]
+        if not rest:
+            break
+        probe = base.clone()
+        vars_ = {c: probe.get_int_var_from_proto_index(model.vars[c].index) for c in rest}
+        present = {c: probe.get_bool_var_from_proto_index(model.present[c].index) for c in rest if c in model.present}
+        differs = []
+        for c in rest:
+            d = probe.new_bool_var("")
+            probe.add(vars_[c] != values[c]).only_enforce_if(d)
+            if c in present:
+                probe.add_implication(d, present[c])
+                gone = probe.new_bool_var("")
+                probe.add_implication(gone, present[c].Not())
+                differs.append(gone)
+            differs.append(d)
+        probe.add_bool_or(differs)
+        solver = _solve(probe, 2.0)
+        if solver is None:
+            break
+        for c in rest:
+            if c in present and not solver.boolean_value(present[c]):
+                found.setdefault(c, set()).add(None)
+            elif solver.value(vars_[c]) != values[c]:
+                found.setdefault(c, set()).add(solver.value(vars_[c]))
+    return found
+
+
+# -- decoding ---------------------------------------------------------------------------------------------------------
+
+def _unscale(template: Template, cell, value: int) -> float | int:
+    if template.sections[cell[0]].columns[cell[2]].decimal:
+        v = value / DECIMAL_SCALE
+        return int(v) if v.is_integer() else v
+    return value
+
+
+def _spans(ex: Extraction) -> list[Span]:
+    """The spans, a cell read twice kept from its later reading."""
+    seen: set = set()
+    out = []
+    for s in reversed(ex.spans):
+        cells = {(s.section, *slot) for slot in s.slots}
+        if cells & seen or not s.tokens:
+            continue
+        seen |= cells
+        out.append(s)
+    return out[::-1]
+
+
+def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None = None) -> None:
+    """Fill ex.values (and its issues, repairs, cost) from ex.spans."""
+    start = time.perf_counter()
+    template = ex.template
+    eqs = equations(template)
+    spans = _spans(ex)
+    model = _Model(template, spans, eqs)
+    solver = _solve(model.model)
+    if solver is None:
+        ex.warnings.append("the decoder found no reading within its time limit")
+        return
+    best = solver.value(model.cost)
+    chosen = model.chosen(solver)
+    values = {c: solver.value(v) for c, v in model.vars.items()}
+    piece_of = {(s.section, *slot): (p, s, o) for s, o in zip(spans, chosen) if o.place
+                for slot, p in zip(o.place.slots, o.pieces)}
+    uncertain = [c for c, (p, s, o) in piece_of.items() if p.kind != "na"
+                 and (len(model.options[spans.index(s)]) > 1 or p.free)]
+    ambiguous = _others(model.fixed_to(best), model, values, uncertain) if uncertain else {}
+    prose: set = set()
+    if ambiguous and hints:
+        base = model.fixed_to(best)
+        matches = []
+        for cell, h in hints.items():
+            low, high = model.bounds.get(cell, (1, 0))
+            if low <= _scaled(template, cell, h) <= high:
+                b = base.new_bool_var("")
+                base.add(base.get_int_var_from_proto_index(model.vars[cell].index) == _scaled(template, cell, h)) \
+                    .only_enforce_if(b)
+                if cell in model.present:
+                    base.add_implication(b, base.get_bool_var_from_proto_index(model.present[cell].index))
+                matches.append(b)
+        if matches:
+            base.maximize(sum(matches))
+            s2 = _solve(base)
+            if s2 is not None and s2.objective_value > 0:
+                agreed = round(s2.objective_value)
+                hinted = {c: s2.value(base.get_int_var_from_proto_index(model.vars[c].index)) for c in ambiguous}
+                base.clear_objective()
+                base.add(sum(matches) >= agreed)
+                still = _others(base, model, hinted, list(ambiguous))
+                for c in ambiguous:
+                    if c not in still:
+                        values[c] = hinted[c]
+                        prose.add(c)
+                ambiguous = still
+    _write(ex, spans, chosen, piece_of, values, ambiguous, prose)
+    # Comparable between two readings of one document (the scan's second look): numbers left out are not counted,
+    # a whole-page reading holds more of them (prose) without being worse.
+    left_out = sum(o.cost for o in chosen if o.place is None)
+    ex.cost = best - left_out + MISSING * sum(ex.value(*c) is None for c in template.cells())
+    ex.decode_seconds = round(time.perf_counter() - start, 4)
+
+
+def _write(ex: Extraction, spans, chosen, piece_of, values, ambiguous, prose):
+    template = ex.template
+    for span, o in zip(spans, chosen):
+        numbers = " ".join(t.text for t in span.tokens)[:60]
+        if o.place is None:
+            ex.warnings.append(f"numbers {numbers} match no row; ignored")
+        elif span.places is not None:
+            row = o.place.slots[0][0]
+            ex.rows[(span.section, row)] = RowEvidence(o.place.label, 0.0, "order")
+            printed = f"label '{span.label[-30:]}' unreadable or out of order" if span.label else "no label"
+            ex.warnings.append(f"row {span.section}.{row}: {printed}; numbers {numbers} placed by the printed order "
+                               f"and the arithmetic")
+    for cell, (p, span, _) in piece_of.items():
+        tok = p.token
+        raw = tok.text if tok else ""
+        box = tok.cell.box if tok else None
+        conf = (tok.cell.confidence if tok else 0.9) * span.confidence
+        value = _unscale(template, cell, values[cell])
+        if cell in ambiguous:
+            options = sorted({value, *(_unscale(template, cell, v) for v in ambiguous[cell] if v is not None)})
+            shown = ", ".join(f"{v:g}" for v in options[:4]) + (", ..." if len(options) > 4 else "")
+            if None in ambiguous[cell]:
+                shown += " or no value"
+            ex.values[cell] = Reading(None, raw, box, 0.0, p.kind if p.kind != "gap" else "arithmetic",
+                                      f"could be {shown}; left null")
+            continue
+        if cell in prose:
+            ex.values[cell] = Reading(value, raw, box, conf * 0.8, "prose",
+                                      "several readings fit the table; the figure stated in the report's text chose")
+        elif p.kind == "na":
+            ex.values[cell] = Reading(None, raw, box, conf, "read", p.note)
+        elif p.kind == "read":
+            ex.values[cell] = Reading(p.value, raw, box, conf, "order" if span.how == "order" else "read", p.note)
+        elif p.kind == "split":
+            ex.values[cell] = Reading(p.value, raw, box, conf * 0.9, "split", p.note)
+        elif p.kind == "repaired":
+            ex.values[cell] = Reading(p.value, raw, box, min(conf, 0.8), "repaired", p.note)
+            ex.repairs.append({"cell": flat(cell), "printed": _printed(tok), "repaired": p.value,
+                               "rules": sorted({eq.rule for eq in equations(template) if cell in eq.cells}),
+                               "reason": f"read '{raw}', but the rules allow only {p.value:g}"})
+        elif p.kind == "blank" and value == 0:
+            ex.values[cell] = Reading(0, raw, box, conf * 0.9, "blank", "blank cell read as 0")
+        else:
+            what = "blank cell" if p.kind == "blank" else "cell lost in the text"
+            ex.values[cell] = Reading(value, raw, box, 0.9, "arithmetic",
+                                      f"{what}; value implied by the template's arithmetic")
+    by_span: dict[int, list] = {}
+    for cell in ambiguous:
+        by_span.setdefault(id(piece_of[cell][1]), []).append(cell)
+    for cells in by_span.values():
+        cells.sort(key=lambda c: template.cells().index(c))
+        shown = "; ".join(f"{flat(c)}: {ex.values[c].note.removeprefix('could be ').removesuffix('; left null')}"
+                          for c in cells)
+        raw = " ".join(dict.fromkeys(piece_of[c][0].token.text for c in cells if piece_of[c][0].token))
+        ex.issues.append({"rule": "decode.ambiguous",
+                          "message": f"'{raw}' can be read several ways that fit the arithmetic equally well "
+                                     f"({shown}); left null",
+                          "cells": [flat(c) for c in cells]})
+
+
+def _printed(tok: Token) -> float | int | None:
+    try:
+        return parse_number(tok.text)[0]
+    except ValueError:
+        return None

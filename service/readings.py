@@ -1,0 +1,290 @@
+"""The readings of one span: every way its tokens can fill the cells of a place.
+
+As printed, one number per cell; run-together digits cut every possible way (checked against the rules within the
+row as they are made); blanks that may be 0; cells a text dump lost; a recogniser's alternative readings of an OCR'd
+cell; a stray number beside the row; a row's digit stream cut afresh where its cell borders are wrong. Each reading
+has a cost; service.decode chooses among them with the arithmetic.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from service.assemble import ACCEPT, Place, Span
+from service.validate import Equation
+from service.values import Token, parse_number
+
+MAX_DIGITS = 9  # no count in these tables runs to nine digits: longer is the digits of several merged cells
+MAX_OPTIONS = 4000  # readings of one span; beyond this only the plain readings are kept
+MAX_BROKEN_CUTS = 50  # cuts kept when none satisfies the rules within its row
+
+# Costs, in the decoder's units (a broken rule costs 1000): the plainer reading wins.
+CUT = 20  # one run-together string cut into several cells
+GAP = 30  # one cell the dump lost, valued by the arithmetic
+DROP_BLANK = 40  # a blank that is no cell of this row (another group of the table)
+ALT = 10  # per unit of log-probability an alternative OCR reading is below the best
+LEFT_OUT = 150  # numbers that fit no row are left out
+LEFT_OUT_NAMED = 5000  # ... numbers a label names: printed numbers are placed even where they break a rule
+STRAY = 70  # a number beside a row that is none of its cells
+REJOIN = 40  # a row's digits read as one stream, its cell borders ignored
+LEADING_ZERO = 60  # a number printed with a leading zero read as it stands
+UPPER = 10 ** MAX_DIGITS
+
+
+@dataclass(frozen=True)
+class Piece:
+    """What one reading puts into one cell."""
+    kind: str  # read | split | repaired | na | blank | gap
+    value: float | int | None = None  # fixed value (read, split, repaired)
+    token: Token | None = None
+    note: str | None = None
+
+    @property
+    def free(self) -> bool:
+        return self.kind in ("blank", "gap")
+
+
+@dataclass
+class Option:
+    pieces: tuple[Piece, ...]
+    cost: int
+    place: Place | None = None  # None: the span is left out
+
+
+# -- readings of one span -------------------------------------------------------------------------------------------
+
+def _number(text: str, tok: Token, kind: str = "read", note: str | None = None) -> Piece:
+    value, unit_note = parse_number(text)
+    if abs(value) >= UPPER:
+        return Piece("na", None, tok, f"'{text}' is too long for one cell; left null")
+    notes = "; ".join(n for n in (note, unit_note) if n) or None
+    return Piece(kind, value, tok, notes)
+
+
+def digit_cuts(s: str, parts: int):
+    """Every way to cut a digit string into `parts` numbers without leading zeros."""
+    if parts == 1:
+        if s and (s == "0" or not s.startswith("0")):
+            yield [s]
+        return
+    for i in range(1, len(s) - parts + 2):
+        head = s[:i]
+        if head != "0" and head.startswith("0"):
+            break
+        for rest in digit_cuts(s[i:], parts - 1):
+            yield [head, *rest]
+
+
+def _plain(tok: Token) -> list[tuple[tuple[Piece, ...], int]]:
+    """The readings of one token without cutting it: as printed, or (OCR) one of the recogniser's alternatives."""
+    if tok.kind == "blank":
+        return [((Piece("blank", None, tok),), 0), ((), DROP_BLANK)]
+    if tok.kind == "na":
+        return [((Piece("na", None, tok, f"'{tok.text}' means not applicable"),), 0)]
+    if _cuttable(tok) and len(_TAIL.match(tok.text).group(1)) > MAX_DIGITS:
+        return []  # ten digits and more: digits of several cells
+    # "023" is no number as printed (digits of several cells, or a misread): read so only at a cost.
+    odd = LEADING_ZERO if _cuttable(tok) and tok.text.startswith("0") and not tok.text.startswith("0.") else 0
+    out = [((_number(tok.text, tok),), odd)]
+    alts = tok.cell.alternatives
+    if len(alts) > 1 and unicodedata.normalize("NFKC", tok.cell.text).strip() == tok.text:
+        best = max(alts[0][1], 1e-9)
+        for text, prob in alts[1:]:
+            text = unicodedata.normalize("NFKC", text).strip()
+            if text == tok.text or not text.replace(",", "").replace(".", "", 1).lstrip("-").isdigit():
+                continue
+            cost = max(1, round(ALT * math.log(best / max(prob, 1e-9))))
+            out.append(((_number(text, tok, "repaired", f"recogniser's alternative to '{tok.text}' "
+                                                         f"(p={prob:.2f})"),), cost))
+    return out
+
+
+_TAIL = re.compile(r"^(\d+)((?:\.\d+)?(?:万元|元)?)$")  # digits, then what belongs to the last cell only
+
+
+def _cuttable(tok: Token) -> bool:
+    m = _TAIL.match(tok.text) if tok.kind == "number" else None
+    return bool(m) and len(m.group(1)) > 1
+
+
+def _cut_values(text: str, parts: int):
+    """The numbers of every cut of a token into parts: a decimal or unit stays with the last."""
+    digits, tail = _TAIL.match(text).groups()
+    for cut in digit_cuts(digits, parts):
+        *head, last = cut
+        if tail and last != "0" and last.startswith("0"):
+            continue
+        yield tuple(int(p) for p in head) + (parse_number(last + tail)[0] if tail else int(last),)
+
+
+Inside = tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]  # rules within one place, as cell positions
+
+
+def _cuts(tokens: list[Token], m: int, inside: Inside):
+    """Readings that cut run-together digit strings so that the tokens give exactly m cells: the extra cells are
+    shared out among the cuttable tokens every possible way, then each token is cut every possible way. Cuts that
+    break a rule within the place are dropped early (the common case has thousands of cuts and a handful that
+    add up), unless no cut satisfies them: then a few are kept."""
+    extra = m - len(tokens)
+    if len(tokens) == 1 and tokens[0].text.isdigit() and ((tuple(range(m - 1)), (m - 1,)) in inside):
+        # One string for a whole row whose last cell is the sum of the others: choose the total first, then cut
+        # the rest into parts that add up to it (no part exceeds the total), instead of trying every cut.
+        tok = tokens[0]
+        found = False
+        for values in _summed_cuts(tok.text, m):
+            found = True
+            note = f"run-together digits '{tok.text}' cut {'/'.join(map(str, values))}"
+            yield tuple(Piece("split", v, tok, note) for v in values), CUT
+        if found:
+            return
+    room = [len(t.text) - 1 if _cuttable(t) else 0 for t in tokens]
+    kept, broken = 0, []
+    for alloc in _shares(extra, room):
+        per_token = []
+        for tok, k in zip(tokens, alloc):
+            if k == 0:
+                plain = _plain(tok)[:1]
+                per_token.append([(tuple(p.value for p in ps), ps) for ps, _ in plain])
+                continue
+            per_token.append([(values, tok) for values in _cut_values(tok.text, k + 1)])
+        cost = CUT * sum(1 for k in alloc if k)
+        for combo in itertools.product(*per_token):
+            values = tuple(v for vs, _ in combo for v in vs)
+            if any(v is not None and abs(v) >= UPPER for v in values):
+                continue  # a part of ten digits and more is no cell either
+            ok = all(None in [values[i] for i in (*left, *right)] or
+                     sum(values[i] for i in left) == sum(values[i] for i in right) for left, right in inside)
+            if not ok and (kept or len(broken) >= MAX_BROKEN_CUTS):
+                continue
+            pieces = []
+            for vs, src in combo:
+                if isinstance(src, tuple):
+                    pieces += src
+                else:
+                    note = f"run-together digits '{src.text}' cut {'/'.join(f'{v:g}' for v in vs)}"
+                    pieces += [Piece("split", v, src, note) for v in vs]
+            if ok:
+                kept += 1
+                yield tuple(pieces), cost
+            else:
+                broken.append((tuple(pieces), cost))
+    if not kept:
+        yield from broken
+
+
+def _summed_cuts(s: str, m: int):
+    """Cuts of s into m numbers (no leading zeros) whose last is the sum of the others."""
+    def parts(rest: str, k: int, remaining: int):
+        if k == 0:
+            if not rest and remaining == 0:
+                yield ()
+            return
+        for i in range(1, len(rest) - k + 2):
+            head = rest[:i]
+            if head != "0" and head.startswith("0"):
+                break
+            v = int(head)
+            if v > remaining:
+                break
+            for tail in parts(rest[i:], k - 1, remaining - v):
+                yield (v, *tail)
+
+    for j in range(max(1, len(s) - MAX_DIGITS), len(s)):
+        total = s[j:]
+        if total != "0" and total.startswith("0"):
+            continue
+        for head in parts(s[:j], m - 1, int(total)):
+            yield (*head, int(total))
+
+
+def _shares(total: int, room: list[int]):
+    """Every way to share `total` among slots of the given room."""
+    if not room:
+        if total == 0:
+            yield ()
+        return
+    for k in range(min(total, room[0]) + 1):
+        for rest in _shares(total - k, room[1:]):
+            yield (k, *rest)
+
+
+def _readings(tokens: list[Token], m: int, inside: Inside = ()) -> list[Option]:
+    """Every reading of the tokens as m cells; with one number too many, that number at either end is a stray
+    (a page number, a footnote mark) at a cost."""
+    out = _fitted(tokens, m, inside)
+    if len(tokens) == m + 1:
+        for rest in (tokens[1:], tokens[:-1]):
+            out += [Option(o.pieces, o.cost + STRAY) for o in _fitted(rest, m, inside)]
+    return out
+
+
+def _fitted(tokens: list[Token], m: int, inside: Inside) -> list[Option]:
+    out: dict[tuple, Option] = {}
+
+    def add(pieces: tuple[Piece, ...], cost: int):
+        key = tuple((p.kind, p.value) for p in pieces)
+        if key not in out or out[key].cost > cost:
+            out[key] = Option(pieces, cost)
+
+    # Cells as printed (or an OCR alternative), with the cells a dump lost anywhere in between.
+    for combo in itertools.islice(itertools.product(*[_plain(t) for t in tokens]), MAX_OPTIONS):
+        pieces = tuple(p for ps, _ in combo for p in ps)
+        cost = sum(c for _, c in combo)
+        if len(pieces) > m:
+            continue
+        gaps = m - len(pieces)
+        for where in itertools.islice(itertools.combinations(range(m), len(pieces)), MAX_OPTIONS):
+            cells = [Piece("gap")] * m
+            for i, p in zip(where, pieces):
+                cells[i] = p
+            add(tuple(cells), cost + GAP * gaps)
+        if len(out) > MAX_OPTIONS:
+            break
+    # Run-together digits: every cut that gives the span exactly its cells.
+    if len(tokens) < m and any(_cuttable(t) for t in tokens):
+        for pieces, cost in itertools.islice(_cuts(tokens, m, inside), MAX_OPTIONS):
+            add(pieces, cost)
+    # Digits whose cell borders are wrong ("5 | 0766 | ... | 050 | 766": a number broken over cells, glued to the
+    # next): the digit stream is what was printed; cut it afresh.
+    if len(tokens) > 1 and all(t.kind == "number" and t.text.isdigit() for t in tokens) and (
+            len(tokens) > m or any(t.text != "0" and t.text.startswith("0") for t in tokens)):
+        stream = Token("number", "".join(t.text for t in tokens), tokens[0].cell, tokens[0].line)
+        for pieces, cost in itertools.islice(_cuts([stream], m, inside), MAX_OPTIONS):
+            add(pieces, cost + REJOIN)
+    return list(out.values())
+
+
+def _inside(slots: list[tuple[str, str]], section: str, eqs: list[Equation]) -> Inside:
+    at = {(section, *s): i for i, s in enumerate(slots)}
+    return tuple((tuple(at[c] for c in eq.left), tuple(at[c] for c in eq.right))
+                 for eq in eqs if all(c in at for c in eq.cells))
+
+
+def _holds(option: Option, inside: Inside) -> bool:
+    """The option's fixed values satisfy every rule that lies within its own cells."""
+    values = [p.value for p in option.pieces]
+    return all(any(values[i] is None for i in (*left, *right))
+               or abs(sum(values[i] for i in left) - sum(values[i] for i in right)) < 1e-6 for left, right in inside)
+
+
+def options_of(span: Span, eqs: list[Equation]) -> list[Option]:
+    """The span's readings at each of its places (a span's own rules prune its readings there, when any reading
+    satisfies them), and leaving it out where it may be."""
+    out: list[Option] = []
+    cache: dict[tuple, list[Option]] = {}
+    for place in span.candidates():
+        inside = _inside(place.slots, span.section, eqs)
+        key = (len(place.slots), inside)
+        if key not in cache:
+            readings = _readings(span.tokens, len(place.slots), inside)
+            cache[key] = [o for o in readings if _holds(o, inside)] or readings
+        out += [Option(o.pieces, o.cost + place.cost, place) for o in cache[key]]
+    if span.optional or not out:
+        # Numbers under a clear label are printed numbers: placed even where they break a rule (the finding says
+        # so), never left out to keep the arithmetic whole.
+        named = out and max(span.scores.values(), default=0.0) >= ACCEPT
+        out.append(Option((), LEFT_OUT_NAMED if named else LEFT_OUT, None))
+    return out

@@ -1,0 +1,276 @@
+"""The constraint decoder: readings chosen by the template's arithmetic, kept only where they are unique."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from service.assemble import Assembler
+from service.decode import decode
+from service.readings import digit_cuts
+from service.document import Source
+from service.labels import FuzzyLabelMatcher
+from service.pipeline import Pipeline, PipelineOptions
+from service.template import get_template
+from service.textdump import read_text
+from tests.textgen import consistent_report, render
+
+T2021 = "gov-info-disclosure/2021"
+COLS = ["natural_person", "commercial_enterprise", "research_institution", "social_welfare_org", "legal_service_org",
+        "other_org", "total"]
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    return Pipeline(PipelineOptions(classifier="fuzzy"))
+
+
+def balanced(report: dict) -> dict:
+    """The report with outcome_total, new and every total column made to obey the rules again."""
+    t = get_template(report["template"])
+    req = report["requests"]
+    outcome_rows = next(r for r in t.rules if r.id == "requests.outcome_total").left
+    for c in COLS[:-1]:
+        req["outcome_total"][c] = sum(req[r][c] for r in outcome_rows)
+        req["new"][c] = req["outcome_total"][c] + req["carried_forward"][c] - req["carried_over"][c]
+    for r in req:
+        req[r]["total"] = sum(req[r][c] for c in COLS[:-1])
+    return report
+
+
+def row_text(report: dict, row: str) -> str:
+    return "\t".join(str(v) for v in report["requests"][row].values())
+
+
+def extract(pipeline, text: str, hints=None):
+    return pipeline.run(Source("r.txt", text.encode("utf-8"), "text"), hints=hints)
+
+
+def decoded_doc(doc, hints=None):
+    ex = Assembler(FuzzyLabelMatcher()).run(doc, get_template(T2021))
+    decode(ex, hints)
+    return ex
+
+
+def test_digit_cuts_have_no_leading_zeros():
+    assert sorted(digit_cuts("1203", 3)) == [["1", "20", "3"], ["12", "0", "3"]]
+    assert list(digit_cuts("000", 3)) == [["0", "0", "0"]]
+
+
+# -- uniqueness -----------------------------------------------------------------------------------------------------
+
+ALONE = "三、收到和处理政府信息公开申请情况\n（一）予以公开\t330000033\n"
+
+
+def test_two_equally_good_cuts_stay_null_with_both_listed(pipeline):
+    # 33/0/0/0/0/0/33 and 3/30/0/0/0/0/33 both satisfy the row's rule; nothing else tells them apart.
+    result = extract(pipeline, ALONE)
+    granted = result.requests["granted"]
+    assert granted["natural_person"] is None and granted["commercial_enterprise"] is None
+    # What every reading agrees on is kept.
+    assert granted["total"] == 33 and granted["research_institution"] == 0
+    assert result.provenance["requests.granted.total"].how == "split"
+    finding = next(f for f in result.findings if f.rule == "decode.ambiguous")
+    assert set(finding.cells) == {"requests.granted.natural_person", "requests.granted.commercial_enterprise"}
+    assert "3, 33" in finding.message and "0, 30" in finding.message
+
+
+def test_a_cut_is_decided_by_the_arithmetic_across_rows(pipeline):
+    report = consistent_report(seed=3)
+    report["requests"]["granted"].update(natural_person=3, commercial_enterprise=30, research_institution=0,
+                                         social_welfare_org=0, legal_service_org=0, other_org=0)
+    report = balanced(report)
+    text = render(report, "tabs").replace(row_text(report, "granted"), "330000033")
+    assert "330000033" in text
+    result = extract(pipeline, text)
+    assert result.requests == report["requests"]
+    assert result.provenance["requests.granted.commercial_enterprise"].how == "split"
+    assert not [f for f in result.findings if f.severity == "error"]
+
+
+def test_a_printed_wrong_total_is_kept_as_printed_with_its_finding(pipeline):
+    report = consistent_report(seed=4)
+    printed = copy.deepcopy(report)
+    printed["requests"]["outcome_total"]["total"] += 1
+    result = extract(pipeline, render(printed, "tabs"))
+    assert result.requests == printed["requests"]
+    assert result.provenance["requests.outcome_total.total"].how == "read"
+    broken = {f.rule for f in result.findings if f.severity == "error"}
+    assert "requests.applicant_total" in broken or "requests.outcome_total" in broken
+    assert not result.valid
+
+
+def test_a_cell_the_dump_lost_is_valued_by_the_arithmetic(pipeline):
+    report = consistent_report(seed=5)
+    report["requests"]["granted"].update(natural_person=4, commercial_enterprise=2)
+    report = balanced(report)
+    line = row_text(report, "granted")
+    lost = "\t".join(str(v) for k, v in report["requests"]["granted"].items() if k != "commercial_enterprise")
+    result = extract(pipeline, render(report, "tabs").replace(line, lost))
+    assert result.requests["granted"] == report["requests"]["granted"]
+    assert result.provenance["requests.granted.commercial_enterprise"].how == "arithmetic"
+
+
+# -- OCR alternatives -----------------------------------------------------------------------------------------------
+
+def _ocr_doc(report: dict, row: str, col: str, printed: str, alternatives):
+    doc = read_text(Source("scan.txt", render(report, "tabs").encode("utf-8"), "text"))
+    doc.method = "ocr"
+    label = get_template(T2021).sections["requests"].row(row).label
+    line = next(ln for ln in doc.lines if any(c.text == label for c in ln.cells))
+    numbers = [c for c in line.cells if c.text.lstrip("-").isdigit()]
+    cell = numbers[COLS.index(col)]
+    cell.text, cell.alternatives = printed, alternatives
+    return doc
+
+
+def test_an_ocr_alternative_is_chosen_by_a_rule():
+    report = consistent_report(seed=6)
+    report["requests"]["granted"]["natural_person"] = 8
+    report = balanced(report)
+    ex = decoded_doc(_ocr_doc(report, "granted", "natural_person", "3", [("3", 0.6), ("8", 0.3), ("5", 0.1)]))
+    reading = ex.values[("requests", "granted", "natural_person")]
+    assert (reading.value, reading.raw, reading.how) == (8, "3", "repaired")
+    assert [(r["cell"], r["printed"], r["repaired"]) for r in ex.repairs] == [
+        ("requests.granted.natural_person", 3, 8)]
+    assert ex.current_values() == {(s, r, c): v for s, rows in report.items() if s in get_template(T2021).sections
+                                   for r, cols in rows.items() for c, v in cols.items()}
+
+
+def test_an_ocr_reading_no_alternative_mends_stays_as_read():
+    report = balanced(consistent_report(seed=7))
+    true = report["requests"]["granted"]["natural_person"]
+    wrong = str(true + 1)
+    ex = decoded_doc(_ocr_doc(report, "granted", "natural_person", wrong, [(wrong, 0.9), (str(true + 2), 0.1)]))
+    reading = ex.values[("requests", "granted", "natural_person")]
+    assert (reading.value, reading.how) == (true + 1, "read")
+    assert not ex.repairs
+
+
+# -- blanks ---------------------------------------------------------------------------------------------------------
+
+def test_grid_blanks_are_zero_where_nothing_says_otherwise():
+    report = balanced(consistent_report(seed=8))
+    doc = read_text(Source("g.txt", render(report, "tabs").encode("utf-8"), "text"))
+    label = get_template(T2021).sections["requests"].row("carried_over").label
+    line = next(ln for ln in doc.lines if any(c.text == label for c in ln.cells))
+    for i, c in enumerate(line.cells):
+        c.col = i
+        if c.text == "0":
+            c.text = ""  # printed empty
+    ex = decoded_doc(doc)
+    for col, v in report["requests"]["carried_over"].items():
+        reading = ex.values[("requests", "carried_over", col)]
+        assert reading.value == v
+        if v == 0 and col != "total":
+            assert reading.how in ("blank", "arithmetic")
+
+
+# -- prose hints ----------------------------------------------------------------------------------------------------
+
+def test_hints_break_a_tie_and_nothing_else(pipeline):
+    hints = {("requests", "granted", "natural_person"): 3,
+             ("requests", "granted", "total"): 34}  # disagrees with a value the table settles: ignored
+    result = extract(pipeline, ALONE, hints=hints)
+    granted = result.requests["granted"]
+    assert (granted["natural_person"], granted["commercial_enterprise"], granted["total"]) == (3, 30, 33)
+    assert result.provenance["requests.granted.natural_person"].how == "prose"
+    assert result.provenance["requests.granted.commercial_enterprise"].how == "prose"
+    assert result.provenance["requests.granted.total"].how == "split"
+    assert not any(f.rule == "decode.ambiguous" for f in result.findings)
+
+
+def test_a_hint_never_overrides_a_value_read_unambiguously(pipeline):
+    report = consistent_report(seed=9)
+    hint = report["requests"]["granted"]["natural_person"] + 5
+    result = extract(pipeline, render(report, "tabs"), hints={("requests", "granted", "natural_person"): hint})
+    assert result.requests == report["requests"]
+    assert all(p.how != "prose" for p in result.provenance.values())
+
+
+# -- rows the labels do not place -----------------------------------------------------------------------------------
+
+def _torn_text(report: dict, torn: list[str]) -> str:
+    """Pipe rows; the rows in `torn` (taken in pairs) print their numbers bare, and both labels of a pair pile up on
+    lines of their own above the first pair's numbers (as PDF-to-markdown tears them off)."""
+    t = get_template(report["template"])
+    lines = [f"{report['agency']}{report['year']}年政府信息公开工作年度报告", t.sections["requests"].title]
+    for r in t.sections["requests"].rows:
+        values = " | ".join(str(v) for v in report["requests"][r.key].values())
+        if r.key in torn:
+            i = torn.index(r.key)
+            if i % 2 == 0:
+                lines += [t.sections["requests"].row(k).label for k in torn[i: i + 2]]
+            lines.append(f"| {values} |")
+        else:
+            lines.append(f"| {r.label} | {values} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_labels_torn_from_their_rows_are_placed_by_order_and_arithmetic(pipeline):
+    report = consistent_report(seed=11)
+    report["requests"]["denied_internal_affairs"].update(natural_person=2)
+    report["requests"]["unavailable_not_held"].update(natural_person=5)
+    report = balanced(report)
+    torn = ["denied_internal_affairs", "unavailable_not_held", "not_processed_excessive",
+            "not_processed_confirm_or_reissue"]
+    text = _torn_text(report, torn)
+    result = extract(pipeline, text)
+    assert result.requests == report["requests"]
+    assert result.provenance["requests.denied_internal_affairs.natural_person"].how == "order"
+
+
+def test_a_table_on_one_line_is_cut_by_the_whole_table_or_left_null_with_a_finding():
+    report = balanced(consistent_report(seed=12))
+    t = get_template(T2021)
+    cells = []
+    for r in t.sections["requests"].rows:
+        cells += [r.label, "".join(str(v) for v in report["requests"][r.key].values())]
+    from service.document import Cell, Document, Line
+
+    doc = Document("one.txt", "text", [Line([Cell(t.sections["requests"].title)]), Line([Cell(c) for c in cells], 0)])
+    ex = decoded_doc(doc)
+    truth = {("requests", r, c): v for r, cols in report["requests"].items() for c, v in cols.items()}
+    got = {k: ex.values[k].value for k in truth if k in ex.values}
+    assert all(got[k] == v for k, v in truth.items() if got.get(k) is not None)  # nothing wrong
+    assert sum(v is not None for v in got.values()) >= 0.9 * len(truth)  # almost everything decided
+    named = {c for i in ex.issues if i["rule"] == "decode.ambiguous" for c in i["cells"]}
+    assert {".".join(k) for k, v in got.items() if v is None} <= named  # every null is named in a finding
+
+
+def test_one_cell_per_line_with_blank_cells_for_empty_ones():
+    """Each cell on its own line, an empty cell a line of its own (a reader that knows it is a cell gives it a
+    column); blanks between headers and labels are layout, blanks in a row are its values."""
+    from service.document import Cell, Document, Line
+
+    t = get_template(T2021)
+    req = t.sections["requests"]
+    lines = [Line([Cell(req.title)]), *[Line([Cell(c.label, col=0)]) for c in req.columns.values()],
+             Line([Cell("", col=0)])]  # a blank under the headers: layout
+    rows = {"new": ["", "", "", "", "", "", "3"], "carried_over": ["1", "", "", "", "", "", "1"],
+            "granted": ["", "", "", "", "", "", ""]}
+    for key, cells in rows.items():
+        lines += [Line([Cell(req.row(key).label, col=0)]), *[Line([Cell(c, col=0)]) for c in cells]]
+    ex = decoded_doc(Document("cells.txt", "text", lines))
+    new = {c: ex.values[("requests", "new", c)] for c in COLS}
+    # Six blanks and a total of 3: the blanks cannot all be 0; which one holds the 3 the text does not say.
+    assert new["total"].value == 3 and all(new[c].value is None for c in COLS[:-1])
+    assert any(i["rule"] == "decode.ambiguous" and "requests.new.natural_person" in i["cells"] for i in ex.issues)
+    carried = [ex.values[("requests", "carried_over", c)].value for c in COLS]
+    assert carried == [1, 0, 0, 0, 0, 0, 1]
+    assert ex.values[("requests", "carried_over", "commercial_enterprise")].how == "blank"
+    assert [ex.values[("requests", "granted", c)].value for c in COLS] == [0] * 7
+
+
+def test_a_number_broken_over_cell_borders_is_read_from_the_digit_stream():
+    """A text layer whose cell borders fell inside numbers ("50766" over two cells, glued to the next one): the
+    row's digits are cut afresh, by the row's rule."""
+    from service.document import Cell, Document, Line
+
+    req = get_template(T2021).sections["requests"]
+    cells = ["5", "0766", "0", "0", "0", "0", "050", "766"]
+    doc = Document("p.pdf", "pdf", [Line([Cell(req.title)]),
+                                    Line([Cell(req.row("new").label)] + [Cell(c, col=i + 1) for i, c in enumerate(cells)],
+                                         0)])
+    ex = decoded_doc(doc)
+    assert [ex.values[("requests", "new", c)].value for c in COLS] == [50766, 0, 0, 0, 0, 0, 50766]
