@@ -98,10 +98,19 @@ def test_tables_ruled_only_across_come_apart_at_the_heading_between_them(tmp_pat
     assert [g.n_cols >= 5 for g in grids_of(page.gray)] == [True, True]
 
 
-def test_a_lone_ruled_row_carried_onto_the_next_page_is_a_table(tmp_path):
-    # synth-scans heavy doc-000022 page 3: only 四、结转下年度继续办理 and its seven numbers.
-    page = straighten(synth_page(tmp_path, "heavy", 21, 3), 3, 150)
-    assert [(g.n_rows, g.n_cols) for g in grids_of(page.gray)] == [(1, 8)]
+def test_a_lone_ruled_row_carried_onto_the_next_page_is_a_table():
+    # The last row of 三 (四、结转下年度继续办理 and its seven numbers) carried alone onto the next page, as the
+    # factory's heavy scans print it: one ruled row of eight cells under a paragraph.
+    page = np.full((1754, 1240), 255, np.uint8)
+    cv2.putText(page, "continued from the previous page", (120, 200), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    top, bottom, xs = 300, 360, [120, 420, 520, 620, 720, 820, 920, 1020, 1120]
+    for x in xs:
+        cv2.line(page, (x, top), (x, bottom), 0, 2)
+    for y in (top, bottom):
+        cv2.line(page, (xs[0], y), (xs[-1], y), 0, 2)
+    for x, n in zip(xs[1:], "3 0 1 0 0 2 6".split()):
+        cv2.putText(page, n, (x + 35, bottom - 18), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    assert [(g.n_rows, g.n_cols) for g in grids_of(page)] == [(1, 8)]
 
 
 def test_a_blank_in_another_groups_column_does_not_push_a_number_out():
