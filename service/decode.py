@@ -59,6 +59,7 @@ class _Model:
         placing: dict[tuple, list] = {}  # cell -> literals of the options that put a piece there
         valued: dict[tuple, list] = {}  # cell -> literals of the options that put a value there (not "n/a")
         sure: set = set()  # cells every reading of some span fills with a value
+        putting: dict[tuple, list] = {}  # (cell, value or "blank") -> literals of the options that put it there
         for k, (s, opts) in enumerate(zip(spans, self.options)):
             lits = [m.new_bool_var(f"s{k}o{j}") for j in range(len(opts))]
             self.choice.append(lits)
@@ -73,25 +74,35 @@ class _Model:
                     continue
                 for (r, c), p in zip(o.place.slots, o.pieces):
                     cell = (s.section, r, c)
-                    v = self._var(cell, bound)
+                    self._var(cell, bound)
                     placing.setdefault(cell, []).append(lit)
                     if p.kind == "na":
                         continue
                     valued.setdefault(cell, []).append(lit)
                     if p.kind == "blank":
-                        nonzero = m.new_bool_var("")
-                        m.add(v == 0).only_enforce_if([lit, nonzero.Not()])
-                        self.terms.append(BLANK_NONZERO * nonzero)
+                        putting.setdefault((cell, "blank"), []).append(lit)
                     elif not p.free:
                         value = _scaled(template, cell, p.value)
                         if self.bounds[cell][0] <= value <= self.bounds[cell][1]:
-                            m.add(v == value).only_enforce_if(lit)
+                            putting.setdefault((cell, value), []).append(lit)
                         else:  # beyond any count in the document: not a reading
                             m.add_bool_or([lit.Not()])
             if len(s.candidates()) == 1 and all(o.place for o in opts):
                 for i, slot in enumerate(s.slots):
                     if all(o.pieces[i].kind != "na" for o in opts):
                         sure.add((s.section, *slot))
+        # What a cell holds, once per cell and value rather than once per reading: the many readings of a long
+        # span (blanks, lost cells placed anywhere) then share their constraints.
+        for (cell, what), lits in putting.items():
+            here = lits[0] if len(lits) == 1 else m.new_bool_var("")
+            if len(lits) > 1:
+                m.add(here == sum(lits))  # at most one: one reading per span, one span per cell
+            if what == "blank":
+                nonzero = m.new_bool_var("")
+                m.add(self.vars[cell] == 0).only_enforce_if([here, nonzero.Not()])
+                self.terms.append(BLANK_NONZERO * nonzero)
+            else:
+                m.add(self.vars[cell] == what).only_enforce_if(here)
         self._keep_order(spans)
         for cell, lits in placing.items():
             if len(lits) > 1:

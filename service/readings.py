@@ -229,18 +229,27 @@ def _fitted(tokens: list[Token], m: int, inside: Inside) -> list[Option]:
         if key not in out or out[key].cost > cost:
             out[key] = Option(pieces, cost)
 
-    # Cells as printed (or an OCR alternative), with the cells a dump lost anywhere in between.
-    for combo in itertools.islice(itertools.product(*[_plain(t) for t in tokens]), MAX_OPTIONS):
-        pieces = tuple(p for ps, _ in combo for p in ps)
-        cost = sum(c for _, c in combo)
-        if len(pieces) > m:
-            continue
-        gaps = m - len(pieces)
-        for where in itertools.islice(itertools.combinations(range(m), len(pieces)), MAX_OPTIONS):
-            cells = [Piece("gap")] * m
-            for i, p in zip(where, pieces):
-                cells[i] = p
-            add(tuple(cells), cost + GAP * gaps)
+    # Cells as printed (or an OCR alternative), with the cells a dump lost anywhere in between. Blanks are dropped
+    # (another group's column) only as many as the span has tokens beyond its cells: a blank dropped where a lost
+    # cell is then placed is the blank read as that cell, and trying both made blank-heavy rows thousands of
+    # equivalent readings.
+    plain = [_plain(t) for t in tokens]
+    blanks = [i for i, t in enumerate(tokens) if t.kind == "blank"]
+    for dropped in itertools.combinations(blanks, min(max(0, len(tokens) - m), len(blanks))):
+        choices = [[ps[1]] if i in dropped else ps[:1] if i in blanks else ps for i, ps in enumerate(plain)]
+        for combo in itertools.islice(itertools.product(*choices), MAX_OPTIONS):
+            pieces = tuple(p for ps, _ in combo for p in ps)
+            cost = sum(c for _, c in combo)
+            if len(pieces) > m:
+                continue
+            gaps = m - len(pieces)
+            for where in itertools.islice(itertools.combinations(range(m), len(pieces)), MAX_OPTIONS):
+                cells = [Piece("gap")] * m
+                for i, p in zip(where, pieces):
+                    cells[i] = p
+                add(tuple(cells), cost + GAP * gaps)
+            if len(out) > MAX_OPTIONS:
+                break
         if len(out) > MAX_OPTIONS:
             break
     # Run-together digits: every cut that gives the span exactly its cells.

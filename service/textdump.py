@@ -41,8 +41,8 @@ def split_cells(line: str) -> list[str]:
 
 def _pipe_row(line: str) -> list[Cell]:
     """"| a |  | b |||": the cells of a pipe row, each with its column; an empty cell keeps its place. Pipes with
-    nothing between them at the end ("| 0 | ||") are padding; empty cells before the row's first text or before a
-    label are layout: the blanks kept are value positions."""
+    nothing between them at the end ("| 0 | ||") are padding; in a row with a label, empty cells before its first text
+    or before the label are layout: the blanks kept are value positions."""
     parts = re.split(_PIPE, line.strip())
     if parts and not parts[0].strip():
         parts = parts[1:]
@@ -58,7 +58,9 @@ def _pipe_row(line: str) -> list[Cell]:
     last_label = max((i for i, t in enumerate(texts) if t and not is_value(t)), default=-1)
     # A row without a number keeps its blanks only if it is a row of blank values (a header's trailing gap is not).
     values = any(t and is_value(t) for t in texts) or len(texts) - 1 - last_label >= 3
-    return [Cell(text=t, col=i) for i, t in enumerate(texts) if t or (values and i > first and i > last_label)]
+    # A row without a label ("|  |  | 0 |  | 0 |", 四's one row) holds values from its first cell on.
+    start = first if last_label >= 0 else -1
+    return [Cell(text=t, col=i) for i, t in enumerate(texts) if t or (values and i > start and i > last_label)]
 
 
 
