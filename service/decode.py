@@ -44,7 +44,7 @@ class _Model:
         self.template = template
         self.model = cp_model.CpModel()
         self.spans = spans
-        self.options: list[list[Option]] = [options_of(s, eqs) for s in spans]
+        self.options: list[list[Option]] = [self._signs_fit(s, options_of(s, eqs)) for s in spans]
         self.choice: list[list[cp_model.IntVar]] = []
         self.vars: dict[tuple[str, str, str], cp_model.IntVar] = {}
         self.bounds: dict[tuple[str, str, str], tuple[int, int]] = {}
@@ -122,6 +122,14 @@ class _Model:
         self.cost = m.new_int_var(0, RULE * (len(eqs) + 1) + 10 ** 9, "cost")
         m.add(self.cost == sum(self.terms))
         m.minimize(self.cost)
+
+    def _signs_fit(self, span: Span, options: list[Option]) -> list[Option]:
+        """A number printed with 增/减 sits in a column that takes a sign (the change column), where any reading
+        lets it."""
+        columns = self.template.sections[span.section].columns
+        fit = [o for o in options if o.place is None or all(
+            not p.signed or columns[c].signed for (_, c), p in zip(o.place.slots, o.pieces))]
+        return fit or options
 
     def _keep_order(self, spans: list[Span]):
         """Spans of one group fill rows in their printed order."""
