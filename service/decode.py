@@ -182,7 +182,11 @@ def _solve(model: cp_model.CpModel, seconds: float = 5.0):
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.max_time_in_seconds = seconds
-    solver.parameters.cp_model_probing_level = 0  # small models: probing costs more than it saves
+    # Small models: probing, symmetry detection and the LP relaxation cost more than they save (measured on the
+    # synth-formats set: median solve time down by a third, the same readings).
+    solver.parameters.cp_model_probing_level = 0
+    solver.parameters.symmetry_level = 0
+    solver.parameters.linearization_level = 0
     status = solver.solve(model)
     return solver if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
 
