@@ -413,3 +413,17 @@ def test_factory_one_line_tables_are_right_or_null_with_a_finding(pipeline):
                 for c, v in cols.items():
                     assert got[s][r][c] in (v, None), (s, r, c, got[s][r][c], v)
                     assert got[s][r][c] is not None or f"{s}.{r}.{c}" in named, (s, r, c)
+
+
+def test_factory_cli_text_styles_in_turn(tmp_path):
+    """`--text-styles` gives the text dumps those serializations in turn, and the truth says which."""
+    from training.synth.__main__ import main
+
+    assert main(["--n", "3", "--seed", "5", "--kinds", "text", "--text-styles", "pipes_blank,one_line",
+                 "--out", str(tmp_path), "--workers", "1", "--quiet"]) == 0
+    styles = [json.loads((tmp_path / f"doc-00000{i}.truth.json").read_text(encoding="utf-8"))["style"]["text_style"]
+              for i in (1, 2, 3)]
+    assert styles == ["pipes_blank", "one_line", "pipes_blank"]
+    assert "|   |" in (tmp_path / "doc-000001.txt").read_text(encoding="utf-8")
+    assert sum(1 for li in (tmp_path / "doc-000002.txt").read_text(encoding="utf-8").splitlines()
+               if "主动公开政府信息情况" in li) == 1
