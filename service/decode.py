@@ -214,6 +214,9 @@ def _others(base: cp_model.CpModel, model: "_Model", values: dict, cells: list) 
                 differs.append(gone)
             differs.append(d)
         probe.add_bool_or(differs)
+        # As many cells at once as can differ: the ambiguous cuts of independent rows then take one probe, not one
+        # each.
+        probe.maximize(sum(differs))
         solver = _solve(probe, 2.0)
         if solver is None:
             break
