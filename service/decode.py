@@ -266,8 +266,8 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
     values = {c: solver.value(v) for c, v in model.vars.items()}
     piece_of = {(s.section, *slot): (p, s, o) for s, o in zip(spans, chosen) if o.place
                 for slot, p in zip(o.place.slots, o.pieces)}
-    uncertain = [c for c, (p, s, o) in piece_of.items() if p.kind != "na"
-                 and (len(model.options[spans.index(s)]) > 1 or p.free)]
+    readings = {id(s): len(opts) for s, opts in zip(spans, model.options)}
+    uncertain = [c for c, (p, s, o) in piece_of.items() if p.kind != "na" and (readings[id(s)] > 1 or p.free)]
     ambiguous = _others(model.fixed_to(best), model, values, uncertain) if uncertain else {}
     prose: set = set()
     if ambiguous and hints:
