@@ -30,10 +30,14 @@ class SynthSet:
     # Scan degradation levels: one sub-folder per level with n documents each (an even split), or None for one
     # folder whose documents draw their level at random (the factory's default).
     levels: tuple[str, ...] | None = None
+    # Text dumps in these serializations, taken in turn by document index (None: each document's drawn one).
+    text_styles: tuple[str, ...] | None = None
 
     def parts(self, out: Path) -> list[tuple[Path, list[str]]]:
         """(folder, factory arguments) for each part of the set."""
         base = ["-m", "training.synth", "--seed", str(self.seed), "--kinds", self.kinds]
+        if self.text_styles:
+            base += ["--text-styles", ",".join(self.text_styles)]
         if not self.levels:
             return [(out, base + ["--n", str(self.n), "--out", str(out)])]
         return [(out / level, base + ["--n", str(self.n), "--start", str(i * self.n), "--levels", level,
@@ -66,6 +70,10 @@ SETS: dict[str, SynthSet | FolderSet] = {s.name: s for s in (
              seed=2027, kinds="scan", levels=("light", "moderate", "heavy", "fax")),
     SynthSet("synth-digital", "40 synthetic reports as text, HTML, DOCX and digital PDF only (fast)", n=40, seed=2028,
              kinds="text,html,docx,pdf"),
+    SynthSet("synth-formats", "60 synthetic text dumps in the serializations real page texts show, 10 each (one cell "
+                              "per line with empty cells, row marks, pipe rows with blanks, one-line tables, torn "
+                              "markdown, VLM markdown)", n=60, seed=2029, kinds="text",
+             text_styles=("slash_cells", "row_marks", "pipes_blank", "one_line", "markdown_torn", "vlm_markdown")),
     SynthSet("synth-smoke", "3 synthetic reports, every kind: a quick check", n=3, seed=7),
 )}
 

@@ -41,6 +41,7 @@ class Piece:
     value: float | int | None = None  # fixed value (read, split, repaired)
     token: Token | None = None
     note: str | None = None
+    signed: bool = False  # printed with 增/减/+: a change column's value
 
     @property
     def free(self) -> bool:
@@ -61,7 +62,7 @@ def _number(text: str, tok: Token, kind: str = "read", note: str | None = None) 
     if abs(value) >= UPPER:
         return Piece("na", None, tok, f"'{text}' is too long for one cell; left null")
     notes = "; ".join(n for n in (note, unit_note) if n) or None
-    return Piece(kind, value, tok, notes)
+    return Piece(kind, value, tok, notes, _SIGN.match(text) is not None)
 
 
 def digit_cuts(s: str, parts: int):
@@ -84,7 +85,7 @@ def _plain(tok: Token) -> list[tuple[tuple[Piece, ...], int]]:
         return [((Piece("blank", None, tok),), 0), ((), DROP_BLANK)]
     if tok.kind == "na":
         return [((Piece("na", None, tok, f"'{tok.text}' means not applicable"),), 0)]
-    if _cuttable(tok) and len(_TAIL.match(tok.text).group(1)) > MAX_DIGITS:
+    if _cuttable(tok) and len(_TAIL.match(tok.text).group(2)) > MAX_DIGITS:
         return []  # ten digits and more: digits of several cells
     # "023" is no number as printed (digits of several cells, or a misread): read so only at a cost.
     odd = LEADING_ZERO if _cuttable(tok) and tok.text.startswith("0") and not tok.text.startswith("0.") else 0
@@ -102,22 +103,26 @@ def _plain(tok: Token) -> list[tuple[tuple[Piece, ...], int]]:
     return out
 
 
-_TAIL = re.compile(r"^(\d+)((?:\.\d+)?(?:万元|元)?)$")  # digits, then what belongs to the last cell only
+# A sign, which belongs to the first cell only ("增98": +9 and 8); digits; what belongs to the last cell only.
+_TAIL = re.compile(r"^([增减+\-−]?)(\d+)((?:\.\d+)?(?:万元|元)?)$")
+_SIGN = re.compile(r"^[增减+]")
 
 
 def _cuttable(tok: Token) -> bool:
     m = _TAIL.match(tok.text) if tok.kind == "number" else None
-    return bool(m) and len(m.group(1)) > 1
+    return bool(m) and len(m.group(2)) > 1
 
 
 def _cut_values(text: str, parts: int):
     """The numbers of every cut of a token into parts: a decimal or unit stays with the last."""
-    digits, tail = _TAIL.match(text).groups()
+    sign, digits, tail = _TAIL.match(text).groups()
     for cut in digit_cuts(digits, parts):
         *head, last = cut
         if tail and last != "0" and last.startswith("0"):
             continue
-        yield tuple(int(p) for p in head) + (parse_number(last + tail)[0] if tail else int(last),)
+        values = [int(p) for p in head] + [parse_number(last + tail)[0] if tail else int(last)]
+        values[0] = -values[0] if sign in ("减", "-", "−") else values[0]
+        yield tuple(values)
 
 
 Inside = tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]  # rules within one place, as cell positions
@@ -165,7 +170,8 @@ def _cuts(tokens: list[Token], m: int, inside: Inside):
                     pieces += src
                 else:
                     note = f"run-together digits '{src.text}' cut {'/'.join(f'{v:g}' for v in vs)}"
-                    pieces += [Piece("split", v, src, note) for v in vs]
+                    pieces += [Piece("split", v, src, note, i == 0 and _SIGN.match(src.text) is not None)
+                               for i, v in enumerate(vs)]
             if ok:
                 kept += 1
                 yield tuple(pieces), cost
@@ -229,18 +235,27 @@ def _fitted(tokens: list[Token], m: int, inside: Inside) -> list[Option]:
         if key not in out or out[key].cost > cost:
             out[key] = Option(pieces, cost)
 
-    # Cells as printed (or an OCR alternative), with the cells a dump lost anywhere in between.
-    for combo in itertools.islice(itertools.product(*[_plain(t) for t in tokens]), MAX_OPTIONS):
-        pieces = tuple(p for ps, _ in combo for p in ps)
-        cost = sum(c for _, c in combo)
-        if len(pieces) > m:
-            continue
-        gaps = m - len(pieces)
-        for where in itertools.islice(itertools.combinations(range(m), len(pieces)), MAX_OPTIONS):
-            cells = [Piece("gap")] * m
-            for i, p in zip(where, pieces):
-                cells[i] = p
-            add(tuple(cells), cost + GAP * gaps)
+    # Cells as printed (or an OCR alternative), with the cells a dump lost anywhere in between. Blanks are dropped
+    # (another group's column) only as many as the span has tokens beyond its cells: a blank dropped where a lost
+    # cell is then placed is the blank read as that cell, and trying both made blank-heavy rows thousands of
+    # equivalent readings.
+    plain = [_plain(t) for t in tokens]
+    blanks = [i for i, t in enumerate(tokens) if t.kind == "blank"]
+    for dropped in itertools.combinations(blanks, min(max(0, len(tokens) - m), len(blanks))):
+        choices = [[ps[1]] if i in dropped else ps[:1] if i in blanks else ps for i, ps in enumerate(plain)]
+        for combo in itertools.islice(itertools.product(*choices), MAX_OPTIONS):
+            pieces = tuple(p for ps, _ in combo for p in ps)
+            cost = sum(c for _, c in combo)
+            if len(pieces) > m:
+                continue
+            gaps = m - len(pieces)
+            for where in itertools.islice(itertools.combinations(range(m), len(pieces)), MAX_OPTIONS):
+                cells = [Piece("gap")] * m
+                for i, p in zip(where, pieces):
+                    cells[i] = p
+                add(tuple(cells), cost + GAP * gaps)
+            if len(out) > MAX_OPTIONS:
+                break
         if len(out) > MAX_OPTIONS:
             break
     # Run-together digits: every cut that gives the span exactly its cells.

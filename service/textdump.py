@@ -41,8 +41,22 @@ def split_cells(line: str) -> list[str]:
 
 def _pipe_row(line: str) -> list[Cell]:
     """"| a |  | b |||": the cells of a pipe row, each with its column; an empty cell keeps its place. Pipes with
-    nothing between them at the end ("| 0 | ||") are padding; empty cells before the row's first text or before a
-    label are layout: the blanks kept are value positions."""
+    nothing between them at the end ("| 0 | ||") are padding; in a row with a label, empty cells before its first text
+    or before the label are layout: the blanks kept are value positions."""
+    texts = _pipe_texts(line)
+    first = next((i for i, t in enumerate(texts) if t), len(texts))
+    last_label = max((i for i, t in enumerate(texts) if t and not is_value(t)), default=-1)
+    # A row without a number keeps its blanks only if it is a row of blank values: its labels together at the left,
+    # three blanks and more after them (a header's trailing gap is not; a header row's labels have gaps between).
+    values = any(t and is_value(t) for t in texts) or (
+        len(texts) - 1 - last_label >= 3 and all(texts[first:last_label + 1]))
+    # A row without a label ("|  |  | 0 |  | 0 |", 四's one row) holds values from its first cell on.
+    start = first if last_label >= 0 else -1
+    return [Cell(text=t, col=i) for i, t in enumerate(texts) if t or (values and i > start and i > last_label)]
+
+
+def _pipe_texts(line: str) -> list[str]:
+    """The cells of a pipe row as printed, without the closing pipe and the padding after it."""
     parts = re.split(_PIPE, line.strip())
     if parts and not parts[0].strip():
         parts = parts[1:]
@@ -53,12 +67,7 @@ def _pipe_row(line: str) -> list[Cell]:
             parts = parts[:-1]
         if parts and parts[-1] == " ":
             parts = parts[:-1]  # the space before the padding: "| 0 | ||"
-    texts = [p.strip() for p in parts]
-    first = next((i for i, t in enumerate(texts) if t), len(texts))
-    last_label = max((i for i, t in enumerate(texts) if t and not is_value(t)), default=-1)
-    # A row without a number keeps its blanks only if it is a row of blank values (a header's trailing gap is not).
-    values = any(t and is_value(t) for t in texts) or len(texts) - 1 - last_label >= 3
-    return [Cell(text=t, col=i) for i, t in enumerate(texts) if t or (values and i > first and i > last_label)]
+    return [p.strip() for p in parts]
 
 
 
@@ -210,24 +219,36 @@ def read_text(source: Source) -> Document:
         lines = _cell_rows(raw)
     else:
         blocks: list[tuple[str, list[Line]]] = []
+        widths: dict[int, int] = {}  # pipe row -> its cells as printed, blanks and all
         for r in raw:
             ls = _plain_lines(r)
             if not ls:
                 continue
             kind = "row" if "\t" not in r and re.search(_PIPE, r) and ls[0].table is not None else "text"
+            if kind == "row":
+                widths[id(ls[0])] = len(_pipe_texts(r))
             if kind == "text" and blocks and blocks[-1][0] == "text":
                 blocks[-1][1].extend(ls)
             else:
                 blocks.append((kind, ls))
         lines = reattach_torn_labels(blocks)
         # Pipe rows lose the slots of cells merged from the rows above, at the left: columns count from the right.
+        # A full grid (OCR/VLM markdown: every row as many cells) keeps each cell's printed column.
         kept = {id(li) for li in lines}
         rows = [li for kind, ls in blocks if kind == "row" for li in ls if id(li) in kept]
         width = max((len(li.cells) for li in rows), default=0)
+        printed = {id(li): [c.col for c in li.cells] for li in rows}
         for li in rows:
             for k, c in enumerate(li.cells):
                 c.col = width - len(li.cells) + k
         for table in _tables(blocks, kept):
+            grid = {widths.get(id(li)) for li in table}
+            if len(table) >= 3 and len(grid) == 1 and None not in grid \
+                    and all(None not in printed[id(li)] for li in table):
+                shift = width - grid.pop()
+                for li in table:
+                    for c, col in zip(li.cells, printed[id(li)]):
+                        c.col = col + shift
             _drop_label_gaps(table)
     mark_yuan_amounts(lines)
     return Document(source=source.name, kind=source.kind, lines=lines, method="text")

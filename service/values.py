@@ -68,7 +68,7 @@ def tokenize(cell: Cell, line: int) -> list[Token]:
     return [Token("label", text, cell, line)]
 
 
-_YUAN_HEADER = re.compile(r"单位[:：]?\s*元|[（(]\s*元\s*[)）]")
+_YUAN_HEADER = re.compile(r"[单單]位[:：]?\s*元|[（(]\s*元\s*[)）]")
 
 
 def mark_yuan_amounts(lines) -> None:

@@ -355,3 +355,75 @@ def test_2019_template_printed_for_a_later_year(pipeline):
     result = run(pipeline, render(report, "pipes"))
     assert (result.template, result.year) == ("gov-info-disclosure/2019", 2022)
     assert_tables(result, report)
+
+
+def _blank_heavy_doc(style: str):
+    """A factory document whose dump in `style` prints at least 40 empty value cells (the zero parts of 三 and 四
+    rows)."""
+    from service.document import Source
+    from service.textdump import read_text
+    from service.values import tokenize
+    from training.synth.render_text import render_text
+
+    for index in range(20):
+        doc = _factory_doc(index)
+        text = render_text(doc, style)
+        lines = read_text(Source("r.txt", text.encode("utf-8"), "text")).lines
+        blanks = sum(t.kind == "blank" for i, li in enumerate(lines) for c in li.cells for t in tokenize(c, i))
+        if blanks >= 40:
+            return doc, text
+    raise AssertionError(f"no blank-heavy document in {style}")
+
+
+@pytest.mark.parametrize("style", ["slash_cells", "row_marks", "pipes_blank"])
+def test_factory_blank_heavy_documents_decode_to_the_truth(pipeline, style):
+    """Rows of mostly empty cells (each a 0 the row's total forces) decode to the truth: a blank is a cell in
+    place, never dropped for a lost cell elsewhere, so the model stays one reading per row."""
+    doc, text = _blank_heavy_doc(style)
+    result = run(pipeline, text)
+    assert not any("time limit" in w for w in result.warnings)
+    assert_tables(result, doc.report)
+    assert result.provenance["requests.new.total"].how == "read"
+    assert any(p.how == "blank" for p in result.provenance.values())
+
+
+def test_factory_vlm_markdown_keeps_the_grid_columns(pipeline):
+    """A VLM grid prints 四's header rows with gaps and its one row of numbers from the first column: each number
+    keeps its printed column."""
+    from training.synth.render_text import render_text
+
+    for index in range(3):
+        doc = _factory_doc(index)
+        result = run(pipeline, render_text(doc, "vlm_markdown"), name="r.md")
+        assert_tables(result, doc.report)
+
+
+def test_factory_one_line_tables_are_right_or_null_with_a_finding(pipeline):
+    """A table on one line: every cut that the arithmetic decides is right (a signed change "增98" included: its
+    sign marks the change cell), and each cell it cannot decide is null and named in a finding."""
+    from training.synth.render_text import render_text
+
+    for index in range(6):
+        doc = _factory_doc(index)
+        result = run(pipeline, render_text(doc, "one_line"))
+        got = result.model_dump()
+        named = {c for f in result.findings for c in f.cells}
+        for s in SECTIONS:
+            for r, cols in doc.report[s].items():
+                for c, v in cols.items():
+                    assert got[s][r][c] in (v, None), (s, r, c, got[s][r][c], v)
+                    assert got[s][r][c] is not None or f"{s}.{r}.{c}" in named, (s, r, c)
+
+
+def test_factory_cli_text_styles_in_turn(tmp_path):
+    """`--text-styles` gives the text dumps those serializations in turn, and the truth says which."""
+    from training.synth.__main__ import main
+
+    assert main(["--n", "3", "--seed", "5", "--kinds", "text", "--text-styles", "pipes_blank,one_line",
+                 "--out", str(tmp_path), "--workers", "1", "--quiet"]) == 0
+    styles = [json.loads((tmp_path / f"doc-00000{i}.truth.json").read_text(encoding="utf-8"))["style"]["text_style"]
+              for i in (1, 2, 3)]
+    assert styles == ["pipes_blank", "one_line", "pipes_blank"]
+    assert "|   |" in (tmp_path / "doc-000001.txt").read_text(encoding="utf-8")
+    assert sum(1 for li in (tmp_path / "doc-000002.txt").read_text(encoding="utf-8").splitlines()
+               if "主动公开政府信息情况" in li) == 1

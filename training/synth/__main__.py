@@ -1,4 +1,5 @@
-"""python -m training.synth --n N --seed S --out DIR [--kinds ...] [--templates ...] [--levels ...] [--workers W]"""
+"""python -m training.synth --n N --seed S --out DIR [--kinds ...] [--templates ...] [--levels ...] [--text-styles ...]
+[--workers W]"""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +8,9 @@ import os
 import sys
 
 from training.synth.factory import KINDS, Job, run
+from training.synth.render_text import REAL_TEXT_STYLES
 from training.synth.scan import EXTRA_LEVELS, LEVELS
+from training.synth.style import TEXT_STYLES
 
 
 def _list(value: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
@@ -32,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--levels", default=",".join(LEVELS), type=lambda v: _list(v, LEVELS + EXTRA_LEVELS, "--levels"),
                    help="scan degradation levels to draw from (default: light,moderate,heavy; also: fax)")
     p.add_argument("--dpi", type=int, default=None, help="fix the scan DPI (default: drawn per level, 120-300; fax 100-200)")
+    styles = TEXT_STYLES + REAL_TEXT_STYLES
+    p.add_argument("--text-styles", default=(), type=lambda v: _list(v, styles, "--text-styles"),
+                   help=f"text dumps in these serializations, taken in turn by document index (default: the drawn "
+                        f"one); any of {','.join(styles)}")
     p.add_argument("--start", type=int, default=0, help="index of the first document (ids continue from it)")
     p.add_argument("--p-break", type=float, default=0.05, help="share of reports with one rule broken on purpose")
     p.add_argument("--cycle", action="store_true",
@@ -42,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.n < 0:
         p.error("--n must be >= 0")
     jobs = [Job(index=i, seed=args.seed, out=args.out, kinds=args.kinds, templates=args.templates,
-                levels=args.levels, dpi=args.dpi, p_break=args.p_break, cycle=args.cycle)
+                levels=args.levels, dpi=args.dpi, p_break=args.p_break, cycle=args.cycle,
+                text_style=args.text_styles[i % len(args.text_styles)] if args.text_styles else "")
             for i in range(args.start, args.start + args.n)]
 
     def progress(entry: dict) -> None:

@@ -105,6 +105,8 @@ def generate(job: Job) -> dict:
     truth_name = f"{did}.truth.json"
     files["truth"] = truth_name
     style = doc.style.as_dict() | {"title": doc.title_style, "pages": pdf_pages}
+    if job.text_style:
+        style["text_style"] = job.text_style
     truth = {"id": did, "report": doc.report, "broken_rules": doc.broken_rules, "prose": doc.prose, "style": style,
              "files": files, "degradation": degradation}
     (out / truth_name).write_text(dump_json(truth), encoding="utf-8")
