@@ -12,6 +12,7 @@ import pytest
 
 from service.document import InputError
 from service.ingest import Limits, collapse_whitespace, detect_kind, load_source, page_count
+from tests.api_support import huge_page_pdf
 
 
 def _pdf(pages: int = 1, encrypt: str | None = None) -> bytes:
@@ -220,23 +221,10 @@ def test_text_starting_like_a_magic_number_is_text():
     assert "RTF" in detect_kind(rb"{\rtf1\ansi\ansicpg936 report}")
 
 
-def _blank_pdf(width_pt: float, height_pt: float, pages: int = 1) -> bytes:
-    import io
-
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument.new()
-    for _ in range(pages):
-        pdf.new_page(width_pt, height_pt)
-    buf = io.BytesIO()
-    pdf.save(buf)
-    return buf.getvalue()
-
-
 def test_pdf_pages_are_priced_in_pixels_before_anything_renders():
     # One 100 x 100 inch page: 1.3 KB to send, gigabytes to render. Refused from its size alone, in the CLI and
     # batch too (their default Limits).
-    _fails(_blank_pdf(7200, 7200), "page 1 is 100 x 100 inches", seconds=1.0)
-    _fails(_blank_pdf(595, 842, pages=200), "the pages add up to", Limits(max_total_pixels=500_000_000), seconds=2.0)
-    assert load_source(_blank_pdf(2384, 3370)).kind == "pdf"           # A0 still passes
-    assert load_source(_blank_pdf(595, 842, pages=250)).kind == "pdf"  # as do 250 A4 pages by default
+    _fails(huge_page_pdf(7200, 7200), "page 1 is 100 x 100 inches", seconds=1.0)
+    _fails(huge_page_pdf(595, 842, pages=200), "the pages add up to", Limits(max_total_pixels=500_000_000), seconds=2.0)
+    assert load_source(huge_page_pdf(2384, 3370)).kind == "pdf"           # A0 still passes
+    assert load_source(huge_page_pdf(595, 842, pages=250)).kind == "pdf"  # as do 250 A4 pages by default
