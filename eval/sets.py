@@ -48,13 +48,36 @@ class SynthSet:
 
 
 @dataclass(frozen=True)
+class RealScanSet:
+    """Scans of real layouts: every digital PDF with a truth file in `folder`, degraded by the factory's `scan`
+    command at each level (`copies` per level, going through the level's profiles)."""
+    name: str
+    description: str
+    folder: Path
+    levels: tuple[str, ...]
+    copies: int
+    seed: int
+
+    def parts(self, out: Path) -> list[tuple[Path, list[str]]]:
+        pdfs = sorted(p for p in self.folder.glob("*.pdf") if (self.folder / f"{p.stem}.truth.json").exists())
+        return [(out, ["-m", "training.synth", "scan", str(p), "--truth", str(self.folder / f"{p.stem}.truth.json"),
+                       "--levels", ",".join(self.levels), "--copies", str(self.copies), "--seed", str(self.seed),
+                       "--out", str(out)]) for p in pdfs]
+
+    def command(self, out: Path | None = None) -> str:
+        return SynthSet.command(self, out)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class FolderSet:
     name: str
     description: str
     path: Path
 
 
-SETS: dict[str, SynthSet | FolderSet] = {s.name: s for s in (
+REAL = Path(os.environ.get("NIANBAO_REAL", "/work/shared/real"))
+
+SETS: dict[str, SynthSet | RealScanSet | FolderSet] = {s.name: s for s in (
     FolderSet("seeds", "the real text dumps with their expected output (/work/shared/seeds or $NIANBAO_SEEDS)", SEEDS),
     SynthSet("synth-standard", "40 synthetic reports, both templates, every kind (text, HTML, DOCX, digital PDF, "
                                "scan at a drawn level)", n=40, seed=2026),
@@ -64,13 +87,16 @@ SETS: dict[str, SynthSet | FolderSet] = {s.name: s for s in (
     SynthSet("synth-digital", "40 synthetic reports as text, HTML, DOCX and digital PDF only (fast)", n=40, seed=2028,
              kinds="text,html,docx,pdf"),
     SynthSet("synth-smoke", "3 synthetic reports, every kind: a quick check", n=3, seed=7),
+    RealScanSet("real-layout-scans", "scans of the real digital PDFs in /work/shared/real ($NIANBAO_REAL), 4 per "
+                                     "level (light, moderate, heavy: scanner, copier, phone, dirty drum; fax)",
+                REAL, levels=("light", "moderate", "heavy", "fax"), copies=4, seed=2029),
 )}
 
 
 def describe() -> str:
     lines = []
     for s in SETS.values():
-        how = s.command() if isinstance(s, SynthSet) else str(s.path)
+        how = str(s.path) if isinstance(s, FolderSet) else s.command()
         lines.append(f"  {s.name:15} {s.description}\n  {'':15} {how}")
     return "\n".join(lines)
 
