@@ -1,7 +1,7 @@
 """Scans of real layouts: any digital PDF degraded at the factory's levels, with truth from a hand-checked file.
 
 `python -m training.synth scan FILE.pdf --truth FILE.truth.json --levels light,heavy --out DIR` writes, per level,
-DIR/<level>/<stem>[-<copy>].pdf (the scan), .truth.json ({"report": the canonical report, "degradation": ...}, the
+DIR/<level>/<stem>-<level>[-<copy>].pdf (the scan), .truth.json ({"report": the canonical report, "degradation": ...}, the
 form eval reads beside the factory's) and .scan.cells.json (each value cell's box in scan pixels).
 
 The truth file holds `fields` with the contract's flat keys (only cells a person could read with certainty). Each
@@ -78,7 +78,7 @@ def scan_file(pdf_path: str | Path, truth_path: str | Path, levels: tuple[str, .
             profile = names[copy % len(names)] if copies > 1 else None
             rng = np.random.default_rng([seed, name_seed, li, copy])
             result = scan(data, cells, rng, level, dpi, profile=profile)
-            doc = stem if copies == 1 else f"{stem}-{copy + 1}"
+            doc = f"{stem}-{level}" if copies == 1 else f"{stem}-{level}-{copy + 1}"
             files = {"scan": f"{doc}.pdf", "scan_cells": f"{doc}.scan.cells.json", "truth": f"{doc}.truth.json"}
             (folder / files["scan"]).write_bytes(result.pdf)
             (folder / files["scan_cells"]).write_text(dump_cells(cells_json(result)), encoding="utf-8")
