@@ -50,19 +50,18 @@ class SynthSet:
 @dataclass(frozen=True)
 class RealScanSet:
     """Scans of real layouts: every digital PDF with a truth file in `folder`, degraded by the factory's `scan`
-    command at each level (`copies` per level, going through the level's profiles)."""
+    command; `levels` holds (level, copies): several copies of a level go through its profiles in turn."""
     name: str
     description: str
     folder: Path
-    levels: tuple[str, ...]
-    copies: int
+    levels: tuple[tuple[str, int], ...]
     seed: int
 
     def parts(self, out: Path) -> list[tuple[Path, list[str]]]:
         pdfs = sorted(p for p in self.folder.glob("*.pdf") if (self.folder / f"{p.stem}.truth.json").exists())
         return [(out, ["-m", "training.synth", "scan", str(p), "--truth", str(self.folder / f"{p.stem}.truth.json"),
-                       "--levels", ",".join(self.levels), "--copies", str(self.copies), "--seed", str(self.seed),
-                       "--out", str(out)]) for p in pdfs]
+                       "--levels", level, "--copies", str(copies), "--seed", str(self.seed), "--out", str(out)])
+                for p in pdfs for level, copies in self.levels]
 
     def command(self, out: Path | None = None) -> str:
         return SynthSet.command(self, out)  # type: ignore[arg-type]
@@ -87,9 +86,10 @@ SETS: dict[str, SynthSet | RealScanSet | FolderSet] = {s.name: s for s in (
     SynthSet("synth-digital", "40 synthetic reports as text, HTML, DOCX and digital PDF only (fast)", n=40, seed=2028,
              kinds="text,html,docx,pdf"),
     SynthSet("synth-smoke", "3 synthetic reports, every kind: a quick check", n=3, seed=7),
-    RealScanSet("real-layout-scans", "scans of the real digital PDFs in /work/shared/real ($NIANBAO_REAL), 4 per "
-                                     "level (light, moderate, heavy: scanner, copier, phone, dirty drum; fax)",
-                REAL, levels=("light", "moderate", "heavy", "fax"), copies=4, seed=2029),
+    RealScanSet("real-layout-scans", "scans of the real digital PDFs in /work/shared/real ($NIANBAO_REAL): 2 light, "
+                                     "2 moderate, 6 heavy (scanner, copier, phone photo, dirty drum, dark copy, warped "
+                                     "sheet), 2 fax", REAL,
+                levels=(("light", 2), ("moderate", 2), ("heavy", 6), ("fax", 2)), seed=2029),
 )}
 
 

@@ -100,8 +100,8 @@ def drop_streaks(rulings: Rulings, ink: np.ndarray, dpi: float) -> Rulings:
 
 def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: int, near: int, reach: int,
                  limit: float, bridge: float, overshoot: float) -> np.ndarray:
-    """A stroke with characters pressing on it from both sides, over more than a character's height in all, or
-    running on more than `overshoot` past the last stroke of the other direction it crosses, is a streak (a rule
+    """A stroke with characters pressing on it from both sides, over more than a character's height in all, or (a
+    vertical one) running on more than `overshoot` past the last stroke of the other direction it crosses, is a streak (a rule
     ends at the table's frame). It may lie on a rule (the two are one stroke then): the stroke is cut at its crossings with the other
     direction's strokes into runs (crossings closer than `bridge`: one table); a run that cuts no characters is a
     rule the streak ran along and stays; the rest goes."""
@@ -131,7 +131,9 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
         else:
             crossing = other[y:y + h, max(0, x - reach):min(W, x + w + reach)].any(axis=1)
         centres = [(a + b) // 2 for a, b in runs(np.flatnonzero(crossing))]
-        overrun = not centres or centres[0] > overshoot or len(cuts) - centres[-1] > overshoot
+        # Only vertical strokes: rows of a table ruled across start right of a merged label, where no column rule
+        # is; and a stroke that crosses nothing runs on past nothing (the rules of a table ruled only across).
+        overrun = axis == 1 and bool(centres) and (centres[0] > overshoot or len(cuts) - centres[-1] > overshoot)
         if int(cuts.sum()) <= limit and not overrun:
             continue
         keep = np.zeros(len(cuts), dtype=bool)

@@ -18,7 +18,7 @@ import numpy as np
 
 from training.synth.factory import dump_cells, dump_json
 from training.synth.render_pdf import PlacedCell
-from training.synth.scan import PROFILES, cells_json, scan
+from training.synth.scan import NAMED_PROFILES, PROFILES, cells_json, scan
 
 
 def nested_report(truth: dict) -> dict:
@@ -69,14 +69,14 @@ def scan_file(pdf_path: str | Path, truth_path: str | Path, levels: tuple[str, .
     stem = pdf_path.name[:-4] if pdf_path.name.lower().endswith(".pdf") else pdf_path.name
     name_seed = zlib.crc32(stem.encode("utf-8"))
     entries = []
-    for li, level in enumerate(levels):
+    for level in levels:
         folder = out / level
         folder.mkdir(parents=True, exist_ok=True)
-        names = PROFILES[level][0]
+        names = PROFILES[level][0] + NAMED_PROFILES.get(level, [])
         for copy in range(copies):
             # Several copies of a level go through its profiles in turn (heavy: scanner, copier, phone, drum).
             profile = names[copy % len(names)] if copies > 1 else None
-            rng = np.random.default_rng([seed, name_seed, li, copy])
+            rng = np.random.default_rng([seed, name_seed, zlib.crc32(level.encode()), copy])
             result = scan(data, cells, rng, level, dpi, profile=profile)
             doc = f"{stem}-{level}" if copies == 1 else f"{stem}-{level}-{copy + 1}"
             files = {"scan": f"{doc}.pdf", "scan_cells": f"{doc}.scan.cells.json", "truth": f"{doc}.truth.json"}

@@ -17,17 +17,23 @@ import pypdfium2 as pdfium
 from training.synth.image_pdf import jpeg_pages_to_pdf
 from training.synth.render_pdf import PlacedCell
 
-# The levels as issue #5 defines them: moderate is 150-200 DPI scanner noise; heavy is ink bleed, a bad photocopy or
-# a phone photo; "drum" is a copy from a dirty drum (streaks that are not rules) and a copier page may be a dark bad
-# copy (grey paper, black borders). Fax (binarised at about 200x100 lines per inch) is harsher still: an extra
-# level, asked for by name.
+# The levels as issue #5 defines them: moderate is 150-200 DPI scanner noise; heavy is ink bleed, a bad photocopy
+# or a phone photo, and (named profiles, below) a dirty drum's streaks, a dark bad copy, a warped sheet. Fax
+# (binarised at about 200x100 lines per inch) is harsher still: an extra level, asked for by name.
 LEVELS = ("light", "moderate", "heavy")
 EXTRA_LEVELS = ("fax",)
 PROFILES = {"light": (["scanner"], [1]),
             "moderate": (["scanner"], [1]),
-            "heavy": (["scanner", "copier", "phone", "drum"], [2, 3, 3, 2]),
+            "heavy": (["scanner", "copier", "phone"], [2, 4, 4]),
             "fax": (["fax"], [1])}
-DPIS = {"light": [200, 240, 300], "moderate": [150, 200], "heavy": [120, 150, 200, 300], "fax": [100, 150, 200]}
+# Profiles added later, each on the base of a drawn one: "drum" a scan with a dirty drum's streaks (vertical and
+# horizontal lines through text and off the tables), "dark_copy" a copy on grey mottled paper with black borders,
+# "warped" a scan of a sheet that does not lie flat. A drawn heavy scan or copy takes one on its base by
+# NAMED_CHANCE, from a generator of its own: every other document is drawn exactly as before they existed.
+NAMED_PROFILES = {"heavy": ["drum", "dark_copy", "warped"]}
+BASE_PROFILE = {"drum": "scanner", "dark_copy": "copier", "warped": "scanner"}
+NAMED_CHANCE = 0.5
+DPIS = {"light": [200, 240, 300], "moderate": [150, 200], "heavy": [120, 150, 200], "fax": [100, 150, 200]}
 
 
 @dataclass
@@ -189,12 +195,9 @@ def _shadow(rng: np.random.Generator, h: int, w: int, strength: float) -> np.nda
     return cv2.resize(1.0 - strength * mask, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def _curl(rng: np.random.Generator, w: int, h: int, level: str, profile: str) -> Curl | None:
-    """Stronger warps for photos and heavy scans (a sheet that does not lie flat); none on light scans."""
-    p = {"light": 0.0, "moderate": 0.15, "heavy": 0.35}[level] + (0.5 if profile == "phone" else 0.0)
-    if rng.random() >= p:
-        return None
-    k = {"moderate": 0.004, "heavy": 0.011}[level]
+def _curl(rng: np.random.Generator, w: int, h: int) -> Curl:
+    """A sheet that does not lie flat: rows bend by up to about 1% of the page height."""
+    k = 0.011
     return Curl(w, h, wave_y=_r(rng, 0.3, 1.0) * k * h * rng.choice([-1, 1]), freq_y=_r(rng, 0.4, 1.2),
                 phase_y=_r(rng, 0, 2 * np.pi), bulge=_r(rng, 0.5, 1.5) * k * h * rng.choice([-1, 1]),
                 centre=_r(rng, 0.3, 0.7), wave_x=_r(rng, 0.2, 0.6) * k * w * rng.choice([-1, 1]),
@@ -261,9 +264,15 @@ def _dark_copy(f: np.ndarray, rng: np.random.Generator, dpi: int) -> tuple[np.nd
     return f, ops
 
 
-def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str, dpi: int, first_page: bool = False
-            ) -> tuple[np.ndarray, Curl | None, np.ndarray, list[dict], bool, int]:
-    """Returns (matrix from warped clean pixels to scan pixels, curl, image, ops, gray, jpeg quality)."""
+def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str, dpi: int, first_page: bool = False,
+            extra: np.random.Generator | None = None) -> tuple[np.ndarray, Curl | None, np.ndarray, list[dict], bool, int]:
+    """Returns (matrix from warped clean pixels to scan pixels, curl, image, ops, gray, jpeg quality).
+
+    `extra` draws what the named profiles add (streaks, warps, dark copies), so that `rng` draws exactly what it
+    drew before they existed."""
+    extra = extra if extra is not None else rng
+    named = profile if profile in BASE_PROFILE else None
+    profile = BASE_PROFILE.get(profile, profile)
     h, w = img.shape[:2]
     ops: list[dict] = []
     strength = {"light": 0.3, "moderate": 0.6, "heavy": 1.0}[level]
@@ -298,17 +307,17 @@ def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str,
         cv2.line(work, (x0, y0), (x1, y1), (tone,) * (1 if gray else 3), max(2, dpi // 40))
         ops.append({"op": "staple"})
 
-    if profile == "drum":
-        ops += _drum_streaks(work, rng, dpi)
+    if named == "drum":
+        ops += _drum_streaks(work, extra, dpi)
 
     # Geometry (a smooth warp, then one matrix), background where the page left the frame.
+    m, geo_ops = _geometry(rng, w, h, level, profile)
     bg = _background(rng, profile)
     border = bg[0] if gray else bg
-    curl = _curl(rng, w, h, level, profile)
+    curl = _curl(extra, w, h) if named == "warped" else None
     if curl is not None:
         work = curl.apply(work, border)
         ops.append(curl.as_op())
-    m, geo_ops = _geometry(rng, w, h, level, profile)
     ops += geo_ops
     work = cv2.warpPerspective(work, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                                borderValue=border)
@@ -329,8 +338,8 @@ def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str,
         return (m, curl, *_finish(work, rng, level, ops, gray, w, strength, profile))
 
     f = work.astype(np.float32)
-    if profile == "copier" and rng.random() < 0.5:
-        f, copy_ops = _dark_copy(f, rng, dpi)
+    if named == "dark_copy":
+        f, copy_ops = _dark_copy(f, extra, dpi)
         ops += copy_ops
     # Paper and contrast: grey paper, faded toner.
     if rng.random() < 0.4 + 0.5 * strength:
@@ -417,16 +426,21 @@ def transform_box(page: ScanPage, x: float, y: float, w: float, h: float) -> lis
 
 def scan(pdf: bytes, cells: list[PlacedCell], rng: np.random.Generator, level: str, dpi: int | None = None,
          profile: str | None = None) -> ScanResult:
-    """`profile` (one of the level's) is drawn by the level's weights unless given."""
+    """`profile` (one of the level's, named ones included) is drawn by the level's weights unless given."""
     names, weights = PROFILES[level]
+    extra = rng.spawn(1)[0]  # spawning leaves rng's own stream as it was
     drawn = str(rng.choice(names, p=np.array(weights) / sum(weights)))
+    # A drawn scan or copy may turn into one of the named profiles on its base (a photo stays a photo).
+    named = [n for n in NAMED_PROFILES.get(level, []) if BASE_PROFILE[n] == drawn]
+    if profile is None and named and extra.random() < NAMED_CHANCE:
+        profile = str(extra.choice(named))
     profile = profile or drawn
     if dpi is None:
         dpi = int(rng.choice(DPIS[level]))
     strength = "heavy" if level == "fax" else level   # how hard every other operation hits
     pages = []
     for i, img in enumerate(rasterise(pdf, dpi)):
-        m, curl, out, ops, gray, quality = degrade(img, rng, strength, profile, dpi, first_page=i == 0)
+        m, curl, out, ops, gray, quality = degrade(img, rng, strength, profile, dpi, first_page=i == 0, extra=extra)
         h, w = out.shape[:2]
         if w > h and rng.random() < 0.35:
             # A landscape page fed in portrait: the scan comes out turned a quarter.
