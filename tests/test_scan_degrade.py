@@ -224,3 +224,22 @@ def test_doubtful_number_cells_carry_their_alternatives_into_the_document():
     doc_cells = [c for it in items for c in it.line.cells]
     doubtful = [c for c in doc_cells if c.alternatives]
     assert len(doubtful) == 1 and doubtful[0].text == "3" and doubtful[0].alternatives == [("3", 0.6), ("8", 0.35)]
+
+
+def test_the_second_look_keeps_a_doubtful_numbers_alternatives():
+    from service.scan.page_ocr import PageOcrReader
+
+    class Detector:
+        def __call__(self, image, **flags):
+            class Found:
+                boxes = [np.array([[10, 10], [90, 10], [90, 40], [10, 40]]),
+                         np.array([[120, 10], [160, 10], [160, 40], [120, 40]])]
+            return Found()
+
+    reader = PageOcrReader.__new__(PageOcrReader)
+    reader.detector = Detector()
+    reader.engine = _Engine([Reading("不予公开", 0.99, "1", 0.5, [("1", 0.5), ("7", 0.4)]),  # a label: none kept
+                             Reading("3", 0.6, "3", 0.6, [("3", 0.6), ("8", 0.35)])])
+    boxes = reader.boxes(np.full((60, 200), 255, np.uint8))
+    assert [b[4] for b in boxes] == ["不予公开", "3"]
+    assert boxes[0][6] == [] and boxes[1][6] == [("3", 0.6), ("8", 0.35)]
