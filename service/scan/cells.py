@@ -95,16 +95,7 @@ def crop_line(gray: np.ndarray, box: tuple[int, int, int, int], bound: tuple[int
     out = np.full((h, w), 255, dtype=np.uint8)
     sx0, sy0, sx1, sy1 = max(bx0, x0 - m), max(by0, y0 - m), min(bx1, x1 + m), min(by1, y1 + m)
     out[sy0 - (y0 - m):sy1 - (y0 - m), sx0 - (x0 - m):sx1 - (x0 - m)] = gray[sy0:sy1, sx0:sx1]
-    return stretch_faint(out)
-
-
-def stretch_faint(crop: np.ndarray, span: float = 120.0) -> np.ndarray:
-    """A thin light font at 150 DPI leaves strokes a pale grey: stretch such a crop so its darkest ink is black
-    (the recogniser reads "447" as "117" otherwise). Crops with dark ink are returned as they are."""
-    lo, hi = float(np.percentile(crop, 1)), float(np.percentile(crop, 90))
-    if hi - lo >= span or hi - lo < 15:
-        return crop
-    return np.clip((crop.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+    return out
 
 
 def cell_crops(gray_clean: np.ndarray, ink_clean: np.ndarray, cell: GridCell, owner: int, dpi: float) -> list[Crop]:
@@ -120,11 +111,7 @@ def cell_crops(gray_clean: np.ndarray, ink_clean: np.ndarray, cell: GridCell, ow
     cell_gray = gray_clean[y0:y1, x0:x1]
     paper = float(np.percentile(cell_gray, 90))
     grain = 1.48 * float(np.median(np.abs(cell_gray[cell_gray >= np.median(cell_gray)] - paper)))
-    # A thin light font's strokes (the darkest ink of the cell still light grey at 150 DPI) are barely under the
-    # paper: on clean paper, 15 levels then count; dark ink keeps the wide margin (a fax's JPEG ringing is no ink).
-    faint = float(cell_gray.min()) > 100 if cell_gray.size else False
-    margin = max(15.0, 6 * grain) if faint else max(45.0, 5 * grain)
-    dark = np.where(cell_gray < paper - margin, 255, 0).astype(np.uint8)
+    dark = np.where(cell_gray < paper - max(45.0, 5 * grain), 255, 0).astype(np.uint8)
     region = ink_clean[y0:y1, x0:x1]
     if grain <= 6:   # on grainy paper (copies, photos) the page's own binarisation stays: it already saw the strokes
         region = cv2.bitwise_or(region, dark)
