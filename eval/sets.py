@@ -53,13 +53,33 @@ class SynthSet:
 
 
 @dataclass(frozen=True)
+class RealScanSet:
+    """Scans of real layouts: every digital PDF with a truth file in `folder`, degraded by the factory's `scan`
+    command; `levels` holds (level, copies): several copies of a level go through its profiles in turn."""
+    name: str
+    description: str
+    folder: Path
+    levels: tuple[tuple[str, int], ...]
+    seed: int
+
+    def parts(self, out: Path) -> list[tuple[Path, list[str]]]:
+        pdfs = sorted(p for p in self.folder.glob("*.pdf") if (self.folder / f"{p.stem}.truth.json").exists())
+        return [(out, ["-m", "training.synth", "scan", str(p), "--truth", str(self.folder / f"{p.stem}.truth.json"),
+                       "--levels", level, "--copies", str(copies), "--seed", str(self.seed), "--out", str(out)])
+                for p in pdfs for level, copies in self.levels]
+
+    def command(self, out: Path | None = None) -> str:
+        return SynthSet.command(self, out)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class FolderSet:
     name: str
     description: str
     path: Path
 
 
-SETS: dict[str, SynthSet | FolderSet] = {s.name: s for s in (
+SETS: dict[str, SynthSet | RealScanSet | FolderSet] = {s.name: s for s in (
     FolderSet("real", "real reports as published (text dumps, PDF-to-markdown, a digital PDF) with hand-checked "
                       "fields (/work/shared/real or $NIANBAO_REAL)", REAL),
     FolderSet("seeds", "the real text dumps with their expected output (/work/shared/seeds or $NIANBAO_SEEDS)", SEEDS),
@@ -75,13 +95,17 @@ SETS: dict[str, SynthSet | FolderSet] = {s.name: s for s in (
                               "markdown, VLM markdown)", n=60, seed=2029, kinds="text",
              text_styles=("slash_cells", "row_marks", "pipes_blank", "one_line", "markdown_torn", "vlm_markdown")),
     SynthSet("synth-smoke", "3 synthetic reports, every kind: a quick check", n=3, seed=7),
+    RealScanSet("real-layout-scans", "scans of the real digital PDFs in /work/shared/real ($NIANBAO_REAL): 2 light, "
+                                     "2 moderate, 6 heavy (scanner, copier, phone photo, dirty drum, dark copy, warped "
+                                     "sheet), 2 fax", REAL,
+                levels=(("light", 2), ("moderate", 2), ("heavy", 6), ("fax", 2)), seed=2029),
 )}
 
 
 def describe() -> str:
     lines = []
     for s in SETS.values():
-        how = s.command() if isinstance(s, SynthSet) else str(s.path)
+        how = str(s.path) if isinstance(s, FolderSet) else s.command()
         lines.append(f"  {s.name:15} {s.description}\n  {'':15} {how}")
     return "\n".join(lines)
 

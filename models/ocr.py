@@ -3,13 +3,15 @@
 The scan reader recognises each table cell's crop alone (no detection), so the engine's main call is
 `recognize(crops, numeric)`. `RapidOcrEngine` runs the PP-OCR recognition model shipped inside rapidocr, batched,
 and decodes the CTC output itself so that a numeric cell can be decoded with the alphabet restricted to digits
-(an "O" or "l" then cannot win over "0" or "1").
+(an "O" or "l" then cannot win over "0" or "1"). Where the digit reading is doubtful, a CTC prefix beam search over
+the same output gives its other readings with their probabilities (`Reading.digit_alternatives`), for the decoder
+to choose among.
 """
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
 import cv2
@@ -24,6 +26,11 @@ DIGIT_CONFUSIONS = str.maketrans({"O": "0", "o": "0", "〇": "0", "D": "0", "Q":
                                   "／": "/", "b": "6", "G": "6", "T": "7"})
 
 
+# A digit reading is doubtful, and gets its alternatives, where some frame's best symbol is less sure than this.
+DOUBT = 0.95
+TOP_K = 5
+
+
 @dataclass
 class Reading:
     """One crop read two ways from the same network output: with the full alphabet and restricted to digits."""
@@ -31,6 +38,50 @@ class Reading:
     confidence: float
     digits: str
     digits_confidence: float
+    # Doubtful digit readings only: the top-k texts by CTC probability, best first ([] where the reading is sure).
+    digit_alternatives: list[tuple[str, float]] = field(default_factory=list)
+
+
+def ctc_top_k(probs: np.ndarray, chars: Sequence[str], k: int = TOP_K, beam: int = 12, floor: float = 1e-3
+              ) -> list[tuple[str, float]]:
+    """The k most probable texts of a CTC output (frames x symbols, symbol 0 the blank), by prefix beam search:
+    each text's probability sums every frame path that collapses to it. Symbols under `floor` in a frame are not
+    tried there."""
+    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}  # prefix -> (ends in blank, in a symbol)
+    for row in probs:
+        tried = [int(c) for c in np.flatnonzero(row >= floor) if c != 0]
+        nxt: dict[tuple[int, ...], list[float]] = {}
+        for prefix, (pb, pnb) in beams.items():
+            total = pb + pnb
+            cell = nxt.setdefault(prefix, [0.0, 0.0])
+            cell[0] += total * float(row[0])
+            last = prefix[-1] if prefix else -1
+            for c in tried:
+                p = float(row[c])
+                if c == last:
+                    cell[1] += pnb * p  # the symbol held over another frame
+                    nxt.setdefault(prefix + (c,), [0.0, 0.0])[1] += pb * p  # the same symbol again after a blank
+                else:
+                    nxt.setdefault(prefix + (c,), [0.0, 0.0])[1] += total * p
+        best = sorted(nxt.items(), key=lambda kv: -(kv[1][0] + kv[1][1]))[:beam]
+        beams = {pre: (v[0], v[1]) for pre, v in best}
+    texts: dict[str, float] = {}
+    for prefix, (pb, pnb) in beams.items():
+        text = "".join(chars[c] for c in prefix).strip()
+        texts[text] = texts.get(text, 0.0) + pb + pnb
+    ranked = sorted(texts.items(), key=lambda kv: -kv[1])[:k]
+    return [(t, round(p, 4)) for t, p in ranked]
+
+
+def combine_alternatives(parts: Sequence[Sequence[tuple[str, float]]], k: int = TOP_K) -> list[tuple[str, float]]:
+    """A cell read as several lines: the top-k joined texts (lines independent: probabilities multiply)."""
+    out: list[tuple[str, float]] = [("", 1.0)]
+    for alts in parts:
+        out = sorted(((a + t, pa * pt) for a, pa in out for t, pt in alts), key=lambda x: -x[1])[:k]
+    merged: dict[str, float] = {}
+    for t, p in out:
+        merged[t] = merged.get(t, 0.0) + p
+    return [(t, round(p, 4)) for t, p in sorted(merged.items(), key=lambda kv: -kv[1])]
 
 
 @dataclass
@@ -263,8 +314,16 @@ class RapidOcrEngine:
         for p in probs:
             text, conf = self._decode(p, None)
             digits, dconf = self._decode(p, self._digit_ids)
-            readings.append(Reading(text, conf, digits, dconf))
+            readings.append(Reading(text, conf, digits, dconf, self._digit_alternatives(p)))
         return readings
+
+    def _digit_alternatives(self, probs: np.ndarray) -> list[tuple[str, float]]:
+        """Top-k digit readings where some frame is in doubt; [] where every frame is sure."""
+        sub = probs[:, self._columns(self._digit_ids)]
+        sub = sub / np.maximum(sub.sum(axis=1, keepdims=True), 1e-9)
+        if not len(sub) or float(sub.max(axis=1).min()) >= DOUBT:
+            return []
+        return ctc_top_k(sub, [self._chars[i] for i in self._digit_ids])
 
     def recognize(self, crops: Sequence[np.ndarray], numeric: Sequence[bool]) -> list[tuple[str, float]]:
         if not crops:

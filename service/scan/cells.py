@@ -7,12 +7,12 @@ their cells take the digit-restricted reading of the same network output.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from models.ocr import DIGIT_ALPHABET, OcrEngine, as_number_text
+from models.ocr import DIGIT_ALPHABET, OcrEngine, as_number_text, combine_alternatives
 from service.scan.grid import Grid, GridCell, runs
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -33,6 +33,7 @@ class CellText:
     text: str
     confidence: float
     numeric: bool = False
+    alternatives: list[tuple[str, float]] = field(default_factory=list)  # doubtful number cells: top-k readings
 
 
 def clean_page(gray: np.ndarray, lines_mask: np.ndarray) -> np.ndarray:
@@ -154,14 +155,18 @@ def read_grids(gray_clean: np.ndarray, ink_clean: np.ndarray, grids: list[Grid],
             continue
         numeric = (table, cell.col) in numeric_cols and cell.colspan == 1
         full = "".join(r.text for r in rs)
+        alternatives: list[tuple[str, float]] = []
         if numeric and len(_CJK.findall(full.replace("减", ""))) < 2:
             text = "".join(r.digits for r in rs)
             conf = min(r.digits_confidence for r in rs)
+            if any(getattr(r, "digit_alternatives", None) for r in rs):
+                alternatives = combine_alternatives([r.digit_alternatives or [(r.digits, r.digits_confidence)]
+                                                     for r in rs])
         else:
             numeric = False
             text = full
             conf = sum(r.confidence * max(1, len(r.text)) for r in rs) / sum(max(1, len(r.text)) for r in rs)
-        out.append(CellText(table, cell, text, round(float(conf), 4), numeric))
+        out.append(CellText(table, cell, text, round(float(conf), 4), numeric, alternatives))
     return out
 
 

@@ -80,8 +80,84 @@ def find_rulings(ink: np.ndarray, dpi: float) -> Rulings:
     reach = max(3, int(dpi / 25))
     side = max(2, int(dpi / 40))
     thick = max(5.0, dpi / 20)  # mean thickness: rules blur to 4-5 px in heavy scans, bold text bars are thicker
-    return Rulings(_keep_anchored(horiz, vert, ink, 0, 4 * hk, reach, side, thick),
-                   _keep_anchored(vert, horiz, ink, 1, 6 * vk, reach, side, thick))
+    rulings = Rulings(_keep_anchored(horiz, vert, ink, 0, 4 * hk, reach, side, thick),
+                      _keep_anchored(vert, horiz, ink, 1, 6 * vk, reach, side, thick))
+    return drop_streaks(rulings, ink, dpi)
+
+
+def drop_streaks(rulings: Rulings, ink: np.ndarray, dpi: float) -> Rulings:
+    """Streaks (a dirty drum, dust on a scanner's glass) are long thin lines like rules, but they run through text
+    and off the tables: a rule lies between cells, the cells' text kept off it, and ends at the table's frame."""
+    lines = cv2.bitwise_or(rulings.horizontal, rulings.vertical)
+    text = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(lines, np.ones((3, 3), np.uint8))))
+    glyph = glyph_height(text, dpi)
+    # On a speckled page (a fax's salt and pepper: tens of thousands of specks, where a scan has a few hundred at
+    # most) the specks pressing on a rule are no characters.
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(text, connectivity=8)
+    area = stats[:, cv2.CC_STAT_AREA]
+    if int((area[1:] <= 4).sum()) > 2000:
+        big = area >= int((dpi / 30) ** 2)
+        big[0] = False
+        text = np.where(big[labels], 255, 0).astype(np.uint8)
+    near = max(2, int(dpi / 50))
+    reach = max(3, int(dpi / 25))
+    return Rulings(
+        _cut_streaks(rulings.horizontal, rulings.vertical, text, 0, near, reach, 0.8 * glyph, 4 * dpi, dpi),
+        _cut_streaks(rulings.vertical, rulings.horizontal, text, 1, near, reach, 0.8 * glyph, 1.5 * dpi, dpi))
+
+
+def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: int, near: int, reach: int,
+                 limit: float, bridge: float, overshoot: float) -> np.ndarray:
+    """A stroke with characters pressing on it from both sides, over more than a character's height in all, or (a
+    vertical one) running on more than `overshoot` past the last stroke of the other direction it crosses, is a streak (a rule
+    ends at the table's frame). It may lie on a rule (the two are one stroke then): the stroke is cut at its crossings with the other
+    direction's strokes into runs (crossings closer than `bridge`: one table); a run that cuts no characters is a
+    rule the streak ran along and stays; the rest goes."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    H, W = mask.shape
+    out = mask
+    pad = near + 3
+    ax = 0 if axis == 0 else 1  # summing over `ax` collapses the window across the stroke
+    for i in range(1, n):
+        x, y, w, h, _ = stats[i]
+        if (w if axis == 0 else h) < limit:
+            continue
+        ya, yb, xa, xb = (max(0, y - pad), min(H, y + h + pad), x, x + w) if axis == 0 else \
+            (y, y + h, max(0, x - pad), min(W, x + w + pad))
+        own = labels[ya:yb, xa:xb] == i
+        txt = text[ya:yb, xa:xb] > 0
+        sides = []
+        for sign in (-1, 1):
+            ring = np.zeros_like(own)
+            for d in range(2, near + 3):
+                ring |= np.roll(own, sign * d, axis=ax)
+            ring &= ~own
+            sides.append((ring & txt).any(axis=ax))
+        cuts = sides[0] & sides[1]
+        if axis == 0:
+            crossing = other[max(0, y - reach):min(H, y + h + reach), x:x + w].any(axis=0)
+        else:
+            crossing = other[y:y + h, max(0, x - reach):min(W, x + w + reach)].any(axis=1)
+        centres = [(a + b) // 2 for a, b in runs(np.flatnonzero(crossing))]
+        # Only vertical strokes: rows of a table ruled across start right of a merged label, where no column rule
+        # is; and a stroke that crosses nothing runs on past nothing (the rules of a table ruled only across).
+        overrun = axis == 1 and bool(centres) and (centres[0] > overshoot or len(cuts) - centres[-1] > overshoot)
+        if int(cuts.sum()) <= limit and not overrun:
+            continue
+        keep = np.zeros(len(cuts), dtype=bool)
+        start = 0
+        for k in range(1, len(centres) + 1):
+            if k == len(centres) or centres[k] - centres[k - 1] > bridge:
+                lo, hi = max(0, centres[start] - reach), min(len(cuts), centres[k - 1] + reach + 1)
+                if k - start >= 3 and int(cuts[lo:hi].sum()) <= limit / 4:
+                    keep[lo:hi] = True
+                start = k
+        if out is mask:
+            out = mask.copy()
+        sl = (slice(y, y + h), slice(x, x + w))
+        drop = (labels[sl] == i) & (~keep[None, :] if axis == 0 else ~keep[:, None])
+        out[sl][drop] = 0
+    return out
 
 
 def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: int, long_enough: int, reach: int,
@@ -335,7 +411,7 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
     # A ruling runs from one line of the other direction to another; a text stroke that slipped through the
     # masks does not. Rows first (long, reliable), then columns between rows, then rows again between columns.
     rows = _cluster([(p, e - s) for p, s, e, _ in hsegs], tol, gap)
-    vsegs = [s for s in vsegs if _spans(s, rows, reach)]
+    vsegs = [s for s in vsegs if _spans(s, rows, reach) and _ends_on_rules(s, hmask, tol, reach)]
     cols = _cluster([(p, e - s) for p, s, e, _ in vsegs], tol, gap)
     if len(cols) >= 3:  # (with no column rules inside, rows under a merged label start further right: keep them)
         hsegs = [s for s in hsegs if _spans(s, cols, reach)] or hsegs
@@ -352,6 +428,11 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
             cols.insert(0, float(left))
         if cols[-1] < right - tol * 2:
             cols.append(float(right))
+    if text is not None and rows and cols:
+        # A streak that slipped through between the text of every row (or column) splits off a band holding none.
+        inner = text[y0:y1, x0:x1]
+        cols = _drop_empty_splits(cols, inner[int(rows[0]):int(rows[-1]) + 1], 1, dpi)
+        rows = _drop_empty_splits(rows, inner[:, int(cols[0]):int(cols[-1]) + 1], 0, dpi)
     from_text = False
     if len(cols) < 3 and len(rows) >= 4 and text is not None and hsegs:
         # Ruled across only: columns where the rows' text leaves a gap.
@@ -502,6 +583,44 @@ def _spans(seg: tuple[float, int, int, int], lines: list[float], tol: float) -> 
     first = min(lines, key=lambda v: abs(v - start))
     last = min(lines, key=lambda v: abs(v - end))
     return first < last and -tol <= first - start <= 3 * tol and -tol <= end - last <= 3 * tol
+
+
+def _drop_empty_splits(lines: list[float], text: np.ndarray, axis: int, dpi: float) -> list[float]:
+    """Inner lines with no text at all on one side, up to the next line, in the whole table: every real row and
+    column holds a label or a number somewhere; a streak between two rules makes a band with nothing in it."""
+    min_ink = max(4, int((dpi / 50) ** 2))
+    out = list(lines)
+    i = 1
+    while i < len(out) - 1:
+        def ink(a: float, b: float) -> int:
+            lo, hi = int(a) + 3, int(b) - 2
+            band = text[lo:hi] if axis == 0 else text[:, lo:hi]
+            return int(np.count_nonzero(band)) if hi > lo else 0
+        if ink(out[i - 1], out[i]) < min_ink or ink(out[i], out[i + 1]) < min_ink:
+            # Of the two lines around the empty band, drop the one whose removal leaves a band nearest the usual
+            # width (a streak splits one cell of an even run of columns; the frame stays).
+            j = i + 1 if ink(out[i], out[i + 1]) < min_ink and i + 1 < len(out) - 1 else i
+            if j != i:
+                usual = float(np.median(np.diff(out)))
+                if abs(out[i + 1] - out[i - 1] - usual) <= abs(out[j + 1] - out[j - 1] - usual):
+                    j = i
+            del out[j]
+        else:
+            i += 1
+    return out
+
+
+def _ends_on_rules(seg: tuple[float, int, int, int], other: np.ndarray, tol: float, reach: float) -> bool:
+    """Both ends of a vertical segment on a stroke of the across rules at its own x (not merely level with a row
+    line found elsewhere): a piece of a streak crossing a tall merged cell ends in the open."""
+    pos, start, end, _ = seg
+    h, w = other.shape
+    xa, xb = max(0, int(pos - reach)), min(w, int(pos + reach) + 1)
+
+    def on(ya: float, yb: float) -> bool:
+        return bool(other[max(0, int(ya)):min(h, int(yb) + 1), xa:xb].any())
+
+    return on(start - tol, start + 3 * tol) and on(end - 3 * tol, end + tol)
 
 
 def table_quad(rulings: Rulings, dpi: float) -> np.ndarray | None:

@@ -13,6 +13,7 @@ import re
 import numpy as np
 
 from models.ocr import OcrEngine, onnx_engine_params
+from service.scan.cells import looks_numeric
 from service.document import Box, Cell, Document, Line
 
 _CJK = r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef（）]"
@@ -24,13 +25,13 @@ def clean_text(text: str | None) -> str:
     return _CJK_GAP.sub("", " ".join((text or "").split()))
 
 
-def group_rows(items: list[tuple[float, float, float, float, str, float]], overlap: float = 0.5) -> list[list]:
-    """Boxes (x, y, w, h, text, confidence) -> printed rows: a box joins the row whose vertical span it overlaps by
+def group_rows(items: list[tuple], overlap: float = 0.5) -> list[list]:
+    """Boxes (x, y, w, h, text, confidence, ...) -> printed rows: a box joins the row whose vertical span it overlaps by
     at least `overlap` of the smaller height; rows top to bottom, boxes left to right."""
     rows: list[list] = []
     spans: list[list[float]] = []  # [top, bottom] per row
     for item in sorted(items, key=lambda b: b[1] + b[3] / 2):
-        _, y, _, h, _, _ = item
+        y, h = item[1], item[3]
         for row, span in zip(rows, spans):
             shared = min(span[1], y + h) - max(span[0], y)
             if shared >= overlap * min(h, span[1] - span[0]):
@@ -66,7 +67,9 @@ class PageOcrReader:
         self.engine = engine
         logging.getLogger("RapidOCR").setLevel(logging.WARNING)
 
-    def boxes(self, image: np.ndarray) -> list[tuple[float, float, float, float, str, float]]:
+    def boxes(self, image: np.ndarray) -> list[tuple[float, float, float, float, str, float, list]]:
+        """(x, y, w, h, text, confidence, alternatives) per line found; alternatives: a doubtful number's top-k
+        digit readings (see models.ocr), else []."""
         # use_det/use_cls/use_rec are sticky in rapidocr: always say all three.
         found = self.detector(np.ascontiguousarray(image), use_det=True, use_cls=False, use_rec=False)
         if found.boxes is None or not len(found.boxes):
@@ -81,9 +84,10 @@ class PageOcrReader:
             if x1 - x0 >= 2 and y1 - y0 >= 2:
                 rects.append((x0, y0, x1, y1))
                 crops.append(gray[y0:y1, x0:x1])
-        texts = self.engine.recognize(crops, [False] * len(crops)) if crops else []
-        return [(x0, y0, x1 - x0, y1 - y0, clean_text(text), float(conf))
-                for (x0, y0, x1, y1), (text, conf) in zip(rects, texts)]
+        readings = self.engine.read(crops) if crops else []
+        return [(x0, y0, x1 - x0, y1 - y0, clean_text(r.text), float(r.confidence),
+                 r.digit_alternatives if looks_numeric(r.text) else [])
+                for (x0, y0, x1, y1), r in zip(rects, readings)]
 
     def read(self, scanned: Document) -> Document:
         """The pages of `scanned` that hold tables, read whole from its straightened images; its other pages as
@@ -102,7 +106,8 @@ class PageOcrReader:
                 lines += [line for line in scanned.lines if page_of(line) == page.number]
                 continue
             for row in group_rows(self.boxes(page.image)):
-                cells = [Cell(text, Box(page.number, x, y, w, h), conf) for x, y, w, h, text, conf in row if text]
+                cells = [Cell(text, Box(page.number, x, y, w, h), conf, alternatives=alts)
+                         for x, y, w, h, text, conf, alts in row if text]
                 if cells:
                     lines.append(Line(cells, table=None if len(cells) == 1 else 0))
         return Document(source=scanned.source, kind=scanned.kind, lines=lines, pages=scanned.pages, method="ocr",

@@ -277,7 +277,7 @@ def _table_items(cell_texts: list[CellText], page: int) -> list[PageItem]:
     for (table, row), cts in rows.items():
         cts.sort(key=lambda c: c.cell.col)
         cells = [Cell(c.text, Box(page, c.cell.x0, c.cell.y0, c.cell.x1 - c.cell.x0, c.cell.y1 - c.cell.y0),
-                      c.confidence, row=c.cell.row, col=c.cell.col) for c in cts]
+                      c.confidence, row=c.cell.row, col=c.cell.col, alternatives=c.alternatives) for c in cts]
         y = min(c.cell.y0 for c in cts)
         items.append(PageItem(y + 0.01 * row, Line(cells, table=None), table_key=table))
     return items

@@ -1,5 +1,6 @@
 """python -m training.synth --n N --seed S --out DIR [--kinds ...] [--templates ...] [--levels ...] [--text-styles ...]
-[--workers W]"""
+[--workers W]
+python -m training.synth scan FILE.pdf --truth FILE.truth.json --levels ... --out DIR [--copies N] [--seed S]"""
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,39 @@ def _list(value: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
     return items
 
 
+def scan_main(argv: list[str]) -> int:
+    from training.synth.real_scan import scan_file
+
+    p = argparse.ArgumentParser(prog="python -m training.synth scan",
+                                description="Degrade a real digital PDF at the factory's scan levels, with the truth "
+                                            "taken from a hand-checked truth file (flat `fields`).")
+    p.add_argument("pdf", help="a digital PDF (with a text layer)")
+    p.add_argument("--truth", required=True, help="its truth file: {template, agency, year, fields: {flat key: value}}")
+    p.add_argument("--levels", default=",".join(LEVELS + EXTRA_LEVELS),
+                   type=lambda v: _list(v, LEVELS + EXTRA_LEVELS, "--levels"),
+                   help="comma list of levels (default: every level, fax included)")
+    p.add_argument("--out", required=True, help="output folder: one sub-folder per level")
+    p.add_argument("--copies", type=int, default=1,
+                   help="scans per level; several go through the level's profiles in turn (default 1: one drawn)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dpi", type=int, default=None, help="fix the scan DPI (default: drawn per level)")
+    p.add_argument("--quiet", action="store_true")
+    args = p.parse_args(argv)
+    if args.copies < 1:
+        p.error("--copies must be >= 1")
+    entries = scan_file(args.pdf, args.truth, args.levels, args.out, seed=args.seed, copies=args.copies, dpi=args.dpi)
+    if not args.quiet:
+        for e in entries:
+            print(f"{e['path']} level={e['level']} profile={e['profile']} dpi={e['dpi']} pages={e['pages']} "
+                  f"cells={e['cells']}", file=sys.stderr)
+    print(json.dumps({"scans": len(entries), "pages": sum(e["pages"] for e in entries)}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "scan":
+        return scan_main(argv[1:])
     p = argparse.ArgumentParser(prog="python -m training.synth",
                                 description="Synthetic government information-disclosure annual reports with truth: "
                                             "digital PDF, HTML, DOCX, text dumps and degraded scans.")

@@ -1,9 +1,10 @@
 """Scans: rasterise the digital PDF (pypdfium2) and degrade it as scanners, copiers, faxes and phone photos do.
 
-Geometric operations (skew, perspective, phone framing) are one 3x3 matrix per page, applied once to the image and
-to every table cell's rectangle, so each cell's box in the scan is known exactly. Photometric operations (ink
-bleed or erosion, blur, noise, low contrast, uneven light, shadows, salt-and-pepper, fax binarisation, JPEG) are
-recorded with their parameters. Everything draws from one numpy Generator seeded per document.
+Geometric operations are a smooth page warp (a curled or wavy sheet) followed by one 3x3 matrix per page (skew,
+perspective, phone framing), applied once to the image and to every table cell's rectangle, so each cell's box in
+the scan is known. Photometric operations (ink bleed or erosion, blur, noise, low contrast, uneven light, shadows,
+dirty-drum streaks, dark photocopy borders and grey paper, salt-and-pepper, fax binarisation, JPEG) are recorded
+with their parameters. Everything draws from one numpy Generator seeded per document.
 """
 from __future__ import annotations
 
@@ -16,15 +17,66 @@ import pypdfium2 as pdfium
 from training.synth.image_pdf import jpeg_pages_to_pdf
 from training.synth.render_pdf import PlacedCell
 
-# The levels as issue #5 defines them: moderate is 150-200 DPI scanner noise; heavy is ink bleed, a bad photocopy or
-# a phone photo. Fax (binarised at about 200x100 lines per inch) is harsher still: an extra level, asked for by name.
+# The levels as issue #5 defines them: moderate is 150-200 DPI scanner noise; heavy is ink bleed, a bad photocopy
+# or a phone photo, and (named profiles, below) a dirty drum's streaks, a dark bad copy, a warped sheet. Fax
+# (binarised at about 200x100 lines per inch) is harsher still: an extra level, asked for by name.
 LEVELS = ("light", "moderate", "heavy")
 EXTRA_LEVELS = ("fax",)
 PROFILES = {"light": (["scanner"], [1]),
             "moderate": (["scanner"], [1]),
             "heavy": (["scanner", "copier", "phone"], [2, 4, 4]),
             "fax": (["fax"], [1])}
+# Profiles added later, each on the base of a drawn one: "drum" a scan with a dirty drum's streaks (vertical and
+# horizontal lines through text and off the tables), "dark_copy" a copy on grey mottled paper with black borders,
+# "warped" a scan of a sheet that does not lie flat. A drawn heavy scan or copy takes one on its base by
+# NAMED_CHANCE, from a generator of its own: every other document is drawn exactly as before they existed.
+NAMED_PROFILES = {"heavy": ["drum", "dark_copy", "warped"]}
+BASE_PROFILE = {"drum": "scanner", "dark_copy": "copier", "warped": "scanner"}
+NAMED_CHANCE = 0.5
 DPIS = {"light": [200, 240, 300], "moderate": [150, 200], "heavy": [120, 150, 200], "fax": [100, 150, 200]}
+
+
+@dataclass
+class Curl:
+    """A smooth page warp in clean-raster pixels: the scan at q shows the sheet at q + d(q).
+
+    d bends rows (a wave across the page and a bulge growing towards the side edges, as a curled or creased sheet
+    lies) and columns (a gentler wave down the page)."""
+    w: int
+    h: int
+    wave_y: float  # px
+    freq_y: float
+    phase_y: float
+    bulge: float  # px at the side edges
+    centre: float  # 0..1 across the page
+    wave_x: float
+    freq_x: float
+    phase_x: float
+
+    def displacement(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        u, v = x / self.w, y / self.h
+        dy = self.wave_y * np.sin(2 * np.pi * self.freq_y * u + self.phase_y) \
+            + self.bulge * ((u - self.centre) ** 2) * (2 * v - 1)
+        dx = self.wave_x * np.sin(2 * np.pi * self.freq_x * v + self.phase_x)
+        return dx, dy
+
+    def apply(self, img: np.ndarray, border) -> np.ndarray:
+        yy, xx = np.mgrid[0:self.h, 0:self.w].astype(np.float32)
+        dx, dy = self.displacement(xx, yy)
+        return cv2.remap(img, (xx + dx).astype(np.float32), (yy + dy).astype(np.float32), cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+
+    def forward(self, pts: np.ndarray) -> np.ndarray:
+        """Where sheet points (N x 2, pixels) appear in the warped image: solve q + d(q) = p by fixed point."""
+        q = pts.astype(np.float64).copy()
+        for _ in range(6):
+            dx, dy = self.displacement(q[:, 0], q[:, 1])
+            q = pts - np.stack([dx, dy], axis=1)
+        return q
+
+    def as_op(self) -> dict:
+        return {"op": "page_warp", "wave_px": round(self.wave_y, 1), "bulge_px": round(self.bulge, 1),
+                "column_wave_px": round(self.wave_x, 1)}
 
 
 @dataclass
@@ -33,8 +85,18 @@ class ScanPage:
     width: int
     height: int
     gray: bool
-    matrix: np.ndarray  # 3x3, PDF points (top-left origin) -> scan pixels
+    matrix: np.ndarray  # 3x3, clean-raster pixels (after the curl) -> scan pixels
+    scale: float  # clean-raster pixels per PDF point
+    curl: Curl | None = None
     ops: list[dict] = field(default_factory=list)
+
+    def to_scan(self, pts: np.ndarray) -> np.ndarray:
+        """PDF points (N x 2, top-left origin) -> scan pixels."""
+        q = pts.astype(np.float64) * self.scale
+        if self.curl is not None:
+            q = self.curl.forward(q)
+        q = np.hstack([q, np.ones((len(q), 1))]) @ self.matrix.T
+        return q[:, :2] / q[:, 2:3]
 
 
 @dataclass
@@ -133,9 +195,84 @@ def _shadow(rng: np.random.Generator, h: int, w: int, strength: float) -> np.nda
     return cv2.resize(1.0 - strength * mask, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str, dpi: int, first_page: bool = False
-            ) -> tuple[np.ndarray, np.ndarray, list[dict], bool, int]:  # noqa: E501
-    """Returns (matrix from clean pixels to scan pixels, image, ops, gray, jpeg quality)."""
+def _curl(rng: np.random.Generator, w: int, h: int) -> Curl:
+    """A sheet that does not lie flat: rows bend by up to about 1% of the page height."""
+    k = 0.011
+    return Curl(w, h, wave_y=_r(rng, 0.3, 1.0) * k * h * rng.choice([-1, 1]), freq_y=_r(rng, 0.4, 1.2),
+                phase_y=_r(rng, 0, 2 * np.pi), bulge=_r(rng, 0.5, 1.5) * k * h * rng.choice([-1, 1]),
+                centre=_r(rng, 0.3, 0.7), wave_x=_r(rng, 0.2, 0.6) * k * w * rng.choice([-1, 1]),
+                freq_x=_r(rng, 0.3, 0.9), phase_x=_r(rng, 0, 2 * np.pi))
+
+
+def _drum_streaks(work: np.ndarray, rng: np.random.Generator, dpi: int) -> list[dict]:
+    """A dirty drum prints lines down (and a few across) the whole sheet: through text, past the tables, in any
+    grey, broken here and there. They lie in the sheet's frame, parallel to the table rules (in place)."""
+    h, w = work.shape[:2]
+    ops = []
+    for axis, count in ((0, int(rng.integers(2, 7))), (1, int(rng.integers(0, 3)))):
+        length = h if axis == 0 else w
+        for _ in range(count):
+            pos = int(rng.integers(0, w if axis == 0 else h))
+            width = int(rng.integers(1, max(2, dpi // 100) + 2))
+            tone = _r(rng, 0.25, 0.75)  # share of the paper's light the streak takes away
+            keep = np.ones(length, bool)
+            start = int(rng.integers(0, length // 3)) if rng.random() < 0.4 else 0
+            keep[:start] = False
+            for _ in range(int(rng.integers(0, 6))):  # worn patches where the line fades out
+                a = int(rng.integers(0, length))
+                keep[a:a + int(rng.integers(dpi // 20, dpi // 2))] = False
+            wobble = np.cumsum(rng.standard_normal(length)) * 0.02  # drifts a pixel or two over the page
+            for d in range(width):
+                idx = np.flatnonzero(keep)
+                off = np.clip(pos + d + np.round(wobble[idx]).astype(int), 0, (w if axis == 0 else h) - 1)
+                if axis == 0:
+                    work[idx, off] = (work[idx, off] * (1 - tone)).astype(work.dtype)
+                else:
+                    work[off, idx] = (work[off, idx] * (1 - tone)).astype(work.dtype)
+            ops.append({"op": "drum_streak", "axis": "vertical" if axis == 0 else "horizontal", "at": pos,
+                        "width": width, "tone": round(tone, 2)})
+    return ops
+
+
+def _dark_copy(f: np.ndarray, rng: np.random.Generator, dpi: int) -> tuple[np.ndarray, list[dict]]:
+    """A dark bad photocopy: grey, mottled paper (toner haze), black borders where the copier saw past the sheet."""
+    h, w = f.shape[:2]
+    paper = _r(rng, 140, 205)
+    black = _r(rng, 0, 35)
+    f = black + f * (paper - black) / 255.0
+    sh, sw = max(2, h // 32), max(2, w // 32)
+    haze = cv2.resize(rng.standard_normal((sh, sw)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    f = f + haze * _r(rng, 6, 18)
+    ops = [{"op": "grey_paper", "paper": round(paper, 1), "black": round(black, 1)}]
+    sides = [s for s in range(4) if rng.random() < 0.6] or [int(rng.integers(0, 4))]
+    for side in sides:
+        depth = max(2, int((w if side < 2 else h) * _r(rng, 0.01, 0.05)))
+        ragged = np.clip(depth + np.cumsum(rng.standard_normal(h if side < 2 else w)) * 0.5, 1, 2 * depth)
+        tone = _r(rng, 10, 70)
+        n = h if side < 2 else w
+        for i in range(n):
+            d = int(ragged[i])
+            if side == 0:
+                f[i, :d] = tone
+            elif side == 1:
+                f[i, w - d:] = tone
+            elif side == 2:
+                f[:d, i] = tone
+            else:
+                f[h - d:, i] = tone
+    ops.append({"op": "dark_border", "sides": sides})
+    return f, ops
+
+
+def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str, dpi: int, first_page: bool = False,
+            extra: np.random.Generator | None = None) -> tuple[np.ndarray, Curl | None, np.ndarray, list[dict], bool, int]:
+    """Returns (matrix from warped clean pixels to scan pixels, curl, image, ops, gray, jpeg quality).
+
+    `extra` draws what the named profiles add (streaks, warps, dark copies), so that `rng` draws exactly what it
+    drew before they existed."""
+    extra = extra if extra is not None else rng
+    named = profile if profile in BASE_PROFILE else None
+    profile = BASE_PROFILE.get(profile, profile)
     h, w = img.shape[:2]
     ops: list[dict] = []
     strength = {"light": 0.3, "moderate": 0.6, "heavy": 1.0}[level]
@@ -170,11 +307,18 @@ def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str,
         cv2.line(work, (x0, y0), (x1, y1), (tone,) * (1 if gray else 3), max(2, dpi // 40))
         ops.append({"op": "staple"})
 
-    # Geometry (one matrix), background where the page left the frame.
+    if named == "drum":
+        ops += _drum_streaks(work, extra, dpi)
+
+    # Geometry (a smooth warp, then one matrix), background where the page left the frame.
     m, geo_ops = _geometry(rng, w, h, level, profile)
-    ops += geo_ops
     bg = _background(rng, profile)
     border = bg[0] if gray else bg
+    curl = _curl(extra, w, h) if named == "warped" else None
+    if curl is not None:
+        work = curl.apply(work, border)
+        ops.append(curl.as_op())
+    ops += geo_ops
     work = cv2.warpPerspective(work, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                                borderValue=border)
 
@@ -191,9 +335,12 @@ def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str,
     if profile == "fax":
         work, fax_ops = _fax(work, rng, w, h, dpi)
         ops += fax_ops
-        return (m, *_finish(work, rng, level, ops, gray, w, strength, profile))
+        return (m, curl, *_finish(work, rng, level, ops, gray, w, strength, profile))
 
     f = work.astype(np.float32)
+    if named == "dark_copy":
+        f, copy_ops = _dark_copy(f, extra, dpi)
+        ops += copy_ops
     # Paper and contrast: grey paper, faded toner.
     if rng.random() < 0.4 + 0.5 * strength:
         lo = _r(rng, 0, 60 * strength)
@@ -223,7 +370,7 @@ def degrade(img: np.ndarray, rng: np.random.Generator, level: str, profile: str,
         f = f + rng.standard_normal(f.shape, dtype=np.float32) * np.float32(sigma)
         ops.append({"op": "noise", "sigma": round(sigma, 2)})
     out = np.clip(f, 0, 255).astype(np.uint8)
-    return (m, *_finish(out, rng, level, ops, gray, w, strength, profile))
+    return (m, curl, *_finish(out, rng, level, ops, gray, w, strength, profile))
 
 
 def _fax(work: np.ndarray, rng: np.random.Generator, w: int, h: int, dpi: int) -> tuple[np.ndarray, list[dict]]:
@@ -265,25 +412,35 @@ def _encode(img: np.ndarray, gray: bool, quality: int) -> bytes:
     return buf.tobytes()
 
 
-def transform_box(m: np.ndarray, x: float, y: float, w: float, h: float, width: int, height: int) -> list[float]:
-    """Axis-aligned box around the transformed rectangle, clipped to the page."""
-    pts = np.float32([[[x, y]], [[x + w, y]], [[x + w, y + h]], [[x, y + h]]])
-    q = cv2.perspectiveTransform(pts, m.astype(np.float64)).reshape(-1, 2)
+def transform_box(page: ScanPage, x: float, y: float, w: float, h: float) -> list[float]:
+    """Axis-aligned box around the transformed rectangle (its edges sampled: a warp bends them), clipped."""
+    t = np.linspace(0.0, 1.0, 5)
+    pts = np.concatenate([np.stack([x + w * t, np.full(5, y)], 1), np.stack([x + w * t, np.full(5, y + h)], 1),
+                          np.stack([np.full(5, x), y + h * t], 1), np.stack([np.full(5, x + w), y + h * t], 1)])
+    q = page.to_scan(pts)
+    width, height = page.width, page.height
     x0, y0 = max(0.0, float(q[:, 0].min())), max(0.0, float(q[:, 1].min()))
     x1, y1 = min(float(width), float(q[:, 0].max())), min(float(height), float(q[:, 1].max()))
     return [round(x0, 1), round(y0, 1), round(max(0.0, x1 - x0), 1), round(max(0.0, y1 - y0), 1)]
 
 
-def scan(pdf: bytes, cells: list[PlacedCell], rng: np.random.Generator, level: str, dpi: int | None = None
-         ) -> ScanResult:
+def scan(pdf: bytes, cells: list[PlacedCell], rng: np.random.Generator, level: str, dpi: int | None = None,
+         profile: str | None = None) -> ScanResult:
+    """`profile` (one of the level's, named ones included) is drawn by the level's weights unless given."""
     names, weights = PROFILES[level]
-    profile = str(rng.choice(names, p=np.array(weights) / sum(weights)))
+    extra = rng.spawn(1)[0]  # spawning leaves rng's own stream as it was
+    drawn = str(rng.choice(names, p=np.array(weights) / sum(weights)))
+    # A drawn scan or copy may turn into one of the named profiles on its base (a photo stays a photo).
+    named = [n for n in NAMED_PROFILES.get(level, []) if BASE_PROFILE[n] == drawn]
+    if profile is None and named and extra.random() < NAMED_CHANCE:
+        profile = str(extra.choice(named))
+    profile = profile or drawn
     if dpi is None:
         dpi = int(rng.choice(DPIS[level]))
     strength = "heavy" if level == "fax" else level   # how hard every other operation hits
     pages = []
     for i, img in enumerate(rasterise(pdf, dpi)):
-        m, out, ops, gray, quality = degrade(img, rng, strength, profile, dpi, first_page=i == 0)
+        m, curl, out, ops, gray, quality = degrade(img, rng, strength, profile, dpi, first_page=i == 0, extra=extra)
         h, w = out.shape[:2]
         if w > h and rng.random() < 0.35:
             # A landscape page fed in portrait: the scan comes out turned a quarter.
@@ -295,13 +452,12 @@ def scan(pdf: bytes, cells: list[PlacedCell], rng: np.random.Generator, level: s
                 ops.insert(-1, {"op": "rotate90", "direction": "counterclockwise"})
             m = turn @ m
             h, w = out.shape[:2]
-        pt = np.array([[dpi / 72.0, 0, 0], [0, dpi / 72.0, 0], [0, 0, 1]])
-        pages.append(ScanPage(_encode(out, gray, quality), w, h, gray, m @ pt, ops))
+        pages.append(ScanPage(_encode(out, gray, quality), w, h, gray, m, dpi / 72.0, curl, ops))
     pdf_bytes = jpeg_pages_to_pdf([(p.jpeg, p.width, p.height, dpi, p.gray) for p in pages])
     out_cells = []
     for c in cells:
         p = pages[c.page - 1]
-        out_cells.append({"page": c.page, "box": transform_box(p.matrix, c.x, c.y, c.w, c.h, p.width, p.height),
+        out_cells.append({"page": c.page, "box": transform_box(p, c.x, c.y, c.w, c.h),
                           "text": c.text, "key": c.key})
     return ScanResult(pdf=pdf_bytes, dpi=dpi, level=level, profile=profile, pages=pages, cells=out_cells)
 
