@@ -223,8 +223,9 @@ def build_result(source: Source, doc: Document, ex: Extraction, agency, year, fi
         box = reading.box.as_dict() if reading.box else {}
         provenance[key] = Provenance(**box, text=reading.raw, how=reading.how, note=reading.note)
     broken = {c for f in findings for c in f.cells}
+    uncut = {k: r.raw for k, r in ex.values.items() if r.value is None and r.how == "split"}
     out_findings = [FindingOut(**f.__dict__) for f in findings + prose_findings(prose or {}, template,
-                                                                                ex.current_values(), broken)]
+                                                                                ex.current_values(), broken, uncut)]
     for issue in ex.issues:
         out_findings.append(FindingOut(rule=issue["rule"], severity="warning",
                                        message=issue.get("message", issue["rule"]), cells=issue.get("cells", [])))

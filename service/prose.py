@@ -381,9 +381,10 @@ def _show(value) -> str:
 
 
 def prose_findings(prose: dict[str, dict], template: Template, values: dict[CellKey, float | int | None],
-                   broken: set[str] = frozenset()):
+                   broken: set[str] = frozenset(), uncut: dict[CellKey, str] | None = None):
     """A `prose.mismatch` warning for each exact figure the table contradicts; `broken`: flat keys of cells in a
-    rule the table breaks (said in the message: there the table may be the one misread)."""
+    rule the table breaks (said in the message: there the table may be the one misread); `uncut`: run-together
+    digits of cells left null because they cut several ways: a figure no cut can give contradicts the table too."""
     from service.validate import Finding
 
     out = []
@@ -391,6 +392,14 @@ def prose_findings(prose: dict[str, dict], template: Template, values: dict[Cell
         if fig.get("approximate"):
             continue
         table = table_value(key, template, values)
+        cell = cells_of(key, template)
+        digits = (uncut or {}).get(cell[0], "") if len(cell) == 1 else ""
+        stated = _show(fig["value"])
+        if table is None and digits.isdigit() and stated.isdigit() and stated not in digits:
+            out.append(Finding("prose.mismatch", f"the prose states {key} = {stated} (“{fig['text']}”, page "
+                               f"{fig['page']}) but no cut of the table's digits '{digits}' gives it",
+                               [".".join(cell[0])], expected=fig["value"], printed=None, severity="warning"))
+            continue
         if table is None or abs(float(table) - float(fig["value"])) < 1e-6:
             continue
         cells = [".".join(c) for c in cells_of(key, template)]

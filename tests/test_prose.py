@@ -167,6 +167,16 @@ def test_unread_cells_are_not_contradicted():
     assert prose_findings(prose, T2021, {("requests", "new", "total"): None}) == []
 
 
+def test_a_figure_no_cut_of_the_uncut_digits_gives_contradicts_the_table():
+    prose = read_prose(doc("现行有效行政规范性文件393件。"), T2021, 2023)
+    cell = ("proactive_disclosure", "normative_documents", "in_force")
+    table = {cell: None}
+    [f] = prose_findings(prose, T2021, table, uncut={cell: "77132470"})
+    assert f.cells == [".".join(cell)] and f.expected == 393 and "77132470" in f.message
+    # A figure some cut gives is no contradiction: the cut is only undecided.
+    assert prose_findings(prose, T2021, table, uncut={cell: "77393470"}) == []
+
+
 def test_a_report_without_a_table_keeps_its_prose(pipeline):
     text = ("某县统计局2023年政府信息公开工作年度报告\n一、总体情况\n2023年，我局新收政府信息公开申请十五件，"
             "上年结转政府信息公开申请1件，予以公开9件，不予处理2件，结转下年度继续办理5件。\n")
