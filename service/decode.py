@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from ortools.sat.python import cp_model
+from service.cpsat import cp_model
 
 from service.assemble import Extraction, Reading, RowEvidence, Span
 from service.readings import UPPER, Option, options_of

@@ -274,3 +274,12 @@ def test_a_number_broken_over_cell_borders_is_read_from_the_digit_stream():
                                          0)])
     ex = decoded_doc(doc)
     assert [ex.values[("requests", "new", c)].value for c in COLS] == [50766, 0, 0, 0, 0, 0, 50766]
+
+
+def test_the_decoder_loads_without_pandas_and_pandas_still_loads_after_it():
+    import subprocess
+    import sys
+
+    code = ("import sys, service.decode; assert 'pandas' not in sys.modules, 'pandas imported'; "
+            "import pandas; assert pandas.DataFrame({'a': [1]}).shape == (1, 1)")
+    subprocess.run([sys.executable, "-c", code], check=True)
