@@ -133,3 +133,22 @@ def test_a_blank_in_another_groups_column_does_not_push_a_number_out():
         == [0, 17, 53]
     assert [value("regulations", c) for c in ("newly_made", "newly_published", "total_published")] == [0, 2, 5]
     assert [value("administrative_fees", c) for c in ("previous_year_items", "change")] == [31, -4]
+
+
+def test_a_scan_from_another_renderer_keeps_every_column():
+    # The API tests' digital report (every row a ruled row of separate cells, narrow empty bands between them),
+    # page 1 as a 150 dpi grey scan: a band holding no text is still a column (dropping its rule merged cells).
+    import io
+
+    import pypdfium2 as pdfium
+
+    from service.ingest import load_source
+    from service.pipeline import Pipeline, PipelineOptions
+    from tests.api_support import pdf_report
+
+    data, report = pdf_report(seed=100)
+    buf = io.BytesIO()
+    pdfium.PdfDocument(data)[0].render(scale=150 / 72).to_pil().convert("L").save(buf, format="PNG")
+    result = Pipeline(PipelineOptions(classifier="fuzzy")).run(load_source(buf.getvalue(), name="page.png"))
+    assert result.requests["new"] == report["requests"]["new"]
+    assert result.requests["granted"] == report["requests"]["granted"]

@@ -428,11 +428,6 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
             cols.insert(0, float(left))
         if cols[-1] < right - tol * 2:
             cols.append(float(right))
-    if text is not None and rows and cols:
-        # A streak that slipped through between the text of every row (or column) splits off a band holding none.
-        inner = text[y0:y1, x0:x1]
-        cols = _drop_empty_splits(cols, inner[int(rows[0]):int(rows[-1]) + 1], 1, dpi)
-        rows = _drop_empty_splits(rows, inner[:, int(cols[0]):int(cols[-1]) + 1], 0, dpi)
     from_text = False
     if len(cols) < 3 and len(rows) >= 4 and text is not None and hsegs:
         # Ruled across only: columns where the rows' text leaves a gap.
@@ -583,31 +578,6 @@ def _spans(seg: tuple[float, int, int, int], lines: list[float], tol: float) -> 
     first = min(lines, key=lambda v: abs(v - start))
     last = min(lines, key=lambda v: abs(v - end))
     return first < last and -tol <= first - start <= 3 * tol and -tol <= end - last <= 3 * tol
-
-
-def _drop_empty_splits(lines: list[float], text: np.ndarray, axis: int, dpi: float) -> list[float]:
-    """Inner lines with no text at all on one side, up to the next line, in the whole table: every real row and
-    column holds a label or a number somewhere; a streak between two rules makes a band with nothing in it."""
-    min_ink = max(4, int((dpi / 50) ** 2))
-    out = list(lines)
-    i = 1
-    while i < len(out) - 1:
-        def ink(a: float, b: float) -> int:
-            lo, hi = int(a) + 3, int(b) - 2
-            band = text[lo:hi] if axis == 0 else text[:, lo:hi]
-            return int(np.count_nonzero(band)) if hi > lo else 0
-        if ink(out[i - 1], out[i]) < min_ink or ink(out[i], out[i + 1]) < min_ink:
-            # Of the two lines around the empty band, drop the one whose removal leaves a band nearest the usual
-            # width (a streak splits one cell of an even run of columns; the frame stays).
-            j = i + 1 if ink(out[i], out[i + 1]) < min_ink and i + 1 < len(out) - 1 else i
-            if j != i:
-                usual = float(np.median(np.diff(out)))
-                if abs(out[i + 1] - out[i - 1] - usual) <= abs(out[j + 1] - out[j - 1] - usual):
-                    j = i
-            del out[j]
-        else:
-            i += 1
-    return out
 
 
 def _ends_on_rules(seg: tuple[float, int, int, int], other: np.ndarray, tol: float, reach: float) -> bool:
