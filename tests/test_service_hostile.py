@@ -121,9 +121,12 @@ def test_slow_clients_are_disconnected_and_their_sockets_freed(server):
             s.sendall(b"X-Slow: 1\r\n")
         for s in socks:
             assert s.recv(100) == b""   # closed by the server within its 2 s header deadline
+        # A well-formed start of a multipart body, then a file that never ends: the parser waits for more (bytes
+        # that are no multipart at all could be refused by the parser before the deadline, under load).
+        body.sendall(b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n')
         for _ in range(5):
             try:
-                body.sendall(b"x")
+                body.sendall(b"a")
             except OSError:
                 break
             time.sleep(0.5)
