@@ -1,6 +1,7 @@
 """For the API tests: a real server on loopback (started and stopped by the tests) and small generated inputs."""
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
@@ -287,3 +288,26 @@ def huge_page_pdf(width_pt: float = 7200, height_pt: float = 7200, pages: int = 
     buf = io.BytesIO()
     pdf.save(buf)
     return buf.getvalue()
+
+
+@contextlib.contextmanager
+def review_page(url: str, upload: Path, chromium: str):
+    """The review page in headless Chromium with `upload` extracted through it: yields (page, errors), errors being
+    the page's script errors."""
+    import playwright.sync_api as playwright
+
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(url + "/")
+            page.set_input_files("#file", str(upload))
+            page.click("#extract")
+            page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+            yield page, errors
+        finally:
+            browser.close()

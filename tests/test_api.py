@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api_support import (Server, corrupt_pdf, docx_report, html_report, pdf_report, pixel_bomb, png_page,
+from tests.api_support import (Server, review_page, corrupt_pdf, docx_report, html_report, pdf_report, pixel_bomb, png_page,
                                text_report, wait_job, zip_bomb_docx)
 
 SECTIONS = ("proactive_disclosure", "requests", "review_and_litigation")
@@ -250,47 +250,34 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def test_review_page_in_chromium(server, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
     data, report = pdf_report(seed=7)
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(data)
     key = "requests.granted.natural_person"
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-background-networking"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(server.url + "/")
-            page.set_input_files("#file", str(pdf))
-            page.click("#extract")
-            page.wait_for_selector("body[data-ready='1']", timeout=60_000)
-            cells = page.locator("td.value")
-            assert cells.count() == len(flat(report))
-            assert page.locator(".page img").count() == 1
-            assert page.locator(".box").count() == len(flat(report))   # every value drawn where it was read
-            assert page.locator("td.value.conf-high").count() == len(flat(report))
-            assert "valid" in page.inner_text("#summary")
+    with review_page(server.url, pdf, CHROMIUM) as (page, errors):
+        cells = page.locator("td.value")
+        assert cells.count() == len(flat(report))
+        assert page.locator(".page img").count() == 1
+        assert page.locator(".box").count() == len(flat(report))   # every value drawn where it was read
+        assert page.locator("td.value.conf-high").count() == len(flat(report))
+        assert "valid" in page.inner_text("#summary")
 
-            page.click(f"td.value[data-key='{key}']")
-            page.wait_for_selector(f"#detail-crop[data-loaded='{key}']", timeout=15_000)
-            assert page.inner_text("#detail-key") == key
-            assert page.locator(f".box.selected[data-key='{key}']").count() == 1
-            natural = page.evaluate("document.querySelector('#detail-crop').naturalWidth")
-            assert natural > 50
-            other = "review_and_litigation.reconsideration.total"
-            page.click(f".box[data-key='{other}']")            # a box on the page selects its table cell
-            page.wait_for_selector(f"#detail-crop[data-loaded='{other}']", timeout=15_000)
-            assert page.locator(f"td.value.selected[data-key='{other}']").count() == 1
-            page.click(f"td.value[data-key='{key}']")
-            with page.expect_download() as download:
-                page.click("#downloads button[data-format='csv']")
-            assert download.value.suggested_filename == "report.csv"
-            page.screenshot(path=str(Path(server.data_dir).parent / "review.png"))
-            assert errors == []
-        finally:
-            browser.close()
+        page.click(f"td.value[data-key='{key}']")
+        page.wait_for_selector(f"#detail-crop[data-loaded='{key}']", timeout=15_000)
+        assert page.inner_text("#detail-key") == key
+        assert page.locator(f".box.selected[data-key='{key}']").count() == 1
+        natural = page.evaluate("document.querySelector('#detail-crop').naturalWidth")
+        assert natural > 50
+        other = "review_and_litigation.reconsideration.total"
+        page.click(f".box[data-key='{other}']")            # a box on the page selects its table cell
+        page.wait_for_selector(f"#detail-crop[data-loaded='{other}']", timeout=15_000)
+        assert page.locator(f"td.value.selected[data-key='{other}']").count() == 1
+        page.click(f"td.value[data-key='{key}']")
+        with page.expect_download() as download:
+            page.click("#downloads button[data-format='csv']")
+        assert download.value.suggested_filename == "report.csv"
+        page.screenshot(path=str(Path(server.data_dir).parent / "review.png"))
+        assert errors == []

@@ -229,11 +229,11 @@ def test_review_page_shows_prose_and_marks_contradicted_cells(tmp_path):
     import shutil
     from pathlib import Path
 
-    playwright = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists():
         pytest.skip("chromium is not installed")
-    from tests.api_support import Server
+    from tests.api_support import Server, review_page
 
     report = consistent_report(seed=5)
     new = report["requests"]["new"]["total"]
@@ -244,28 +244,16 @@ def test_review_page_shows_prose_and_marks_contradicted_cells(tmp_path):
     data_dir.mkdir()
     server = Server(data_dir).start()
     try:
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu",
-                                                                         "--disable-dev-shm-usage"])
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                errors = []
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.goto(server.url + "/")
-                page.set_input_files("#file", str(path))
-                page.click("#extract")
-                page.wait_for_selector("body[data-ready='1']", timeout=60_000)
-                rows = page.locator("table.prose tr[data-prose]")
-                assert rows.count() == 2
-                assert page.locator("table.prose tr.contradicted").count() == 1
-                assert page.locator("td.value.contradicted").count() == 1
-                assert page.locator("td.value.contradicted[data-key='requests.new.total']").count() == 1
-                page.click("table.prose tr[data-prose='requests.new.total']")
-                assert page.inner_text("#detail-key") == "requests.new.total"
-                assert str(new + 2) in page.inner_text("#detail-fields")
-                assert errors == []
-            finally:
-                browser.close()
+        with review_page(server.url, path, chromium) as (page, errors):
+            rows = page.locator("table.prose tr[data-prose]")
+            assert rows.count() == 2
+            assert page.locator("table.prose tr.contradicted").count() == 1
+            assert page.locator("td.value.contradicted").count() == 1
+            assert page.locator("td.value.contradicted[data-key='requests.new.total']").count() == 1
+            page.click("table.prose tr[data-prose='requests.new.total']")
+            assert page.inner_text("#detail-key") == "requests.new.total"
+            assert str(new + 2) in page.inner_text("#detail-fields")
+            assert errors == []
     finally:
         server.stop()
 
