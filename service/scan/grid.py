@@ -675,25 +675,16 @@ def table_quad(rulings: Rulings, dpi: float) -> np.ndarray | None:
     if not contours:
         return None
     h, w = frame.shape
-    # The tables as solid blobs, thin strokes off them (a streak running on past the frame) opened away; the
-    # frame as drawn is tried too.
+    # The tables as solid blobs, thin strokes off them (streaks running on past the frame, which bend its hull
+    # into a false quadrilateral) opened away.
     solid = np.zeros_like(frame)
     cv2.drawContours(solid, contours, -1, 255, cv2.FILLED)
     k = max(9, int(dpi / 8))
     solid = cv2.morphologyEx(solid, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    opened, _ = cv2.findContours(solid, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    lines = cv2.dilate(cv2.bitwise_or(rulings.horizontal, rulings.vertical),
-                       cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7)))
-    for found in (contours, opened):
-        if found:
-            quad = _frame_quad(max(found, key=cv2.contourArea), lines, dpi)
-            if quad is not None:
-                return quad
-    return None
-
-
-def _frame_quad(biggest: np.ndarray, lines: np.ndarray, dpi: float) -> np.ndarray | None:
-    h, w = lines.shape
+    contours, _ = cv2.findContours(solid, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    biggest = max(contours, key=cv2.contourArea)
     if cv2.contourArea(biggest) < 0.1 * h * w:
         return None
     ordered = quad_corners(biggest)
@@ -706,6 +697,8 @@ def _frame_quad(biggest: np.ndarray, lines: np.ndarray, dpi: float) -> np.ndarra
         return None
     # Every side of the quadrilateral must be a drawn rule (a table ruled only across has no side rules, and its
     # hull can cut a corner where short rows start).
+    lines = cv2.dilate(cv2.bitwise_or(rulings.horizontal, rulings.vertical),
+                       cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7)))
     for a, b in zip(ordered, np.roll(ordered, -1, axis=0)):
         n = int(max(abs(b - a))) + 1
         xs = np.clip(np.linspace(a[0], b[0], n).round().astype(int), 0, w - 1)
