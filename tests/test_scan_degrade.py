@@ -245,3 +245,37 @@ def test_the_second_look_keeps_a_doubtful_numbers_alternatives():
     boxes = reader.boxes(np.full((60, 200), 255, np.uint8))
     assert [b[4] for b in boxes] == ["不予公开", "3"]
     assert boxes[0][6] == [] and boxes[1][6] == [("3", 0.6), ("8", 0.35)]
+
+
+def _page_grids(pdf: Path, page: int) -> list[tuple[int, int]]:
+    """(rows, columns) of each table the reader finds on a page: straightened, a photographed frame squared up."""
+    from service.document import Source
+    from service.scan.cells import text_ink
+    from service.scan.grid import find_tables, table_quad
+    from service.scan.raster import load_pages, straighten, unwarp
+
+    gray, dpi = load_pages(Source(pdf.name, pdf.read_bytes(), "pdf"), 150, 60)[page - 1]
+    p = straighten(gray, page, dpi)
+    quad = table_quad(find_rulings(binarize(p.gray), p.dpi), p.dpi)
+    if quad is not None:
+        p.gray, _ = unwarp(p.gray, quad)
+    ink = binarize(p.gray)
+    rulings = find_rulings(ink, p.dpi)
+    text = text_ink(ink, cv2.bitwise_or(rulings.horizontal, rulings.vertical))
+    return [(g.n_rows, g.n_cols) for g in find_tables(ink, rulings, p.dpi, text=text)]
+
+
+@pytest.mark.skipif(not (REAL / "js_huaian_szf_2024.pdf").exists(), reason="the real PDF is not here")
+def test_a_streak_on_a_copier_scan_of_a_real_layout_leaves_its_tables_whole(tmp_path):
+    # real-layout-scans heavy-2 (copier) page 5, photographed askew: a streak down the page joined the requests
+    # table to the review table below it, bent the frame's outline (so the page was not squared up) and hid a column
+    # rule it ran along. The clean scan's tables are the measure.
+    pdf, truth = REAL / "js_huaian_szf_2024.pdf", REAL / "js_huaian_szf_2024.truth.json"
+    for level, copies in (("light", 1), ("heavy", 2)):
+        subprocess.run([sys.executable, "-m", "training.synth", "scan", str(pdf), "--truth", str(truth), "--levels",
+                        level, "--copies", str(copies), "--seed", "2029", "--out", str(tmp_path), "--quiet"],
+                       cwd=ROOT, capture_output=True, check=True)
+    clean = next((tmp_path / "light").glob("*.pdf"))
+    copier = tmp_path / "heavy" / "js_huaian_szf_2024-heavy-2.pdf"
+    assert len(_page_grids(clean, 5)) == 2
+    assert _page_grids(copier, 5) == _page_grids(clean, 5)

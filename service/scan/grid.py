@@ -62,7 +62,7 @@ class Rulings:
     vertical: np.ndarray
 
 
-def find_rulings(ink: np.ndarray, dpi: float) -> Rulings:
+def find_rulings(ink: np.ndarray, dpi: float, gray: np.ndarray | None = None) -> Rulings:
     """Strokes longer than any character: ~1/25 of the page width across, ~1/6 inch down (one table row).
 
     Text can still leave long strokes (neighbouring characters' strokes in one row join), so a stroke is kept only
@@ -80,9 +80,33 @@ def find_rulings(ink: np.ndarray, dpi: float) -> Rulings:
     reach = max(3, int(dpi / 25))
     side = max(2, int(dpi / 40))
     thick = max(5.0, dpi / 20)  # mean thickness: rules blur to 4-5 px in heavy scans, bold text bars are thicker
+    if gray is not None:
+        fh, fv = faint_lines(gray, dpi, hk, vk, thick)
+        horiz, vert = cv2.bitwise_or(horiz, fh), cv2.bitwise_or(vert, fv)
     rulings = Rulings(_keep_anchored(horiz, vert, ink, 0, 4 * hk, reach, side, thick),
                       _keep_anchored(vert, horiz, ink, 1, 6 * vk, reach, side, thick))
     return drop_streaks(rulings, ink, dpi)
+
+
+def faint_lines(gray: np.ndarray, dpi: float, hk: int, vk: int, thick: float) -> tuple[np.ndarray, np.ndarray]:
+    """Long thin strokes darker than the paper around them: light grey rules on unevenly lit or grey paper fall
+    above the page-wide Otsu level. The level is the local mean less a margin over the paper's grain."""
+    from service.scan.raster import noise_sigma
+
+    block = max(15, int(dpi / 5)) | 1
+    margin = max(12.0, 3.0 * noise_sigma(gray))
+    faint = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, margin)
+    out = []
+    for axis, (kx, ky), close in ((0, (hk, 1), (5, 1)), (1, (1, vk), (1, 5))):
+        m = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, close))
+        m = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (kx, ky)))
+        # Only thin strokes: the edges of a shaded row come out as thick bars, and would swallow a rule beside them.
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+        length = np.maximum(1, stats[:, cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT])
+        keep = stats[:, cv2.CC_STAT_AREA] / length <= thick / 2
+        keep[0] = False
+        out.append(np.where(keep[labels], 255, 0).astype(np.uint8))
+    return out[0], out[1]
 
 
 def drop_streaks(rulings: Rulings, ink: np.ndarray, dpi: float) -> Rulings:
@@ -142,6 +166,9 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
         # Only vertical strokes: rows of a table ruled across start right of a merged label, where no column rule
         # is; and a stroke that crosses nothing runs on past nothing (the rules of a table ruled only across).
         overrun = axis == 1 and bool(centres) and (centres[0] > overshoot or len(cuts) - centres[-1] > overshoot)
+        # A horizontal stroke running on past the table's frame on both sides: a streak across the page.
+        overrun = overrun or (axis == 0 and len(centres) >= 2 and centres[0] > overshoot / 2
+                              and len(cuts) - centres[-1] > overshoot / 2)
         if int(cuts.sum()) <= limit and not overrun:
             continue
         keep = np.zeros(len(cuts), dtype=bool)
@@ -233,14 +260,20 @@ def _beside_density(own: np.ndarray, paper: np.ndarray, axis: int, sign: int, st
 
 def _segments(mask: np.ndarray, axis: int) -> list[tuple[float, int, int, int]]:
     """Line segments as (position across, start along, end along, thickness); axis 0 = horizontal lines."""
-    n, _, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    n, labels, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
     segs = []
     for i in range(1, n):
         x, y, w, h, _ = stats[i]
+        pos = float(cents[i][1] if axis == 0 else cents[i][0])
+        across = h if axis == 0 else w
+        if axis == 1 and across >= 6:  # a wavering streak joined to a rule: the rule is where the stroke is densest
+            own = labels[y:y + h, x:x + w] == i
+            counts = own.sum(axis=1 if axis == 0 else 0)
+            pos = float((y if axis == 0 else x) + int(np.argmax(counts)))
         if axis == 0:
-            segs.append((float(cents[i][1]), int(x), int(x + w), int(h)))
+            segs.append((pos, int(x), int(x + w), int(h)))
         else:
-            segs.append((float(cents[i][0]), int(y), int(y + h), int(w)))
+            segs.append((pos, int(y), int(y + h), int(w)))
     return segs
 
 
@@ -345,9 +378,13 @@ def _split_at_unruled_bands(rulings: Rulings, region: tuple[int, int, int, int],
     """Two ruled tables joined by the row-joining dilation (a heading between them) come apart where no column
     rule at all crosses a band taller than a text line. Tables without column rules: see _split_at_headings."""
     x0, y0, x1, y1 = region
-    crossed = rulings.vertical[y0:y1, x0:x1].any(axis=1)
-    if not crossed.any():
+    vmask = rulings.vertical[y0:y1, x0:x1]
+    if not vmask.any():
         return _split_at_headings(rulings, region, text, min_run)
+    # Every row of a ruled table is crossed by two strokes at least (its side frame); a band crossed by one alone
+    # is a gap between two tables that a streak runs through.
+    edges = np.diff((vmask > 0).astype(np.int8), axis=1, prepend=0)
+    crossed = (edges == 1).sum(axis=1) >= 2
     out, start, y = [], 0, 0
     n = len(crossed)
     while y < n:
@@ -411,6 +448,12 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
     # A ruling runs from one line of the other direction to another; a text stroke that slipped through the
     # masks does not. Rows first (long, reliable), then columns between rows, then rows again between columns.
     rows = _cluster([(p, e - s) for p, s, e, _ in hsegs], tol, gap)
+    if hsegs:  # a rule ends at the frame (the outer long rules): a stroke running on past it is a streak joined to it
+        longest = max(e - s for _, s, e, _ in hsegs)
+        frame = [p for p, s, e, _ in hsegs if e - s >= 0.3 * longest]
+        top, bottom = int(min(frame)), int(round(max(frame))) + 1
+        vsegs = [(p, max(s, top), min(e, bottom), t) for p, s, e, t in vsegs]
+        vsegs = [s for s in vsegs if s[2] - s[1] >= dpi / 8]
     vsegs = [s for s in vsegs if _spans(s, rows, reach) and _ends_on_rules(s, hmask, tol, reach)]
     cols = _cluster([(p, e - s) for p, s, e, _ in vsegs], tol, gap)
     if len(cols) >= 3:  # (with no column rules inside, rows under a merged label start further right: keep them)
@@ -601,8 +644,17 @@ def table_quad(rulings: Rulings, dpi: float) -> np.ndarray | None:
     contours, _ = cv2.findContours(frame, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return None
-    biggest = max(contours, key=cv2.contourArea)
     h, w = frame.shape
+    # The tables as solid blobs, thin strokes off them (streaks running on past the frame, which bend its hull
+    # into a false quadrilateral) opened away.
+    solid = np.zeros_like(frame)
+    cv2.drawContours(solid, contours, -1, 255, cv2.FILLED)
+    k = max(9, int(dpi / 8))
+    solid = cv2.morphologyEx(solid, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    contours, _ = cv2.findContours(solid, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    biggest = max(contours, key=cv2.contourArea)
     if cv2.contourArea(biggest) < 0.1 * h * w:
         return None
     ordered = quad_corners(biggest)

@@ -152,8 +152,15 @@ class ScanReader:
                 rulings = find_rulings(ink, page.dpi)
                 lines_mask = cv2.bitwise_or(rulings.horizontal, rulings.vertical)
                 ink_clean = text_ink(ink, lines_mask)
-            gray_clean = clean_page(page.gray, lines_mask)
             grids = find_tables(ink, rulings, page.dpi, text=ink_clean)
+            if not grids:  # no table at the page-wide level: light grey rules on uneven or grey paper
+                faint = find_rulings(ink, page.dpi, page.gray)
+                faint_mask = cv2.bitwise_or(faint.horizontal, faint.vertical)
+                faint_text = text_ink(ink, faint_mask)
+                found = find_tables(ink, faint, page.dpi, text=faint_text)
+                if found:
+                    rulings, lines_mask, ink_clean, grids = faint, faint_mask, faint_text, found
+            gray_clean = clean_page(page.gray, lines_mask)
         with self._stage("text"):
             text_lines = find_text_lines(ink_clean, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
         runs: dict[tuple[int, int], int] = {}  # a row's pieces, over all its segments
