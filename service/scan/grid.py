@@ -60,6 +60,9 @@ class Grid:
 class Rulings:
     horizontal: np.ndarray  # masks of the ruling strokes, page-sized, 255 = line
     vertical: np.ndarray
+    # Where strokes were judged streaks and cut back (the y span of horizontal ones, the x span of vertical ones): a
+    # rule the cut left there may still be the streak, running between the text of every row or column.
+    streaks: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
 
 
 def find_rulings(ink: np.ndarray, dpi: float, gray: np.ndarray | None = None) -> Rulings:
@@ -125,13 +128,15 @@ def drop_streaks(rulings: Rulings, ink: np.ndarray, dpi: float) -> Rulings:
         text = np.where(big[labels], 255, 0).astype(np.uint8)
     near = max(2, int(dpi / 50))
     reach = max(3, int(dpi / 25))
-    return Rulings(
-        _cut_streaks(rulings.horizontal, rulings.vertical, text, 0, near, reach, 0.8 * glyph, 4 * dpi, dpi),
-        _cut_streaks(rulings.vertical, rulings.horizontal, text, 1, near, reach, 0.8 * glyph, 1.5 * dpi, dpi))
+    horizontal, across = _cut_streaks(rulings.horizontal, rulings.vertical, text, 0, near, reach, 0.8 * glyph,
+                                      4 * dpi, dpi)
+    vertical, down = _cut_streaks(rulings.vertical, rulings.horizontal, text, 1, near, reach, 0.8 * glyph,
+                                  1.5 * dpi, dpi)
+    return Rulings(horizontal, vertical, (across, down))
 
 
 def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: int, near: int, reach: int,
-                 limit: float, bridge: float, overshoot: float) -> np.ndarray:
+                 limit: float, bridge: float, overshoot: float) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """A stroke with characters pressing on it from both sides, over more than a character's height in all, or (a
     vertical one) running on more than `overshoot` past the last stroke of the other direction it crosses, is a streak (a rule
     ends at the table's frame). It may lie on a rule (the two are one stroke then): the stroke is cut at its crossings with the other
@@ -140,6 +145,7 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     H, W = mask.shape
     out = mask
+    cut: list[tuple[int, int]] = []
     pad = near + 3
     ax = 0 if axis == 0 else 1  # summing over `ax` collapses the window across the stroke
     for i in range(1, n):
@@ -184,7 +190,8 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
         sl = (slice(y, y + h), slice(x, x + w))
         drop = (labels[sl] == i) & (~keep[None, :] if axis == 0 else ~keep[:, None])
         out[sl][drop] = 0
-    return out
+        cut.append((int(y), int(y + h)) if axis == 0 else (int(x), int(x + w)))
+    return out, cut
 
 
 def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: int, long_enough: int, reach: int,
@@ -471,6 +478,15 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
             cols.insert(0, float(left))
         if cols[-1] < right - tol * 2:
             cols.append(float(right))
+    if text is not None and rows and cols and (rulings.streaks[0] or rulings.streaks[1]):
+        # A streak that slipped through between the text of every row (or column) splits off a band holding none.
+        # Only where a streak was cut: a band without text is otherwise a real one (blank cells, a narrow margin
+        # between separately ruled cells).
+        inner = text[y0:y1, x0:x1]
+        cols = _drop_empty_splits(cols, inner[int(rows[0]):int(rows[-1]) + 1], 1, dpi,
+                                  [(a - x0, b - x0) for a, b in rulings.streaks[1]], tol)
+        rows = _drop_empty_splits(rows, inner[:, int(cols[0]):int(cols[-1]) + 1], 0, dpi,
+                                  [(a - y0, b - y0) for a, b in rulings.streaks[0]], tol)
     from_text = False
     if len(cols) < 3 and len(rows) >= 4 and text is not None and hsegs:
         # Ruled across only: columns where the rows' text leaves a gap.
@@ -621,6 +637,33 @@ def _spans(seg: tuple[float, int, int, int], lines: list[float], tol: float) -> 
     first = min(lines, key=lambda v: abs(v - start))
     last = min(lines, key=lambda v: abs(v - end))
     return first < last and -tol <= first - start <= 3 * tol and -tol <= end - last <= 3 * tol
+
+
+def _drop_empty_splits(lines: list[float], text: np.ndarray, axis: int, dpi: float,
+                       streaks: list[tuple[int, int]], tol: float) -> list[float]:
+    """Inner lines with no text at all on one side, up to the next line, in the whole table: every real row and
+    column holds a label or a number somewhere; a streak between two rules makes a band with nothing in it."""
+    min_ink = max(4, int((dpi / 50) ** 2))
+    out = list(lines)
+    i = 1
+    while i < len(out) - 1:
+        def ink(a: float, b: float) -> int:
+            lo, hi = int(a) + 3, int(b) - 2
+            band = text[lo:hi] if axis == 0 else text[:, lo:hi]
+            return int(np.count_nonzero(band)) if hi > lo else 0
+        on_streak = any(a - tol <= out[i] <= b + tol for a, b in streaks)
+        if on_streak and (ink(out[i - 1], out[i]) < min_ink or ink(out[i], out[i + 1]) < min_ink):
+            # Of the two lines around the empty band, drop the one whose removal leaves a band nearest the usual
+            # width (a streak splits one cell of an even run of columns; the frame stays).
+            j = i + 1 if ink(out[i], out[i + 1]) < min_ink and i + 1 < len(out) - 1 else i
+            if j != i:
+                usual = float(np.median(np.diff(out)))
+                if abs(out[i + 1] - out[i - 1] - usual) <= abs(out[j + 1] - out[j - 1] - usual):
+                    j = i
+            del out[j]
+        else:
+            i += 1
+    return out
 
 
 def _ends_on_rules(seg: tuple[float, int, int, int], other: np.ndarray, tol: float, reach: float) -> bool:
