@@ -63,7 +63,7 @@ def parser() -> argparse.ArgumentParser:
                         "are slow); the side-by-side table compares the project on the same inputs")
     r.add_argument("--kinds", default=None, help="only these input kinds, comma list (text,html,docx,pdf,scan)")
     r.add_argument("--out", default=None, help="report folder (default eval/reports/<set name>)")
-    r.add_argument("--classifier", default="auto", choices=("auto", "fuzzy", "model"), help="label classifier")
+    r.add_argument("--classifier", default="auto", choices=("auto", "fuzzy", "model", "model-torch"), help="label classifier")
     r.add_argument("--compare-classifier", default=None, choices=("fuzzy", "model"),
                    help="also run the project with this label classifier, side by side (same inputs)")
     r.add_argument("--device", default="cpu", choices=("cpu", "cuda"))

@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--text", type=int, default=None, metavar="N",
                    help="also N text reports made from the seeds (the default, 24, when no folder is given)")
     p.add_argument("--runs", default="local:1,local:2,ray:2", help="mode:workers, comma-separated")
-    p.add_argument("--classifier", default="auto", choices=["auto", "fuzzy", "model"])
+    p.add_argument("--classifier", default="auto", choices=["auto", "fuzzy", "model", "model-torch"])
     p.add_argument("--report", default=str(REPORT))
     p.add_argument("--note", help="a line for the report, e.g. how the folders were made")
     args = p.parse_args(argv)

@@ -54,7 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "and documents (default: on with --device cuda, off on cpu)")
     p.add_argument("--ray", metavar="ADDRESS", help="run on a Ray cluster: its address, or 'local' to start one here")
     p.add_argument("--retry-failed", action="store_true", help="process inputs that failed in earlier runs again")
-    p.add_argument("--classifier", choices=["auto", "fuzzy", "model"], default="auto")
+    p.add_argument("--classifier", choices=["auto", "fuzzy", "model", "model-torch"], default="auto")
     p.add_argument("--time-limit", type=float, default=120.0, metavar="SECONDS",
                    help="seconds allowed per page (plus one minute per input) before an input is stopped and failed; "
                         "0 for no limit (default: 120; a scanned page takes about 3 s on one CPU core)")
