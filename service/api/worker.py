@@ -76,7 +76,6 @@ def worker_main(conn, options: dict) -> None:
     except Exception as error:
         conn.send(("failed", f"models did not load: {type(error).__name__}: {error}", None))
         return
-    remember_label_probs(pipeline)
     conn.send(("ready",))
     # A pipeline that reports progress per page gets a callback; one that does not is run as it is.
     takes_progress = "progress" in inspect.signature(pipeline.run).parameters
@@ -90,30 +89,6 @@ def worker_main(conn, options: dict) -> None:
             conn.send(run_job(pipeline, takes_progress, conn, Path(upload), name, limits, slow_down_s))
         except (BrokenPipeError, OSError):
             return
-
-
-LABEL_MEMO = 4096   # label texts; about 6 KB each
-
-
-def remember_label_probs(pipeline) -> None:
-    """The label classifier's per-character probabilities depend on the label text alone, and reports print the
-    same template labels again and again: a worker remembers them (a text job's classifier time fell from 0.18 s
-    to 0.03 s, same answers, measured on the test suite's generated reports). A no-op for the fuzzy matcher."""
-    classifier = getattr(pipeline, "classifier", None)
-    probs = getattr(classifier, "probs", None)
-    if probs is None:
-        return
-    memo: dict[str, object] = {}
-
-    def remembered(texts):
-        missing = [t for t in dict.fromkeys(texts) if t not in memo]
-        if missing:
-            if len(memo) + len(missing) > LABEL_MEMO:
-                memo.clear()
-            memo.update(zip(missing, probs(missing)))
-        return [memo[t] for t in texts]
-
-    classifier.probs = remembered
 
 
 def run_job(pipeline, takes_progress: bool, conn, upload: Path, name: str, limits: dict, slow_down_s: float):
