@@ -296,7 +296,7 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
                         values[c] = hinted[c]
                         prose.add(c)
                 ambiguous = still
-    _write(ex, spans, chosen, piece_of, values, ambiguous, prose)
+    _write(ex, eqs, spans, chosen, piece_of, values, ambiguous, prose)
     # Comparable between two readings of one document (the scan's second look): numbers left out are not counted,
     # a whole-page reading holds more of them (prose) without being worse.
     left_out = sum(o.cost for o in chosen if o.place is None)
@@ -304,7 +304,7 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
     ex.decode_seconds = round(time.perf_counter() - start, 4)
 
 
-def _write(ex: Extraction, spans, chosen, piece_of, values, ambiguous, prose):
+def _write(ex: Extraction, eqs: list[Equation], spans, chosen, piece_of, values, ambiguous, prose):
     template = ex.template
     for span, o in zip(spans, chosen):
         numbers = " ".join(t.text for t in span.tokens)[:60]
@@ -342,7 +342,7 @@ def _write(ex: Extraction, spans, chosen, piece_of, values, ambiguous, prose):
         elif p.kind == "repaired":
             ex.values[cell] = Reading(p.value, raw, box, min(conf, 0.8), "repaired", p.note)
             ex.repairs.append({"cell": flat(cell), "printed": _printed(tok), "repaired": p.value,
-                               "rules": sorted({eq.rule for eq in equations(template) if cell in eq.cells}),
+                               "rules": sorted({eq.rule for eq in eqs if cell in eq.cells}),
                                "reason": f"read '{raw}', but the rules allow only {p.value:g}"})
         elif p.kind == "blank" and value == 0:
             ex.values[cell] = Reading(0, raw, box, conf * 0.9, "blank", "blank cell read as 0")
