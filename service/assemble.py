@@ -38,7 +38,7 @@ class Reading:
     raw: str = ""
     box: Box | None = None
     confidence: float = 1.0
-    how: str = "read"  # read | blank | arithmetic | order | split | repaired
+    how: str = "read"  # read | blank | arithmetic | order | split | repaired | prose | prior
     note: str | None = None
 
 

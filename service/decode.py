@@ -21,9 +21,12 @@ from service.readings import UPPER, Option, options_of
 from service.template import Template
 from service.validate import Equation, equations, flat
 from service.values import Token, parse_number
+from models.value_prior import ValuePrior
 
 DECIMAL_SCALE = 10 ** 6  # amounts in 万元 carry up to six decimals (a sum printed in 元)
 MAX_PROBES = 12  # re-solves that look for a second optimal value
+PRIOR_SCALE = 100  # the value prior's nats, as integers for the solver
+PRIOR_MARGIN = 2.3  # nats: a reading the prior decides is ten times likelier than any other reading of its cells
 
 # Costs (lower objective is better). A broken rule outweighs any reading choice, so a reading that satisfies the
 # arithmetic always wins; among readings, the plainer one wins; ties are what the uniqueness rule is for.
@@ -250,8 +253,11 @@ def _spans(ex: Extraction) -> list[Span]:
     return out[::-1]
 
 
-def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None = None) -> None:
-    """Fill ex.values (and its issues, repairs, cost) from ex.spans."""
+def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None = None,
+           prior: ValuePrior | None = None) -> None:
+    """Fill ex.values (and its issues, repairs, cost) from ex.spans. Ties among optimal readings are broken by the
+    prose's figures (`hints`), then by the value prior where it clearly favours one reading; what neither decides
+    stays null."""
     start = time.perf_counter()
     template = ex.template
     eqs = equations(template)
@@ -268,35 +274,18 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
                 for slot, p in zip(o.place.slots, o.pieces)}
     readings = {id(s): len(opts) for s, opts in zip(spans, model.options)}
     uncertain = [c for c, (p, s, o) in piece_of.items() if p.kind != "na" and (readings[id(s)] > 1 or p.free)]
-    ambiguous = _others(model.fixed_to(best), model, values, uncertain) if uncertain else {}
+    base = model.fixed_to(best)
+    ambiguous = _others(base, model, values, uncertain) if uncertain else {}
     prose: set = set()
     if ambiguous and hints:
-        base = model.fixed_to(best)
-        matches = []
-        for cell, h in hints.items():
-            low, high = model.bounds.get(cell, (1, 0))
-            if low <= _scaled(template, cell, h) <= high:
-                b = base.new_bool_var("")
-                base.add(base.get_int_var_from_proto_index(model.vars[cell].index) == _scaled(template, cell, h)) \
-                    .only_enforce_if(b)
-                if cell in model.present:
-                    base.add_implication(b, base.get_bool_var_from_proto_index(model.present[cell].index))
-                matches.append(b)
-        if matches:
-            base.maximize(sum(matches))
-            s2 = _solve(base)
-            if s2 is not None and s2.objective_value > 0:
-                agreed = round(s2.objective_value)
-                hinted = {c: s2.value(base.get_int_var_from_proto_index(model.vars[c].index)) for c in ambiguous}
-                base.clear_objective()
-                base.add(sum(matches) >= agreed)
-                still = _others(base, model, hinted, list(ambiguous))
-                for c in ambiguous:
-                    if c not in still:
-                        values[c] = hinted[c]
-                        prose.add(c)
-                ambiguous = still
-    _write(ex, eqs, spans, chosen, piece_of, values, ambiguous, prose)
+        prose = _by_hints(base, model, hints, values, ambiguous)
+        ambiguous = {c: v for c, v in ambiguous.items() if c not in prose}
+    likeliest: dict = {}  # cell -> the other values it could take
+    if ambiguous and prior is not None:
+        first = dict(values)
+        likeliest = {c: ({first[c], *ambiguous[c]} - {values[c]}) for c in _by_prior(base, model, prior, values, ambiguous)}
+        ambiguous = {c: v for c, v in ambiguous.items() if c not in likeliest}
+    _write(ex, eqs, spans, chosen, piece_of, values, ambiguous, prose, likeliest)
     # Comparable between two readings of one document (the scan's second look): numbers left out are not counted,
     # a whole-page reading holds more of them (prose) without being worse.
     left_out = sum(o.cost for o in chosen if o.place is None)
@@ -304,7 +293,75 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
     ex.decode_seconds = round(time.perf_counter() - start, 4)
 
 
-def _write(ex: Extraction, eqs: list[Equation], spans, chosen, piece_of, values, ambiguous, prose):
+def _by_hints(base: cp_model.CpModel, model: _Model, hints: dict, values: dict, ambiguous: dict) -> set:
+    """Ambiguous cells that the prose's figures decide: the most figures agreeing, and the cell the same in every
+    such solution. `base` keeps the agreement (the prior then chooses only among readings the prose allows);
+    `values` takes the decided values."""
+    template = model.template
+    matches = []
+    for cell, h in hints.items():
+        low, high = model.bounds.get(cell, (1, 0))
+        if low <= _scaled(template, cell, h) <= high:
+            b = base.new_bool_var("")
+            base.add(base.get_int_var_from_proto_index(model.vars[cell].index) == _scaled(template, cell, h)) \
+                .only_enforce_if(b)
+            if cell in model.present:
+                base.add_implication(b, base.get_bool_var_from_proto_index(model.present[cell].index))
+            matches.append(b)
+    if not matches:
+        return set()
+    base.maximize(sum(matches))
+    solver = _solve(base)
+    base.clear_objective()
+    if solver is None or solver.objective_value <= 0:
+        return set()
+    base.add(sum(matches) >= round(solver.objective_value))
+    return _settle(base, model, solver, values, ambiguous)
+
+
+def _by_prior(base: cp_model.CpModel, model: _Model, prior: ValuePrior, values: dict, ambiguous: dict) -> set:
+    """Ambiguous cells that the value prior decides: the readings of least prior cost, and the cell the same in
+    every reading within PRIOR_MARGIN of it (a clear favourite, not a coin toss)."""
+    spans = {id(s) for s in model.spans if any((s.section, *slot) in ambiguous for slot in s.slots)}
+    terms = []
+    for s, opts, lits in zip(model.spans, model.options, model.choice):
+        if id(s) not in spans:
+            continue
+        costs = [_prior_cost(prior, s, o) for o in opts]
+        low = min(costs)
+        terms += [(c - low) * base.get_bool_var_from_proto_index(lit.index) for lit, c in zip(lits, costs) if c > low]
+    if not terms:
+        return set()
+    base = base.clone()
+    base.minimize(sum(terms))
+    solver = _solve(base)
+    if solver is None:
+        return set()
+    base.clear_objective()
+    base.add(sum(terms) <= round(solver.objective_value) + round(PRIOR_MARGIN * PRIOR_SCALE))
+    return _settle(base, model, solver, values, ambiguous)
+
+
+def _prior_cost(prior: ValuePrior, span: Span, option: Option) -> int:
+    """The prior cost of the numbers a reading puts into cells, in PRIOR_SCALE units of nats."""
+    if option.place is None:
+        return 0
+    nats = sum(prior.cost(span.section, r, c, p.value) for (r, c), p in zip(option.place.slots, option.pieces)
+               if p.value is not None and p.kind in ("read", "split", "repaired"))
+    return round(nats * PRIOR_SCALE)
+
+
+def _settle(base: cp_model.CpModel, model: _Model, solver, values: dict, ambiguous: dict) -> set:
+    """The ambiguous cells whose value in `solver`'s solution no other solution of `base` changes; their values
+    go into `values`."""
+    chosen = {c: solver.value(base.get_int_var_from_proto_index(model.vars[c].index)) for c in ambiguous}
+    still = _others(base, model, chosen, list(ambiguous))
+    decided = {c for c in ambiguous if c not in still}
+    values.update({c: chosen[c] for c in decided})
+    return decided
+
+
+def _write(ex: Extraction, eqs: list[Equation], spans, chosen, piece_of, values, ambiguous, prose, likeliest):
     template = ex.template
     for span, o in zip(spans, chosen):
         numbers = " ".join(t.text for t in span.tokens)[:60]
@@ -333,6 +390,10 @@ def _write(ex: Extraction, eqs: list[Equation], spans, chosen, piece_of, values,
         if cell in prose:
             ex.values[cell] = Reading(value, raw, box, conf * 0.8, "prose",
                                       "several readings fit the table; the figure stated in the report's text chose")
+        elif cell in likeliest:
+            ex.values[cell] = Reading(value, raw, box, conf * 0.6, "prior",
+                                      f"'{raw}' can be read several ways that fit the table; {value:g} is by far the "
+                                      f"likeliest for this column (value prior)")
         elif p.kind == "na":
             ex.values[cell] = Reading(None, raw, box, conf, "read", p.note)
         elif p.kind == "read":
@@ -350,18 +411,33 @@ def _write(ex: Extraction, eqs: list[Equation], spans, chosen, piece_of, values,
             what = "blank cell" if p.kind == "blank" else "cell lost in the text"
             ex.values[cell] = Reading(value, raw, box, 0.9, "arithmetic",
                                       f"{what}; value implied by the template's arithmetic")
-    by_span: dict[int, list] = {}
-    for cell in ambiguous:
-        by_span.setdefault(id(piece_of[cell][1]), []).append(cell)
-    for cells in by_span.values():
-        cells.sort(key=lambda c: template.cells().index(c))
-        shown = "; ".join(f"{flat(c)}: {ex.values[c].note.removeprefix('could be ').removesuffix('; left null')}"
-                          for c in cells)
-        raw = " ".join(dict.fromkeys(piece_of[c][0].token.text for c in cells if piece_of[c][0].token))
-        ex.issues.append({"rule": "decode.ambiguous",
-                          "message": f"'{raw}' can be read several ways that fit the arithmetic equally well "
-                                     f"({shown}); left null",
-                          "cells": [flat(c) for c in cells]})
+    _name_ties(ex, piece_of, ambiguous, likeliest)
+
+
+def _name_ties(ex: Extraction, piece_of: dict, ambiguous: dict, likeliest: dict):
+    """One finding per span of ties: the cells left null with what they could be, and the cells the value prior
+    chose with what else they could have been."""
+    template = ex.template
+    for cells, rule in ((likeliest, "decode.likeliest"), (ambiguous, "decode.ambiguous")):
+        by_span: dict[int, list] = {}
+        for cell in cells:
+            by_span.setdefault(id(piece_of[cell][1]), []).append(cell)
+        for group in by_span.values():
+            group.sort(key=lambda c: template.cells().index(c))
+            raw = " ".join(dict.fromkeys(piece_of[c][0].token.text for c in group if piece_of[c][0].token))
+            if rule == "decode.ambiguous":
+                shown = "; ".join(f"{flat(c)}: {ex.values[c].note.removeprefix('could be ').removesuffix('; left null')}"
+                                  for c in group)
+                message = f"'{raw}' can be read several ways that fit the arithmetic equally well ({shown}); left null"
+            else:
+                shown = "; ".join(f"{flat(c)} = {ex.values[c].value:g} (else "
+                                  + ", ".join("no value" if v is None else f"{_unscale(template, c, v):g}"
+                                              for v in sorted(cells[c], key=lambda v: (v is None, v or 0)))[:80]
+                                  + ")" for c in group)
+                message = (f"'{raw}' can be read several ways that fit the arithmetic equally well; the likeliest "
+                           f"values for these columns were kept: {shown}")
+            ex.issues.append({"rule": rule, "message": message, "cells": [flat(c) for c in group],
+                              "severity": "warning" if rule == "decode.ambiguous" else "info"})
 
 
 def _printed(tok: Token) -> float | int | None:

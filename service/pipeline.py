@@ -20,6 +20,7 @@ from service.document import Document, InputError, Source
 from service.labels import FuzzyLabelMatcher, LabelClassifier
 from service.meta import detect_template, read_meta
 from service.decode import MISSING, RULE, decode
+from models.value_prior import ValuePrior
 from service.prose import prose_findings, prose_hints, read_prose
 from service.report import ExtractionResult, FindingOut, Provenance, RepairOut, SourceInfo
 from service.validate import Finding, check, equations, violations
@@ -37,6 +38,9 @@ class PipelineOptions:
     limits: object | None = None  # service.ingest.Limits
     ocr_runtime: str | None = None  # onnxruntime | torch; None: onnxruntime on cpu, torch on cuda
     ocr_engine: object | None = None  # an OcrEngine to use instead of loading one (a batch's shared OCR server)
+    # Ties the arithmetic and the prose leave (digits cut several ways) go to a clear favourite of the value prior;
+    # False: they stay null.
+    value_prior: bool = True
 
 
 @dataclass
@@ -76,6 +80,7 @@ class Pipeline:
         self.threads = self.options.threads or int(os.environ.get("OMP_NUM_THREADS", "2") or 2)
         self.classifier = load_classifier(self.options.classifier, self.options.device, self.threads)
         self.assembler = Assembler(self.classifier)
+        self.prior = ValuePrior.load() if self.options.value_prior else None
         self._scanner = None  # the OCR models load on the first document that needs them
         self._page_reader = None
 
@@ -126,7 +131,7 @@ class Pipeline:
 
     def decode(self, doc: Document, template, hints: dict | None = None) -> Extraction:
         ex = self.assembler.run(doc, template)
-        decode(ex, hints)
+        decode(ex, hints, self.prior)
         return ex
 
     def second_look(self, doc: Document, ex: Extraction, template, eqs):
@@ -227,7 +232,7 @@ def build_result(source: Source, doc: Document, ex: Extraction, agency, year, fi
     out_findings = [FindingOut(**f.__dict__) for f in findings + prose_findings(prose or {}, template,
                                                                                 ex.current_values(), broken, uncut)]
     for issue in ex.issues:
-        out_findings.append(FindingOut(rule=issue["rule"], severity="warning",
+        out_findings.append(FindingOut(rule=issue["rule"], severity=issue.get("severity", "warning"),
                                        message=issue.get("message", issue["rule"]), cells=issue.get("cells", [])))
     never_read = [f"{s}.{r}.{c}" for s, r, c in template.cells() if f"{s}.{r}.{c}" not in provenance]
     missing_rows = sorted({k.rsplit(".", 1)[0] for k in never_read})

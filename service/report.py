@@ -22,7 +22,7 @@ class Provenance(BaseModel):
     w: float | None = None
     h: float | None = None
     text: str = Field("", description="the cell text as read")
-    how: str = Field("read", description="read | blank | arithmetic | order | split | repaired | prose")
+    how: str = Field("read", description="read | blank | arithmetic | order | split | repaired | prose | prior")
     note: str | None = None
 
 

@@ -25,6 +25,12 @@ def pipeline():
     return Pipeline(PipelineOptions(classifier="fuzzy"))
 
 
+@pytest.fixture(scope="module")
+def no_prior():
+    """Ties stay ties: the uniqueness rule alone."""
+    return Pipeline(PipelineOptions(classifier="fuzzy", value_prior=False))
+
+
 def balanced(report: dict) -> dict:
     """The report with outcome_total, new and every total column made to obey the rules again."""
     t = get_template(report["template"])
@@ -62,9 +68,9 @@ def test_digit_cuts_have_no_leading_zeros():
 ALONE = "三、收到和处理政府信息公开申请情况\n（一）予以公开\t330000033\n"
 
 
-def test_two_equally_good_cuts_stay_null_with_both_listed(pipeline):
+def test_two_equally_good_cuts_stay_null_with_both_listed(no_prior):
     # 33/0/0/0/0/0/33 and 3/30/0/0/0/0/33 both satisfy the row's rule; nothing else tells them apart.
-    result = extract(pipeline, ALONE)
+    result = extract(no_prior, ALONE)
     granted = result.requests["granted"]
     assert granted["natural_person"] is None and granted["commercial_enterprise"] is None
     # What every reading agrees on is kept.
@@ -167,6 +173,43 @@ def test_grid_blanks_are_zero_where_nothing_says_otherwise():
 
 
 # -- prose hints ----------------------------------------------------------------------------------------------------
+
+def test_the_value_prior_breaks_a_clear_tie_and_says_so(pipeline):
+    # 33/0 against 3/30: a commercial enterprise's column is 0 in most reports, so 33/0 is far likelier.
+    result = extract(pipeline, ALONE)
+    granted = result.requests["granted"]
+    assert (granted["natural_person"], granted["commercial_enterprise"], granted["total"]) == (33, 0, 33)
+    assert result.provenance["requests.granted.natural_person"].how == "prior"
+    assert result.provenance["requests.granted.total"].how == "split"  # unique anyway: not the prior's doing
+    finding = next(f for f in result.findings if f.rule == "decode.likeliest")
+    assert set(finding.cells) == {"requests.granted.natural_person", "requests.granted.commercial_enterprise"}
+    assert "else 3" in finding.message and "else 30" in finding.message
+    assert not any(f.rule == "decode.ambiguous" for f in result.findings)
+
+
+def test_a_prior_that_cannot_tell_cuts_apart_leaves_them_null():
+    """Every column alike: cuts of the same digit lengths (1/23/45, 12/3/45, 12/34/5) are as likely as each other."""
+    from models.value_prior import ValuePrior
+    from service.document import Cell, Document, Line
+
+    t = get_template(T2021)
+    section = t.sections["proactive_disclosure"]
+    row = section.row("normative_documents")  # three counts, no rule among them
+    doc = Document("n.txt", "text", [Line([Cell(section.title)]), Line([Cell(row.label), Cell("12345")], 0)])
+    ex = Assembler(FuzzyLabelMatcher()).run(doc, t)
+    flat_prior = ValuePrior({}, {d: 0.1 for d in range(11)})
+    decode(ex, prior=flat_prior)
+    cells = [k for k in ex.values if k[1] == row.key]
+    assert len(cells) == 3 and all(ex.values[k].value is None for k in cells)
+    assert any(i["rule"] == "decode.ambiguous" for i in ex.issues)
+    # A prior that knows the last column is the large one decides: 1/2/345 is its favourite by far.
+    lopsided = ValuePrior({f"proactive_disclosure.{row.key}.{c}": ({0: 0.05, 1: 0.9} if i < 2 else {3: 0.9})
+                           for i, (_, _, c) in enumerate(sorted(cells, key=t.cells().index))}, {d: 0.01 for d in range(11)})
+    ex = Assembler(FuzzyLabelMatcher()).run(doc, t)
+    decode(ex, prior=lopsided)
+    assert [ex.values[k].value for k in sorted(cells, key=t.cells().index)] == [1, 2, 345]
+    assert all(ex.values[k].how == "prior" for k in cells)
+
 
 def test_hints_break_a_tie_and_nothing_else(pipeline):
     hints = {("requests", "granted", "natural_person"): 3,
