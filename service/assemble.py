@@ -374,7 +374,7 @@ class Assembler:
             if how == "order" and not label.startswith("row "):
                 ex.warnings.append(f"row {section.key}.{spec.key}: label '{label[-40:]}' unreadable; placed by order")
             ex.spans.append(Span(section.key, [(spec.key, c) for c in spec.columns], take, min(1.0, 0.5 + score),
-                                 "order" if how == "order" else "read"))
+                                 "order" if how == "order" else "read", label=label[-40:]))
             if not remaining:
                 break
             # More numbers than columns: the next row's label was not read. Only whole rows are taken by order.

@@ -12,13 +12,15 @@ lists what it could be. Figures from the report's prose (`hints`) only break suc
 """
 from __future__ import annotations
 
+import re
 import time
+import unicodedata
 
 from service.cpsat import cp_model
 
-from service.assemble import Extraction, Reading, RowEvidence, Span
+from service.assemble import LABEL_COST, Extraction, Place, Reading, RowEvidence, Span
 from service.readings import UPPER, Option, options_of
-from service.template import Template
+from service.template import MergedRow, Template
 from service.validate import Equation, equations, flat
 from service.values import Token, parse_number
 from models.value_prior import ValuePrior
@@ -107,12 +109,34 @@ class _Model:
             else:
                 m.add(self.vars[cell] == what).only_enforce_if(here)
         self._keep_order(spans)
+        self.within: dict[tuple, tuple] = {}  # a row's cell under a merged row -> the merged row's cell
+        for section, group in _merged_in(template, self.vars):
+            rows = template.sections[section]
+            for c in rows.columns:
+                total = (section, group.key, c)
+                if total in self.vars:
+                    parts = [(section, r, c) for r in group.rows if c in rows.row(r).columns]
+                    for cell in parts:
+                        self._var(cell, bound)
+                        self.within[cell] = total
+                    eqs = [*eqs, Equation(f"{section}.merged", f"{group.label} = " + " + ".join(group.rows),
+                                          (total,), tuple(parts))]
         for cell, lits in placing.items():
             if len(lits) > 1:
                 m.add_at_most_one(lits)  # one printed row per template row
-            if cell not in sure:
+            if cell not in sure and self.within.get(cell) not in sure:
                 self.present[cell] = m.new_bool_var("")
                 m.add(self.present[cell] == sum(valued.get(cell, [])))
+        for cell, total in self.within.items():
+            # Under a merged row that was read, a cell takes part in the rules though no number of its own is.
+            if cell in self.present and total in self.present:
+                was = self.present[cell]
+                self.present[cell] = m.new_bool_var("")
+                m.add_max_equality(self.present[cell], [was, self.present[total]])
+            elif cell in self.present:
+                self.present[cell] = m.new_constant(1)
+            elif total in self.present and cell not in placing:
+                self.present[cell] = self.present[total]
         for i, eq in enumerate(eqs):
             if not all(c in self.vars for c in eq.cells):
                 continue  # a row that was never read: nothing to check it by
@@ -141,10 +165,13 @@ class _Model:
         for s, opts, lits in zip(spans, self.options, self.choice):
             rows: dict[int, list] = {}
             if s.group is not None:
-                keys = self.template.sections[s.section].row_keys()
+                section = self.template.sections[s.section]
+                keys = section.row_keys()
+                first = {g.key: g.rows[0] for g in section.merged}
                 for o, lit in zip(opts, lits):
                     if o.place:
-                        rows.setdefault(keys.index(o.place.slots[0][0]), []).append(lit)
+                        row = o.place.slots[0][0]
+                        rows.setdefault(keys.index(first.get(row, row)), []).append(lit)
             here = {}
             for r, ls in rows.items():
                 here[r] = m.new_bool_var("")
@@ -231,6 +258,33 @@ def _others(base: cp_model.CpModel, model: "_Model", values: dict, cells: list) 
     return found
 
 
+# -- rows printed as one --------------------------------------------------------------------------------------------
+
+_ENUMERATOR = re.compile(r"^(?:[(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十\d]+[、.．])")
+
+
+def _bare(label: str) -> str:
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", label))
+    return _ENUMERATOR.sub("", text)
+
+
+def _merged_places(template: Template, spans: list[Span]) -> None:
+    """A span whose label is a merged row's heading alone (（六）其他处理 with no 1./2./3. under it) may fill that
+    row: the sum of its rows. Its other places stay, at their cost, in case the arithmetic says otherwise."""
+    for span in spans:
+        for group in template.sections[span.section].merged:
+            if span.label and _bare(span.label) == _bare(group.label):
+                columns = template.sections[span.section].row(group.rows[0]).columns
+                others = [Place(p.slots, max(p.cost, LABEL_COST // 2), p.label) for p in span.candidates()]
+                span.places = [Place([(group.key, c) for c in columns], 0, group.label), *others]
+
+
+def _merged_in(template: Template, cells) -> list[tuple[str, MergedRow]]:
+    """The merged rows some reading fills."""
+    rows = {(c[0], c[1]) for c in cells}
+    return [(s.key, g) for s in template.sections.values() for g in s.merged if (s.key, g.key) in rows]
+
+
 # -- decoding ---------------------------------------------------------------------------------------------------------
 
 def _unscale(template: Template, cell, value: int) -> float | int:
@@ -262,6 +316,7 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
     template = ex.template
     eqs = equations(template)
     spans = _spans(ex)
+    _merged_places(template, spans)
     model = _Model(template, spans, eqs)
     solver = _solve(model.model)
     if solver is None:
@@ -274,6 +329,7 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
                 for slot, p in zip(o.place.slots, o.pieces)}
     readings = {id(s): len(opts) for s, opts in zip(spans, model.options)}
     uncertain = [c for c, (p, s, o) in piece_of.items() if p.kind != "na" and (readings[id(s)] > 1 or p.free)]
+    uncertain += [c for c in model.within if c not in piece_of]
     base = model.fixed_to(best)
     ambiguous = _others(base, model, values, uncertain) if uncertain else {}
     prose: set = set()
@@ -286,6 +342,7 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
         likeliest = {c: ({first[c], *ambiguous[c]} - {values[c]}) for c in _by_prior(base, model, prior, values, ambiguous)}
         ambiguous = {c: v for c, v in ambiguous.items() if c not in likeliest}
     _write(ex, eqs, spans, chosen, piece_of, values, ambiguous, prose, likeliest)
+    _write_merged(ex, model, values, ambiguous)
     # Comparable between two readings of one document (the scan's second look): numbers left out are not counted,
     # a whole-page reading holds more of them (prose) without being worse.
     left_out = sum(o.cost for o in chosen if o.place is None)
@@ -414,6 +471,33 @@ def _write(ex: Extraction, eqs: list[Equation], spans, chosen, piece_of, values,
     _name_ties(ex, piece_of, ambiguous, likeliest)
 
 
+def _write_merged(ex: Extraction, model: _Model, values: dict, ambiguous: dict):
+    """A merged row is no row of the output: its printed sums go into a finding; the rows under it get what the sums
+    decide (0 each under a sum of 0) or stay null."""
+    template = ex.template
+    for section, group in _merged_in(template, ex.values):
+        sums = {c: ex.values.pop((section, group.key, c)) for c in template.sections[section].columns
+                if (section, group.key, c) in ex.values}
+        printed = ", ".join(f"{c} {r.value:g}" for c, r in sums.items() if r.value is not None)
+        cells = [(section, r, c) for r in group.rows for c in sums
+                 if (section, r, c) in model.within and (section, r, c) not in ex.values]
+        known = [c for c in cells if c not in ambiguous]
+        for cell in cells:
+            if cell in known:
+                ex.values[cell] = Reading(_unscale(template, cell, values[cell]), "", None, 0.9, "arithmetic",
+                                          f"printed only within '{group.label}' (one row for {len(group.rows)}); "
+                                          f"its sum decides this cell")
+            else:
+                ex.values[cell] = Reading(None, "", None, 0.0, "arithmetic",
+                                          f"printed only within '{group.label}' (one row for {len(group.rows)}); "
+                                          f"left null")
+        ex.issues.append({"rule": "decode.merged_rows", "severity": "info",
+                          "message": f"'{group.label}' is printed as one row ({printed}): the sum of "
+                                     f"{', '.join(group.rows)}; {len(known)} of their {len(cells)} cells follow "
+                                     f"from it, the rest are null",
+                          "cells": [flat(c) for c in cells if c not in known]})
+
+
 def _name_ties(ex: Extraction, piece_of: dict, ambiguous: dict, likeliest: dict):
     """One finding per span of ties: the cells left null with what they could be, and the cells the value prior
     chose with what else they could have been."""
@@ -421,7 +505,8 @@ def _name_ties(ex: Extraction, piece_of: dict, ambiguous: dict, likeliest: dict)
     for cells, rule in ((likeliest, "decode.likeliest"), (ambiguous, "decode.ambiguous")):
         by_span: dict[int, list] = {}
         for cell in cells:
-            by_span.setdefault(id(piece_of[cell][1]), []).append(cell)
+            if cell in piece_of:  # cells under a merged row have their own finding
+                by_span.setdefault(id(piece_of[cell][1]), []).append(cell)
         for group in by_span.values():
             group.sort(key=lambda c: template.cells().index(c))
             raw = " ".join(dict.fromkeys(piece_of[c][0].token.text for c in group if piece_of[c][0].token))

@@ -37,6 +37,15 @@ class RowSpec(LabelSpec):
 
 
 @dataclass(frozen=True)
+class MergedRow:
+    """Rows some reports print as ONE row under their heading: its numbers are the sum of `rows`, which stay unknown
+    one by one (unless the sum decides them: a sum of 0 is 0 in each)."""
+    key: str
+    label: str
+    rows: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Section:
     key: str
     title: str
@@ -45,6 +54,7 @@ class Section:
     columns: dict[str, ColumnSpec]
     header: tuple[str, ...] = ()
     groups: tuple[dict, ...] = ()
+    merged: tuple[MergedRow, ...] = ()
 
     def row(self, key: str) -> RowSpec:
         return next(r for r in self.rows if r.key == key)
@@ -91,7 +101,9 @@ def _section(key: str, data: dict) -> Section:
                          parent=v.get("parent"), columns=tuple(v.get("columns", list(columns))))
                  for k, v in data["rows"].items())
     return Section(key=key, title=data["title"], layout=data.get("layout", "rows"), rows=rows, columns=columns,
-                   header=tuple(data.get("header", ())), groups=tuple(data.get("groups", ())))
+                   header=tuple(data.get("header", ())), groups=tuple(data.get("groups", ())),
+                   merged=tuple(MergedRow(key=f"merged:{'+'.join(m['rows'])}", label=m["label"], rows=tuple(m["rows"]))
+                                for m in data.get("merged_rows", ())))
 
 
 def load_template(path: Path) -> Template:

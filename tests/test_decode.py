@@ -326,3 +326,37 @@ def test_the_decoder_loads_without_pandas_and_pandas_still_loads_after_it():
     code = ("import sys, service.decode; assert 'pandas' not in sys.modules, 'pandas imported'; "
             "import pandas; assert pandas.DataFrame({'a': [1]}).shape == (1, 1)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- rows printed as one ---------------------------------------------------------------------------------------------
+
+def test_a_merged_other_row_on_a_2021_table_is_their_sum_and_decides_only_what_it_can(pipeline):
+    """（六）其他处理 printed as one row (as on the 2019 table) over the 2021 table's three rows: the three stay null
+    where the sum leaves them open, 0 where the sum is 0; the rest of the table reads as printed."""
+    parts = ["other_overdue_correction", "other_unpaid_fee", "other_other"]
+    report = consistent_report(seed=5)
+    for r in parts:
+        report["requests"][r]["natural_person"] += 1
+    report = balanced(report)
+    req = report["requests"]
+    merged = [sum(req[r][c] for r in parts) for c in COLS]
+    lines = []
+    for line in render(report, "pipes").split("\n"):
+        if line.startswith("| （六）其他处理 | "):  # the three rows, each under the heading
+            if not any(x.startswith("| （六）其他处理 | ") for x in lines):
+                lines.append("| （六）其他处理 | " + " | ".join(map(str, merged)) + " |")
+            continue
+        lines.append(line)
+    text = "\n".join(lines)
+    assert text.count("| （六）其他处理 |") == 1 and "3.其他 |" not in text
+    result = extract(pipeline, text)
+    for r in req:
+        if r not in parts:
+            assert result.requests[r] == req[r], r
+    for c, total in zip(COLS, merged):
+        for r in parts:
+            assert result.requests[r][c] == (0 if total == 0 else None), (r, c)
+    finding = next(f for f in result.findings if f.rule == "decode.merged_rows")
+    assert f"natural_person {merged[0]}" in finding.message
+    assert "requests.other_other.natural_person" in finding.cells
+    assert result.provenance["requests.other_other.research_institution"].how == "arithmetic"
