@@ -49,7 +49,8 @@ def _norm_agency(text) -> str:
 def meta_hits(truth: dict, record: dict) -> dict[str, bool]:
     agency = _norm_agency(truth.get("agency"))
     return {"template": truth.get("template") == record.get("template"),
-            "agency": bool(agency) and agency == _norm_agency(record.get("agency")),
+            # A truth without an agency (none printed): right only when none is made up.
+            "agency": agency == _norm_agency(record.get("agency")),
             "year": truth.get("year") == record.get("year")}
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
 
 from service.document import Document
 from service.labels import normalize, simplified
@@ -39,8 +43,16 @@ _CHROME = re.compile(r"^(?:标题|题目|名称|文章标题|title)[:：]", re.I
 _PROSE = re.compile(r"[《,，;；。]|根据|按照")
 
 
+def _title_lines(prose: list[str]):
+    """Each line, and each line joined to the next (a title wrapped before 年度报告)."""
+    for i, text in enumerate(prose[:40]):
+        yield text
+        if i + 1 < len(prose) and "报告" not in text and "报告" in prose[i + 1] and len(prose[i + 1]) <= 12:
+            yield text + prose[i + 1]
+
+
 def read_title(prose: list[str]) -> tuple[str | None, int | None]:
-    for text in prose[:40]:
+    for text in _title_lines(prose):
         text = _CHROME.sub("", text)
         if "报告" not in text or len(text) > 80:
             continue
@@ -78,11 +90,53 @@ def read_subject(prose: list[str]) -> str | None:
     return None
 
 
+# The report names itself with a pronoun (我局, 我委) and prints its full name somewhere in the prose: a place (…市, …县,
+# …区) followed by a body of the same kind ("在句容市住房和城乡建设局官网上").
+_PLACE_BODY = r"(?P<agency>[\u4e00-\u9fff]{{1,6}}?[省市县区州旗](?:[\u4e00-\u9fff]{{1,6}}?[市县区镇乡])?" \
+              r"[\u4e00-\u9fff]{{2,14}}?{kind})"
+_PRONOUN_KINDS = {"局": "局", "委": "委员会", "办": "办公室", "厅": "厅", "中心": "中心"}
+# Words of the sentence before a name: "全年我局在…", "请与…", "现公布…".
+_NOT_A_PLACE_START = re.compile(r"^[年月日我本该各全在于由向对与及为将经把从请现公布的是了至等局委办按照根据]")
+
+
+def read_self_named(prose: list[str]) -> str | None:
+    text = "".join(prose)
+    for pronoun, kind in _PRONOUN_KINDS.items():
+        if f"我{pronoun}" not in text and f"本{pronoun}" not in text:
+            continue
+        names = Counter()
+        for m in re.finditer(_PLACE_BODY.format(kind=kind), text):
+            name = m.group("agency")
+            while _NOT_A_PLACE_START.match(name):  # "在句容市…局": the preposition is no part of the name
+                name = name[1:]
+            if len(name) >= 5:
+                names[name] += 1
+        if names:
+            return names.most_common(1)[0][0]
+    return None
+
+
+@lru_cache(maxsize=1)
+def _short_names() -> dict[str, str]:
+    data = yaml.safe_load((Path(__file__).parent / "agency_names.yaml").read_text(encoding="utf-8"))
+    return dict(sorted(data["short_names"].items(), key=lambda kv: -len(kv[0])))
+
+
+def full_name(agency: str, text: str) -> str:
+    """A short name (上海市科委) as the full one it stands for (上海市科学技术委员会)."""
+    for short, full in _short_names().items():
+        if agency.endswith(short) and short != full:
+            return agency[: -len(short)] + full
+    return agency
+
+
 def read_meta(doc: Document) -> tuple[str | None, int | None]:
     prose = _lines(doc)
     agency, year = read_title(prose)
     sig_agency, sig_year = read_signature(prose)
-    agency = agency or sig_agency or read_subject(prose)
+    agency = agency or sig_agency or read_subject(prose) or read_self_named(prose)
+    if agency:
+        agency = full_name(agency, "".join(prose))
     if year is None:
         counts = Counter(int(y) for y in _YEAR_IN_PROSE.findall(doc.text()))
         if counts:

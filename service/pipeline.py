@@ -134,7 +134,7 @@ class Pipeline:
         decode(ex, hints, self.prior)
         return ex
 
-    def second_look(self, doc: Document, ex: Extraction, template, eqs):
+    def second_look(self, doc: Document, ex: Extraction, template, eqs, hints: dict | None = None):
         """The cell grid left rows out or rules broken: read the same page images whole, and keep the reading the
         decoder scores better (its objective: broken rules, unlikely readings, cells left null)."""
         if self._page_reader is None:
@@ -143,7 +143,7 @@ class Pipeline:
             self._page_reader = PageOcrReader(self.scan_reader().engine, device=self.options.device,
                                               threads=self.threads)
         alt_doc = self._page_reader.read(doc)
-        alt_ex = self.decode(alt_doc, template)
+        alt_ex = self.decode(alt_doc, template, hints)
         if alt_ex.cost < ex.cost:
             return alt_doc, _with_rows_of(alt_ex, ex, eqs)
         doc.warnings.append("a whole-page OCR reading was tried and was not better")
@@ -164,11 +164,12 @@ class Pipeline:
             template = detect_template(doc, year)
             prose = read_prose(doc, template, year)
         eqs = equations(template)
+        hints = prose_hints(prose) if hints is None else hints
         with timer.stage("decode"):
-            ex = self.decode(doc, template, prose_hints(prose) if hints is None else hints)
+            ex = self.decode(doc, template, hints)
         if doc.method == "ocr" and self.options.second_look and doc.images and _incomplete(ex):
             with timer.stage("second_look"):
-                doc, ex = self.second_look(doc, ex, template, eqs)
+                doc, ex = self.second_look(doc, ex, template, eqs, hints)
         if not doc.lines:
             raise InputError(f"no text could be read from the document ({doc.method}, {doc.pages} page(s))")
         if not ex.values:

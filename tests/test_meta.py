@@ -58,3 +58,19 @@ def test_agency_as_the_subject_of_the_opening_sentence_when_there_is_no_title():
     assert read_meta(d) == (None, 2023)
     d = doc("一、总体情况", "2022年,区政府办公室认真贯彻执行《条例》。")
     assert read_meta(d) == (None, 2022)
+
+
+def test_a_title_wrapped_before_its_last_words_and_a_short_name_spelled_out():
+    d = doc("正文", "2022 年某某市发改委政府信息公开工作", "年度报告", "根据《条例》的要求，市发改委编制了本报告。")
+    assert read_meta(d) == ("某某市发展和改革委员会", 2022)
+
+
+def test_a_full_name_the_report_prints_for_itself_when_it_says_only_we():
+    d = doc("一、总体情况", "2021年，我局在某某县交通运输局网站上主动公开信息88条。", "我局收到申请3件。")
+    assert read_meta(d) == ("某某县交通运输局", 2021)
+    # A name of another kind of body than the pronoun's is not the report's own.
+    d = doc("一、总体情况", "2021年，我局向某某县人民政府报送信息12条。")
+    assert read_meta(d) == (None, 2021)
+    # A bare level without a place is no full name.
+    d = doc("一、总体情况", "2021年，现公布区统计局信息。我局收到申请3件。")
+    assert read_meta(d) == (None, 2021)
