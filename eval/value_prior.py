@@ -16,7 +16,7 @@ from eval.score import field_hits, flatten
 from models.value_prior import ValuePrior
 from service.ingest import load_source
 from service.pipeline import Pipeline, PipelineOptions
-from training.value_prior import column_values
+from training.value_prior import known_rows
 
 
 def _score(pipe: Pipeline, case) -> tuple[int, int, int, int]:
@@ -34,13 +34,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--set", default="/work/shared/real")
     ap.add_argument("--also", nargs="*", default=["/work/shared/seeds"])
     ap.add_argument("--out", default="eval/reports/real/value_prior.md")
+    ap.add_argument("--strength", type=float, default=5.0, help="the prior's smoothing (training.value_prior)")
     args = ap.parse_args(argv)
     cases = load_cases(args.set)
     with_prior, without = Pipeline(PipelineOptions()), Pipeline(PipelineOptions(value_prior=False))
     rows, totals = [], {"loo": [0, 0, 0, 0], "none": [0, 0, 0, 0]}
     fields = 0
     for case in cases:
-        with_prior.prior = ValuePrior.fit(column_values([args.set, *args.also], skip={case.doc}))
+        with_prior.prior = ValuePrior.fit(known_rows([args.set, *args.also], skip={case.doc}), args.strength)
         loo, none = _score(with_prior, case), _score(without, case)
         fields += len(flatten(case.truth))
         for key, got in (("loo", loo), ("none", none)):

@@ -28,7 +28,7 @@ from models.value_prior import ValuePrior
 DECIMAL_SCALE = 10 ** 6  # amounts in 万元 carry up to six decimals (a sum printed in 元)
 MAX_PROBES = 12  # re-solves that look for a second optimal value
 PRIOR_SCALE = 100  # the value prior's nats, as integers for the solver
-PRIOR_MARGIN = 2.3  # nats: a reading the prior decides is ten times likelier than any other reading of its cells
+PRIOR_MARGIN = 3.0  # nats: a reading the prior decides is twenty times likelier than any other reading of its cells
 
 # Costs (lower objective is better). A broken rule outweighs any reading choice, so a reading that satisfies the
 # arithmetic always wins; among readings, the plainer one wins; ties are what the uniqueness rule is for.
@@ -263,9 +263,15 @@ def _others(base: cp_model.CpModel, model: "_Model", values: dict, cells: list) 
 _ENUMERATOR = re.compile(r"^(?:[(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十\d]+[、.．])")
 
 
-def _bare(label: str) -> str:
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", label))
-    return _ENUMERATOR.sub("", text)
+def _plain_label(label: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", label))
+
+
+def _names(label: str, heading: str) -> bool:
+    """The label is the heading alone: as printed, or ending a label run that took in the end of the row above
+    ("…已获取信息（六）其他处理")."""
+    label, heading = _plain_label(label), _plain_label(heading)
+    return label.endswith(heading) or _ENUMERATOR.sub("", label) == _ENUMERATOR.sub("", heading)
 
 
 def _merged_places(template: Template, spans: list[Span]) -> None:
@@ -273,7 +279,7 @@ def _merged_places(template: Template, spans: list[Span]) -> None:
     row: the sum of its rows. Its other places stay, at their cost, in case the arithmetic says otherwise."""
     for span in spans:
         for group in template.sections[span.section].merged:
-            if span.label and _bare(span.label) == _bare(group.label):
+            if span.label and _names(span.label, group.label):
                 columns = template.sections[span.section].row(group.rows[0]).columns
                 others = [Place(p.slots, max(p.cost, LABEL_COST // 2), p.label) for p in span.candidates()]
                 span.places = [Place([(group.key, c) for c in columns], 0, group.label), *others]
@@ -403,8 +409,10 @@ def _prior_cost(prior: ValuePrior, span: Span, option: Option) -> int:
     """The prior cost of the numbers a reading puts into cells, in PRIOR_SCALE units of nats."""
     if option.place is None:
         return 0
-    nats = sum(prior.cost(span.section, r, c, p.value) for (r, c), p in zip(option.place.slots, option.pieces)
-               if p.value is not None and p.kind in ("read", "split", "repaired"))
+    known = [(c, p.value) for (_, c), p in zip(option.place.slots, option.pieces)
+             if p.value is not None and p.kind in ("read", "split", "repaired")]
+    row = option.place.slots[0][0]
+    nats = sum(prior.cost(span.section, row, c, v, any(w != 0 for d, w in known if d != c)) for c, v in known)
     return round(nats * PRIOR_SCALE)
 
 

@@ -197,14 +197,16 @@ def test_a_prior_that_cannot_tell_cuts_apart_leaves_them_null():
     row = section.row("normative_documents")  # three counts, no rule among them
     doc = Document("n.txt", "text", [Line([Cell(section.title)]), Line([Cell(row.label), Cell("12345")], 0)])
     ex = Assembler(FuzzyLabelMatcher()).run(doc, t)
-    flat_prior = ValuePrior({}, {d: 0.1 for d in range(11)})
+    flat_prior = ValuePrior({}, {c: {d: 0.1 for d in range(11)} for c in ("alone", "with", "any")})
     decode(ex, prior=flat_prior)
     cells = [k for k in ex.values if k[1] == row.key]
     assert len(cells) == 3 and all(ex.values[k].value is None for k in cells)
     assert any(i["rule"] == "decode.ambiguous" for i in ex.issues)
     # A prior that knows the last column is the large one decides: 1/2/345 is its favourite by far.
-    lopsided = ValuePrior({f"proactive_disclosure.{row.key}.{c}": ({0: 0.05, 1: 0.9} if i < 2 else {3: 0.9})
-                           for i, (_, _, c) in enumerate(sorted(cells, key=t.cells().index))}, {d: 0.01 for d in range(11)})
+    lopsided = ValuePrior({f"{context}:proactive_disclosure.{row.key}.{c}": ({0: 0.05, 1: 0.9} if i < 2 else {3: 0.9})
+                           for context in ("alone", "with")
+                           for i, (_, _, c) in enumerate(sorted(cells, key=t.cells().index))},
+                          {c: {d: 0.01 for d in range(11)} for c in ("alone", "with", "any")})
     ex = Assembler(FuzzyLabelMatcher()).run(doc, t)
     decode(ex, prior=lopsided)
     assert [ex.values[k].value for k in sorted(cells, key=t.cells().index)] == [1, 2, 345]

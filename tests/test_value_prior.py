@@ -12,16 +12,29 @@ def test_digits_counts_the_integer_part_and_zero_is_its_own():
 
 
 def test_a_cell_seen_as_zero_prefers_zero_and_an_unseen_cell_falls_back_to_its_column():
-    prior = ValuePrior.fit({"s.a.change": [0] * 20, "s.b.change": [0, 0, 3],
-                            "s.a.count": [120, 340, 56, 7, 0], "s.b.count": [15, 230]})
-    assert prior.cost("s", "a", "change", 0) < prior.cost("s", "a", "change", 5)
+    rows = [("s", "a", {"change": 0, "count": n}) for n in (120, 340, 56, 7, 0, 0, 0, 0)] \
+        + [("s", "b", {"change": 0, "count": 15}), ("s", "b", {"change": 3, "count": 230})]
+    prior = ValuePrior.fit(rows)
+    assert prior.cost("s", "a", "change", 0, True) < prior.cost("s", "a", "change", 5, True)
     assert prior.cost("s", "a", "count", 340) < prior.cost("s", "a", "count", 34000)
     # A row the truths never showed takes its column's distribution.
-    assert prior.cost("s", "z", "change", 0) < prior.cost("s", "z", "change", 8)
+    assert prior.cost("s", "z", "change", 0, True) < prior.cost("s", "z", "change", 8, True)
     # Smoothing: a count never seen is unlikely, not impossible.
     assert prior.cost("s", "a", "change", 123456) < 50
     again = ValuePrior.from_json(json.loads(json.dumps(prior.to_json())))
     assert again.cost("s", "b", "count", 99) == prior.cost("s", "b", "count", 99)
+
+
+def test_a_row_with_numbers_in_it_makes_a_zero_less_likely():
+    """Counts of documents in force are 0 where the row is all 0, rarely where this year's count is not."""
+    rows = [("s", "docs", {"issued": 0, "in_force": 0})] * 12 \
+        + [("s", "docs", {"issued": n, "in_force": m}) for n, m in ((3, 40), (12, 130), (5, 66), (1, 9), (7, 210))]
+    prior = ValuePrior.fit(rows)
+    assert prior.cost("s", "docs", "in_force", 0, with_others=False) < prior.cost("s", "docs", "in_force", 0, True)
+    # A three-digit count against 0: far likelier beside this year's count than in an empty row.
+    def odds(with_others):
+        return prior.cost("s", "docs", "in_force", 0, with_others) - prior.cost("s", "docs", "in_force", 120, with_others)
+    assert odds(True) > odds(False) + 3
 
 
 def test_the_training_command_fits_a_folder_of_truths(tmp_path):
@@ -36,7 +49,7 @@ def test_the_training_command_fits_a_folder_of_truths(tmp_path):
     prior = ValuePrior.load(out)
     assert prior.cost("requests", "new", "commercial_enterprise", 0) < prior.cost("requests", "new",
                                                                                 "commercial_enterprise", 40)
-    assert "requests.new.natural_person" in prior.columns and "requests.natural_person" in prior.columns
+    assert "alone:requests.new.natural_person" in prior.columns and "any:requests.natural_person" in prior.columns
 
 
 def test_the_shipped_prior_loads():

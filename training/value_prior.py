@@ -2,7 +2,7 @@
 
     python -m training.value_prior /work/shared/real /work/shared/seeds [--out models/value_prior.json]
 
-Every number of every truth counts once toward its cell ("section.row.column") and column; cells a truth leaves out count for
+Every number of every truth counts once toward its cell ("section.row.column") and column, in its row's context; cells a truth leaves out count for
 nothing. Real reports only: the factory's numbers are drawn by the factory, and a prior learned from them would
 say what the factory likes.
 """
@@ -17,8 +17,9 @@ from eval.score import flatten
 from models.value_prior import PRIOR_FILE, ValuePrior
 
 
-def column_values(folders: list[str], skip: set[str] = frozenset()) -> dict[str, list]:
-    values: dict[str, list] = {}
+def known_rows(folders: list[str], skip: set[str] = frozenset()) -> list[tuple[str, str, dict]]:
+    """Every row of every truth as (section, row, {column: value}), the cells the truth knows."""
+    rows: dict[tuple, dict] = {}
     seen = set()
     for folder in folders:
         for case in load_cases(folder):
@@ -27,8 +28,9 @@ def column_values(folders: list[str], skip: set[str] = frozenset()) -> dict[str,
             seen.add(case.doc)
             for key, v in flatten(case.truth).items():
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    values.setdefault(key, []).append(v)
-    return values
+                    section, row, column = key.split(".")
+                    rows.setdefault((case.doc, section, row), {})[column] = v
+    return [(section, row, cells) for (_, section, row), cells in rows.items()]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,10 +39,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", default=str(PRIOR_FILE))
     ap.add_argument("--strength", type=float, default=5.0, help="pseudo-counts toward all columns together")
     args = ap.parse_args(argv)
-    values = column_values(args.folders)
-    prior = ValuePrior.fit(values, args.strength)
+    rows = known_rows(args.folders)
+    prior = ValuePrior.fit(rows, args.strength)
     Path(args.out).write_text(json.dumps(prior.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(f"{sum(map(len, values.values()))} values of {len(values)} columns -> {args.out}")
+    print(f"{sum(len(cells) for _, _, cells in rows)} values in {len(rows)} rows -> {args.out}")
 
 
 if __name__ == "__main__":

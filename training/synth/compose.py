@@ -44,6 +44,19 @@ def pick_template(rng: random.Random, year: int, allowed: list[str]) -> Template
     return by_year[wanted]
 
 
+P_MERGED = 0.08  # 2021 tables that print （六）其他处理 as one row
+
+
+def unknown_under_merged(template, report: dict) -> None:
+    """The truth a reader can know of rows printed only as their sum: 0 where the sum is 0, else unknown (null)."""
+    section = template.sections["requests"]
+    for m in section.merged:
+        for col in section.columns:
+            total = sum(report["requests"][r][col] for r in m.rows)
+            for r in m.rows:
+                report["requests"][r][col] = 0 if total == 0 else None
+
+
 def compose(doc_id: str, rng: random.Random, templates: list[str], p_break: float = 0.05) -> SynthDoc:
     year = rng.randint(2019, 2025)
     template = pick_template(rng, year, templates)
@@ -52,8 +65,11 @@ def compose(doc_id: str, rng: random.Random, templates: list[str], p_break: floa
     agency = words.agency_name(rng)
     drawn = draw_report(rng, template, agency, year, p_break=p_break)
     style = draw_style(rng)
+    # Drawn apart from `rng`, so every other draw of a document stays as it was.
+    merged = bool(template.sections["requests"].merged) and not drawn.broken_rules \
+        and random.Random(f"{doc_id}:merged").random() < P_MERGED
     fmt = Format(negative=style.negative, half_parens=style.half_parens, total_outside=style.total_outside,
-                 variants=style.variants)
+                 variants=style.variants, merged=merged)
     tables = build_tables(template, drawn.report, fmt)
     title_style, title = words.title(rng, agency, year)
     new = drawn.report["requests"]["new"]["total"]
@@ -74,6 +90,8 @@ def compose(doc_id: str, rng: random.Random, templates: list[str], p_break: floa
             blocks.append(Block("para", para))
     blocks.append(Block("sign", agency))
     blocks.append(Block("sign", words.sign_date(rng, year)))
+    if merged:
+        unknown_under_merged(template, drawn.report)
     return SynthDoc(doc_id=doc_id, template=template, report=drawn.report, broken_rules=drawn.broken_rules,
                     style=style, blocks=blocks, title_style=title_style, prose=prose_truth)
 

@@ -52,6 +52,7 @@ class Format:
     half_parens: bool = False  # (一) instead of （一）
     total_outside: bool = False  # requests header: 总计 beside 申请人情况 instead of under it
     variants: bool = False  # use a recorded label variant where the template has one
+    merged: bool = False  # the template's merged_rows printed as one row each (（六）其他处理 on a 2021 table)
 
 
 def fmt_value(value, fmt: Format) -> str:
@@ -109,7 +110,9 @@ def requests_table(template: Template, values: dict, fmt: Format) -> Table:
     top = sec.row(outcome_rows[0]).parent  # 三、本年度办理结果
     lab = 3
     ncols = lab + len(cols)
-    t = Table(section=sec.key, nrows=3 + len(sec.rows), ncols=ncols,
+    merged = {m.rows[0]: m for m in sec.merged} if fmt.merged else {}
+    nrows = 3 + len(sec.rows) - sum(len(m.rows) - 1 for m in merged.values())
+    t = Table(section=sec.key, nrows=nrows, ncols=ncols,
               col_weights=[0.9, 1.5, 4.2] + [0.95] * (len(cols) - 1) + [0.95], header_rows=3)
     t.add(TCell(fmt_label(note, fmt), 0, 0, rowspan=3, colspan=lab, header=True))
     first, last = cols[0], cols[-1]
@@ -134,6 +137,17 @@ def requests_table(template: Template, values: dict, fmt: Format) -> Table:
         if row.key in outcome_rows:
             if outcome_start is None:
                 outcome_start = r
+            if row.key in merged:
+                # One row for several: their sums, under the heading alone. Its cells are value cells (every
+                # renderer prints them so), keyed by the merged row, which no truth holds.
+                m = merged[row.key]
+                t.add(TCell(fmt_label(m.label, fmt), r, 1, colspan=2, label=True))
+                for j, col in enumerate(cols):
+                    t.add(TCell(fmt_value(sum(values[k][col] for k in m.rows), fmt), r, lab + j,
+                                key=f"{sec.key}.{m.key}.{col}"))
+                r += 1
+                i += len(m.rows)
+                continue
             if row.parent and row.parent != top:
                 # A sub-group such as （三）不予公开: its parent label spans its rows.
                 group = [x for x in rows[i:] if x.parent == row.parent]
@@ -150,7 +164,7 @@ def requests_table(template: Template, values: dict, fmt: Format) -> Table:
         _values(t, sec.key, row, cols, values, r, lab, fmt)
         r += 1
         i += 1
-    n_outcome = sum(1 for x in rows if x.key in outcome_rows)
+    n_outcome = sum(1 for x in rows if x.key in outcome_rows) - sum(len(m.rows) - 1 for m in merged.values())
     t.add(TCell(fmt_label(top, fmt), outcome_start, 0, rowspan=n_outcome, label=True))
     return t
 
