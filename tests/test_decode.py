@@ -283,3 +283,18 @@ def test_the_decoder_loads_without_pandas_and_pandas_still_loads_after_it():
     code = ("import sys, service.decode; assert 'pandas' not in sys.modules, 'pandas imported'; "
             "import pandas; assert pandas.DataFrame({'a': [1]}).shape == (1, 1)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_reading_the_decoder_found_no_solution_for_never_wins_the_comparison(monkeypatch):
+    # The solver's limit is wall-clock time: on a loaded machine a whole-page second reading can run out of it.
+    # Unsolved, it has no values; it must not count as the cheaper reading (it replaced a full one with nothing).
+    import service.decode as decoder
+
+    printed = consistent_report(seed=4)
+    printed["requests"]["outcome_total"]["total"] += 1  # a broken rule: the full reading costs something
+    doc = read_text(Source("r.txt", render(printed, "tabs").encode("utf-8"), "text"))
+    solved = decoded_doc(doc)
+    monkeypatch.setattr(decoder, "_solve", lambda model, seconds=5.0: None)
+    unsolved = decoded_doc(doc)
+    assert solved.values and solved.cost > 0 and not unsolved.values
+    assert not unsolved.cost < solved.cost
