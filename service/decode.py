@@ -327,6 +327,8 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
     solver = _solve(model.model)
     if solver is None:
         ex.warnings.append("the decoder found no reading within its time limit")
+        ex.cost = float("inf")  # no reading: never the better of two (a second look must not win by having none)
+        ex.decode_seconds = round(time.perf_counter() - start, 4)
         return
     best = solver.value(model.cost)
     chosen = model.chosen(solver)

@@ -362,3 +362,18 @@ def test_a_merged_other_row_on_a_2021_table_is_their_sum_and_decides_only_what_i
     assert f"natural_person {merged[0]}" in finding.message
     assert "requests.other_other.natural_person" in finding.cells
     assert result.provenance["requests.other_other.research_institution"].how == "arithmetic"
+
+
+def test_a_reading_the_decoder_found_no_solution_for_never_wins_the_comparison(monkeypatch):
+    # The solver's limit is wall-clock time: on a loaded machine a whole-page second reading can run out of it.
+    # Unsolved, it has no values; it must not count as the cheaper reading (it replaced a full one with nothing).
+    import service.decode as decoder
+
+    printed = consistent_report(seed=4)
+    printed["requests"]["outcome_total"]["total"] += 1  # a broken rule: the full reading costs something
+    doc = read_text(Source("r.txt", render(printed, "tabs").encode("utf-8"), "text"))
+    solved = decoded_doc(doc)
+    monkeypatch.setattr(decoder, "_solve", lambda model, seconds=5.0: None)
+    unsolved = decoded_doc(doc)
+    assert solved.values and solved.cost > 0 and not unsolved.values
+    assert not unsolved.cost < solved.cost

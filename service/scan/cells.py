@@ -16,6 +16,7 @@ from models.ocr import DIGIT_ALPHABET, OcrEngine, as_number_text, combine_altern
 from service.scan.grid import Grid, GridCell, runs
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+SURE = 0.9  # a reading at least this confident is taken as printed even where the row around it says otherwise
 
 
 @dataclass
@@ -120,9 +121,12 @@ def cell_crops(gray_clean: np.ndarray, ink_clean: np.ndarray, cell: GridCell, ow
         # Nothing seen on grainy paper: a last look for strokes darker than the paper by well over its grain (a
         # photo's shadow can lift faint digits above the page's Otsu level).
         bands = line_bands(dark, min_area)
+    sliver = max(2, int(dpi / 50))
     for bx0, by0, bx1, by1 in bands:
         if by1 - by0 < dpi / 40:  # a leftover of a ruling line, not text
             continue
+        if bx1 - bx0 <= sliver and (bx0 == 0 or bx1 == x1 - x0):
+            continue  # the edge of a thick or bent side rule, left beside the cell's border: read, it is a "1"
         box = (bx0 + x0, by0 + y0, bx1 + x0, by1 + y0)
         crops.append(Crop(crop_line(gray_clean, box, (x0, y0, x1, y1)), owner, box))
     return crops
@@ -147,14 +151,21 @@ def read_grids(gray_clean: np.ndarray, ink_clean: np.ndarray, grids: list[Grid],
     for crop, reading in zip(crops, readings):
         per_cell.setdefault(crop.owner, []).append(reading)
     numeric_cols = _numeric_columns(owners, per_cell)
+    heading_rows = _heading_rows(owners, per_cell)
     out = []
     for i, (table, cell) in enumerate(owners):
         rs = per_cell.get(i, [])
         if not rs:
             out.append(CellText(table, cell, "", 1.0))
             continue
-        numeric = (table, cell.col) in numeric_cols and cell.colspan == 1
         full = "".join(r.text for r in rs)
+        numeric = (table, cell.col) in numeric_cols and cell.colspan == 1
+        if (table, cell.row) in heading_rows and not _sure_number(rs):
+            # A row of headings holds no values: a blurred word in a value column ("总计" read "01") is no number.
+            numeric = False
+            if looks_numeric(full):  # what the word says is not known
+                out.append(CellText(table, cell, "", round(float(min(r.confidence for r in rs)), 4)))
+                continue
         alternatives: list[tuple[str, float]] = []
         if numeric and len(_CJK.findall(full.replace("减", ""))) < 2:
             text = "".join(r.digits for r in rs)
@@ -168,6 +179,24 @@ def read_grids(gray_clean: np.ndarray, ink_clean: np.ndarray, grids: list[Grid],
             conf = sum(r.confidence * max(1, len(r.text)) for r in rs) / sum(max(1, len(r.text)) for r in rs)
         out.append(CellText(table, cell, text, round(float(conf), 4), numeric, alternatives))
     return out
+
+
+def _sure_number(readings: list) -> bool:
+    return looks_numeric("".join(r.text for r in readings)) and min(r.confidence for r in readings) >= SURE
+
+
+def _heading_rows(owners: list[tuple[int, GridCell]], per_cell: dict[int, list]) -> set[tuple[int, int]]:
+    """(table, row) pairs that read as a row of headings: three or more cells of words, and more of them than cells
+    that look like numbers. A row of values has one label, or two, beside its numbers."""
+    words: dict[tuple[int, int], int] = {}
+    numbers: dict[tuple[int, int], int] = {}
+    for i, (table, cell) in enumerate(owners):
+        full = "".join(r.text for r in per_cell.get(i, []))
+        if looks_numeric(full):
+            numbers[(table, cell.row)] = numbers.get((table, cell.row), 0) + 1
+        elif _CJK.search(full):
+            words[(table, cell.row)] = words.get((table, cell.row), 0) + 1
+    return {row for row, n in words.items() if n >= 3 and n > numbers.get(row, 0)}
 
 
 def _numeric_columns(owners: list[tuple[int, GridCell]], per_cell: dict[int, list]) -> set[tuple[int, int]]:
