@@ -27,6 +27,11 @@ from models.value_prior import ValuePrior
 
 DECIMAL_SCALE = 10 ** 6  # amounts in 万元 carry up to six decimals (a sum printed in 元)
 MAX_PROBES = 12  # re-solves that look for a second optimal value
+DETERMINISTIC_PER_SECOND = 2.0  # the solver's deterministic time per second on the 2-core development machine, idle
+LARGE_MODEL = 3000  # variables
+# A probe needs any solution that differs, not the one that differs most: the most it finds in this time. A probe
+# that finds none in it counts as none (on a scan's largest models the search for one can outlast any budget).
+PROBE_SECONDS = 0.5
 PRIOR_SCALE = 100  # the value prior's nats, as integers for the solver
 PRIOR_MARGIN = 3.0  # nats: a reading the prior decides is twenty times likelier than any other reading of its cells
 
@@ -211,12 +216,20 @@ class _Model:
 def _solve(model: cp_model.CpModel, seconds: float = 5.0):
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
-    solver.parameters.max_time_in_seconds = seconds
-    # Small models: probing, symmetry detection and the LP relaxation cost more than they save (measured on the
-    # synth-formats set: median solve time down by a third, the same readings).
-    solver.parameters.cp_model_probing_level = 0
-    solver.parameters.symmetry_level = 0
-    solver.parameters.linearization_level = 0
+    # The limit in the solver's own deterministic units, so that a loaded machine gets the same readings as an idle
+    # one (wall time cut heavy scans' models off at different points run to run); wall time only as a backstop.
+    solver.parameters.max_deterministic_time = seconds * DETERMINISTIC_PER_SECOND
+    solver.parameters.max_time_in_seconds = seconds * 4
+    if len(model.proto.variables) < LARGE_MODEL:
+        # Small models: probing, symmetry detection and the LP relaxation cost more than they save (measured on
+        # the synth-formats set: median solve time down by a third, the same readings).
+        solver.parameters.cp_model_probing_level = 0
+        solver.parameters.symmetry_level = 0
+        solver.parameters.linearization_level = 0
+    else:
+        # Large ones (a scan's rows placed by order, each among a dozen rows, with the recogniser's alternatives):
+        # the full LP relaxation's bound proves the optimum where the search alone did not in 60 s.
+        solver.parameters.linearization_level = 2
     status = solver.solve(model)
     return solver if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
 
@@ -247,7 +260,7 @@ def _others(base: cp_model.CpModel, model: "_Model", values: dict, cells: list) 
         # As many cells at once as can differ: the ambiguous cuts of independent rows then take one probe, not one
         # each.
         probe.maximize(sum(differs))
-        solver = _solve(probe, 2.0)
+        solver = _solve(probe, PROBE_SECONDS)
         if solver is None:
             break
         for c in rest:
@@ -411,8 +424,12 @@ def _prior_cost(prior: ValuePrior, span: Span, option: Option) -> int:
     """The prior cost of the numbers a reading puts into cells, in PRIOR_SCALE units of nats."""
     if option.place is None:
         return 0
+    # Cuts of run-together digits only: between a recogniser's readings, or rows to place a span on, the evidence
+    # is the image and the labels, and a prior of magnitudes would overrule it (a blurred 447 read as 4).
+    if not any(p.kind == "split" for p in option.pieces):
+        return 0
     known = [(c, p.value) for (_, c), p in zip(option.place.slots, option.pieces)
-             if p.value is not None and p.kind in ("read", "split", "repaired")]
+             if p.value is not None and p.kind in ("read", "split")]
     row = option.place.slots[0][0]
     nats = sum(prior.cost(span.section, row, c, v, any(w != 0 for d, w in known if d != c)) for c, v in known)
     return round(nats * PRIOR_SCALE)

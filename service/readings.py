@@ -19,6 +19,8 @@ from service.values import Token, parse_number
 
 MAX_DIGITS = 9  # no count in these tables runs to nine digits: longer is the digits of several merged cells
 MAX_OPTIONS = 4000  # readings of one span; beyond this only the plain readings are kept
+MAX_ALTERNATIVES = 2  # cells of one span read as a recogniser's alternative at once (three misread cells in one row
+#                       that alternatives mend is rarer than the model it costs: 7 cells of 3 readings are 2187 combos)
 MAX_BROKEN_CUTS = 50  # cuts kept when none satisfies the rules within its row
 
 # Costs, in the decoder's units (a broken rule costs 1000): the plainer reading wins.
@@ -26,6 +28,7 @@ CUT = 20  # one run-together string cut into several cells
 GAP = 30  # one cell the dump lost, valued by the arithmetic
 DROP_BLANK = 40  # a blank that is no cell of this row (another group of the table)
 ALT = 10  # per unit of log-probability an alternative OCR reading is below the best
+ALT_MAX = 50  # an alternative 150 times less likely than the best reading is no reading worth a place in the model
 LEFT_OUT = 150  # numbers that fit no row are left out
 LEFT_OUT_NAMED = 5000  # ... numbers a label names: printed numbers are placed even where they break a rule
 STRAY = 70  # a number beside a row that is none of its cells
@@ -98,6 +101,8 @@ def _plain(tok: Token) -> list[tuple[tuple[Piece, ...], int]]:
             if text == tok.text or not text.replace(",", "").replace(".", "", 1).lstrip("-").isdigit():
                 continue
             cost = max(1, round(ALT * math.log(best / max(prob, 1e-9))))
+            if cost > ALT_MAX:
+                continue
             out.append(((_number(text, tok, "repaired", f"recogniser's alternative to '{tok.text}' "
                                                          f"(p={prob:.2f})"),), cost))
     return out
@@ -227,6 +232,20 @@ def _readings(tokens: list[Token], m: int, inside: Inside = ()) -> list[Option]:
     return out
 
 
+def _few_alternatives(choices: list[list]):
+    """Each token's first reading, with at most MAX_ALTERNATIVES tokens read otherwise."""
+    if not all(choices):
+        return  # a token with no reading at all (ten digits and more): no reading of the span as printed
+    firsts = [c[0] for c in choices]
+    for k in range(MAX_ALTERNATIVES + 1):
+        for at in itertools.combinations([i for i, c in enumerate(choices) if len(c) > 1], k):
+            for others in itertools.product(*(choices[i][1:] for i in at)):
+                combo = list(firsts)
+                for i, o in zip(at, others):
+                    combo[i] = o
+                yield tuple(combo)
+
+
 def _fitted(tokens: list[Token], m: int, inside: Inside) -> list[Option]:
     out: dict[tuple, Option] = {}
 
@@ -243,7 +262,7 @@ def _fitted(tokens: list[Token], m: int, inside: Inside) -> list[Option]:
     blanks = [i for i, t in enumerate(tokens) if t.kind == "blank"]
     for dropped in itertools.combinations(blanks, min(max(0, len(tokens) - m), len(blanks))):
         choices = [[ps[1]] if i in dropped else ps[:1] if i in blanks else ps for i, ps in enumerate(plain)]
-        for combo in itertools.islice(itertools.product(*choices), MAX_OPTIONS):
+        for combo in itertools.islice(_few_alternatives(choices), MAX_OPTIONS):
             pieces = tuple(p for ps, _ in combo for p in ps)
             cost = sum(c for _, c in combo)
             if len(pieces) > m:

@@ -377,3 +377,25 @@ def test_a_reading_the_decoder_found_no_solution_for_never_wins_the_comparison(m
     unsolved = decoded_doc(doc)
     assert solved.values and solved.cost > 0 and not unsolved.values
     assert not unsolved.cost < solved.cost
+
+
+def test_alternatives_of_many_cells_are_tried_two_at_a_time_and_unlikely_ones_not_at_all():
+    """Seven OCR'd cells of three readings each would be 2187 readings of one row; at most two cells are read
+    otherwise at once, and a reading 150 times less likely than the best is none."""
+    from service.document import Cell
+    from service.readings import MAX_ALTERNATIVES, _fitted
+    from service.values import Token
+
+    def tok(text, alts):
+        return Token("number", text, Cell(text, alternatives=[(text, 0.9), *alts]), 0)
+
+    tokens = [tok(str(i), [(str(i + 1), 0.05), (str(i + 2), 0.04)]) for i in range(6)]
+    tokens.append(tok("7", [("1", 0.0001)]))  # far too unlikely
+    options = _fitted(tokens, 7, ())
+    read_otherwise = [sum(p.kind == "repaired" for p in o.pieces) for o in options]
+    assert max(read_otherwise) == MAX_ALTERNATIVES
+    assert len(options) == 1 + 6 * 2 + 15 * 4  # none, one or two of the six cells with alternatives
+    assert all(o.pieces[6].value == 7 for o in options)
+    # A token of ten digits and more has no reading as printed: nothing to combine.
+    long = _fitted([tok("1234567890", []), tok("5", [])], 2, ())
+    assert all(p.kind != "read" or p.token.text != "1234567890" for o in long for p in o.pieces)
