@@ -170,9 +170,11 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
                               and len(cuts) - centres[-1] > overshoot / 2)
         if int(cuts.sum()) <= limit and not overrun:
             continue
-        # A slanted streak that crosses a rule is one stroke with it: whether the rule is there is judged by the
-        # characters pressing on the stroke's densest line only (the rule), not along the slant through the text.
-        line = _densest_line(own, axis)
+        # A slanted streak that crosses a rule is one stroke with it, spread over more than a character's width
+        # (a streak alone wobbles by a few px): whether the rule is there is judged by the characters pressing on
+        # the stroke's densest line only (the rule), not along the slant through the text.
+        spread = (h if axis == 0 else w) > 2 * limit
+        line = _densest_line(own, axis) if spread else own
         on_line = cuts if line is own else _pressed(line, own, txt, ax, near)
         keep = np.zeros(len(cuts), dtype=bool)
         start = 0
@@ -494,10 +496,15 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
         top, bottom = int(min(frame)), int(round(max(frame))) + 1
         vsegs = [(p, max(s, top), min(e, bottom), t) for p, s, e, t in vsegs]
         vsegs = [s for s in vsegs if s[2] - s[1] >= dpi / 8]
-    inner_text = text[y0:y1, x0:x1] if text is not None else None
-    at = [p for p, _, _, _ in vsegs]
-    vsegs = [s if _spans(s, rows, reach) else _faded_rule(s, rows, at, reach, inner_text, glyph) for s in vsegs]
-    vsegs = [s for s in vsegs if s is not None and _spans(s, rows, reach) and _ends_on_rules(s, hmask, tol, reach)]
+    whole = [s for s in vsegs if _spans(s, rows, reach) and _ends_on_rules(s, hmask, tol, reach)]
+    if len(_cluster([(p, e - s) for p, s, e, _ in whole], tol, gap)) >= 4:
+        # A table ruled down (its frame and two inner rules at least; a streak across a table ruled only across is
+        # no evidence of one) may have a rule that fades out mid-row.
+        inner_text = text[y0:y1, x0:x1] if text is not None else None
+        at = [p for p, _, _, _ in vsegs]
+        faded = [_faded_rule(s, rows, at, reach, inner_text, glyph) for s in vsegs if s not in whole]
+        whole += [s for s in faded if s is not None and _spans(s, rows, reach) and _ends_on_rules(s, hmask, tol, reach)]
+    vsegs = whole
     cols = _cluster([(p, e - s) for p, s, e, _ in vsegs], tol, gap)
     if len(cols) >= 3:  # (with no column rules inside, rows under a merged label start further right: keep them)
         hsegs = [s for s in hsegs if _spans(s, cols, reach)] or hsegs
@@ -684,14 +691,15 @@ def columns_from_text(text: np.ndarray, rows: list[float], left: int, right: int
 
 def _spans(seg: tuple[float, int, int, int], lines: list[float], tol: float) -> bool:
     """Does the segment start at one line and end at another (or cross lines on the way)? It may stop short of a
-    line by `tol` and run past it (a crossing, a serif of the scan) by 3 * tol."""
+    line by 2 * tol (an end a bend or a light copy left faint) and run past it (a crossing, a serif of the scan) by
+    3 * tol."""
     _, start, end, _ = seg
     inside = [v for v in lines if start - tol <= v <= end + tol]
     if len(inside) < 2:
         return False
     first = min(lines, key=lambda v: abs(v - start))
     last = min(lines, key=lambda v: abs(v - end))
-    return first < last and -tol <= first - start <= 3 * tol and -tol <= end - last <= 3 * tol
+    return first < last and -2 * tol <= first - start <= 3 * tol and -2 * tol <= end - last <= 3 * tol
 
 
 def _text_ink(band: np.ndarray) -> int:

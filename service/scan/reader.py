@@ -208,9 +208,15 @@ def unbend_rules(gray: np.ndarray, dpi: float, ink: np.ndarray, rulings: Rulings
     straight = unbend(gray, maps)
     ink, found_rulings, mask, text = _rulings_of(straight, dpi)
     found = find_tables(ink, found_rulings, dpi, text=text)
-    if on_grid(found, found_rulings, dpi) <= on_grid(grids, rulings, dpi) + 0.05:
+    # Straighter rules survive find_rulings' long kernels whole: fewer rule pixels after is a distortion.
+    if _rule_pixels(found_rulings) < _rule_pixels(rulings) or \
+            on_grid(found, found_rulings, dpi) <= on_grid(grids, rulings, dpi) + 0.05:
         return None
     return straight, ink, found_rulings, mask, text, found
+
+
+def _rule_pixels(rulings: Rulings) -> int:
+    return int(np.count_nonzero(rulings.horizontal)) + int(np.count_nonzero(rulings.vertical))
 
 
 def _rulings_of(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, Rulings, np.ndarray, np.ndarray]:
