@@ -91,6 +91,71 @@ def test_a_line_through_text_is_dropped_and_the_rules_stay():
     assert np.array_equal(streaked.vertical[:, : x - 6] > 0, clean.vertical[:, : x - 6] > 0)
 
 
+def _truth(page) -> set[tuple[int, int, int, int]]:
+    return {(c.row, c.col, c.rowspan, c.colspan) for c in page.cells}
+
+
+def test_a_slanted_streak_across_a_column_rule_leaves_the_rule_and_no_split():
+    page = make_page(seed=2)
+    gray = gray_of(page).copy()
+    grid = grids_of(gray)[0]
+    # a copier's streak, straight in the scan, slanted on the deskewed page: it crosses a column rule mid-table and
+    # passes under the merged header "法人或其他组织" beside the rule's top end
+    x, h = int(grid.cols[5]), gray.shape[0]
+    for y in range(h):
+        at = x - 20 + int(40 * y / h)
+        gray[y, at:at + 2] = 60
+    (streaked,) = grids_of(gray)
+    assert spans(streaked.cells) == _truth(page)
+
+
+@pytest.mark.parametrize("seed", [2, 4])
+def test_a_column_rule_too_faint_to_see_in_some_rows_still_parts_their_cells(seed):
+    page = make_page(seed=seed)
+    gray = gray_of(page).copy()
+    grid = grids_of(gray)[0]
+    x = int(round(grid.cols[6]))
+    # the rule is gone from the header rows and the first value rows (stubs stay where it meets the row rules),
+    # and what is left of it starts mid-row
+    for a, b in zip(grid.rows[:6], grid.rows[1:7]):
+        gray[int(a) + 4:int(b) - 4, x - 3:x + 4] = 255
+    gray[int(grid.rows[6]) + 4:int(grid.rows[6]) + 23, x - 3:x + 4] = 255
+    (faded,) = grids_of(gray)
+    assert spans(faded.cells) == _truth(page)
+
+
+def test_a_rule_with_a_blot_pressing_on_it_in_one_cell_is_no_streak():
+    page = make_page(seed=2)
+    gray = gray_of(page).copy()
+    grid = grids_of(gray)[0]
+    y, x = int(round(grid.rows[8])), int(grid.cols[8]) + 8
+    cv2.rectangle(gray, (x, y - 6), (x + 30, y + 6), 0, -1)  # a digit blurred over the rule, ink on both sides
+    (blotted,) = grids_of(gray)
+    assert spans(blotted.cells) == _truth(page)
+
+
+@pytest.mark.parametrize("seed", [1, 5])
+def test_a_bent_sheet_has_its_rules_straightened(seed):
+    from service.scan.grid import bend_maps, find_tables
+    from service.scan.reader import unbend_rules
+
+    page = make_page(seed=seed)
+    flat = gray_of(page)
+    assert bend_maps(find_rulings(binarize(flat), 150), 150, binarize(flat)) is None  # straight rules stay put
+    h, w = flat.shape
+    # rows bend by a wave and a bulge of 1-2% of the page, columns by a gentler wave: the straight grid loses them
+    curl = Curl(w, h, wave_y=0.012 * h, freq_y=0.8, phase_y=0.5, bulge=0.015 * h, centre=0.5, wave_x=0.006 * w,
+                freq_x=0.6, phase_x=1.0)
+    bent = curl.apply(flat, 255)
+    assert [spans(g.cells) for g in grids_of(bent)] != [_truth(page)]
+    ink = binarize(bent)
+    rulings = find_rulings(ink, 150)
+    text = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.bitwise_or(rulings.horizontal, rulings.vertical)))
+    straightened = unbend_rules(bent, 150, ink, rulings, find_tables(ink, rulings, 150, text=text))
+    assert straightened is not None
+    assert [spans(g.cells) for g in straightened[-1]] == [_truth(page)]
+
+
 # -- the scan command on a real layout ---------------------------------------------------------------------------
 @pytest.mark.skipif(not (REAL / "js_huaian_szf_2024.pdf").exists(), reason="the real PDF is not here")
 def test_scan_command_on_a_real_pdf(tmp_path):

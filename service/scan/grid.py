@@ -156,14 +156,7 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
             (y, y + h, max(0, x - pad), min(W, x + w + pad))
         own = labels[ya:yb, xa:xb] == i
         txt = text[ya:yb, xa:xb] > 0
-        sides = []
-        for sign in (-1, 1):
-            ring = np.zeros_like(own)
-            for d in range(2, near + 3):
-                ring |= np.roll(own, sign * d, axis=ax)
-            ring &= ~own
-            sides.append((ring & txt).any(axis=ax))
-        cuts = sides[0] & sides[1]
+        cuts = _pressed(own, own, txt, ax, near)
         if axis == 0:
             crossing = other[max(0, y - reach):min(H, y + h + reach), x:x + w].any(axis=0)
         else:
@@ -177,21 +170,63 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
                               and len(cuts) - centres[-1] > overshoot / 2)
         if int(cuts.sum()) <= limit and not overrun:
             continue
+        # A slanted streak that crosses a rule is one stroke with it, spread over more than a character's width
+        # (a streak alone wobbles by a few px): whether the rule is there is judged by the characters pressing on
+        # the stroke's densest line only (the rule), not along the slant through the text.
+        spread = (h if axis == 0 else w) > 2 * limit
+        line = _densest_line(own, axis) if spread else own
+        on_line = cuts if line is own else _pressed(line, own, txt, ax, near)
         keep = np.zeros(len(cuts), dtype=bool)
         start = 0
         for k in range(1, len(centres) + 1):
             if k == len(centres) or centres[k] - centres[k - 1] > bridge:
                 lo, hi = max(0, centres[start] - reach), min(len(cuts), centres[k - 1] + reach + 1)
-                if k - start >= 3 and int(cuts[lo:hi].sum()) <= limit / 4:
+                # (across: characters pressing on it in a cell or two are a digit blurred onto a rule, for a streak
+                # through a row of text presses in most of its cells; a streak down a column of numbers may miss
+                # most of them)
+                pressed = sum(int(on_line[a:b].sum()) > 2 for a, b in zip(centres[start:k - 1], centres[start + 1:k]))
+                few = axis == 0 and pressed <= (k - start - 1) // 4
+                if k - start >= 3 and (int(on_line[lo:hi].sum()) <= limit / 4 or few):
                     keep[lo:hi] = True
                 start = k
         if out is mask:
             out = mask.copy()
         sl = (slice(y, y + h), slice(x, x + w))
-        drop = (labels[sl] == i) & (~keep[None, :] if axis == 0 else ~keep[:, None])
+        kept = keep[None, :] if axis == 0 else keep[:, None]
+        if line is not own:  # of a rule crossed by a slanted streak, only the rule stays
+            kept = kept & (line[y - ya:y - ya + h, :] if axis == 0 else line[:, x - xa:x - xa + w])
+        drop = (labels[sl] == i) & ~kept
         out[sl][drop] = 0
         cut.append((int(y), int(y + h)) if axis == 0 else (int(x), int(x + w)))
     return out, cut
+
+
+def _pressed(line: np.ndarray, own: np.ndarray, text: np.ndarray, ax: int, near: int) -> np.ndarray:
+    """Along the stroke: where characters come within `near` px of `line` (part of the stroke `own`) on both
+    sides."""
+    sides = []
+    for sign in (-1, 1):
+        ring = np.zeros_like(line)
+        for d in range(2, near + 3):
+            ring |= np.roll(line, sign * d, axis=ax)
+        ring &= ~own
+        sides.append((ring & text).any(axis=ax))
+    return sides[0] & sides[1]
+
+
+def _densest_line(own: np.ndarray, axis: int, half: int = 2) -> np.ndarray:
+    """The stroke `own` cut down to the few px around its densest row (axis 0) or column (axis 1), when it is much
+    thicker than a rule; else the stroke itself."""
+    counts = own.sum(axis=1 if axis == 0 else 0)
+    if np.count_nonzero(counts) <= 2 * half + 2:
+        return own
+    at = int(np.argmax(counts))
+    band = np.zeros_like(own)
+    if axis == 0:
+        band[max(0, at - half):at + half + 1, :] = True
+    else:
+        band[:, max(0, at - half):at + half + 1] = True
+    return own & band
 
 
 def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: int, long_enough: int, reach: int,
@@ -461,7 +496,15 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
         top, bottom = int(min(frame)), int(round(max(frame))) + 1
         vsegs = [(p, max(s, top), min(e, bottom), t) for p, s, e, t in vsegs]
         vsegs = [s for s in vsegs if s[2] - s[1] >= dpi / 8]
-    vsegs = [s for s in vsegs if _spans(s, rows, reach) and _ends_on_rules(s, hmask, tol, reach)]
+    whole = [s for s in vsegs if _spans(s, rows, reach) and _ends_on_rules(s, hmask, tol, reach)]
+    if len(_cluster([(p, e - s) for p, s, e, _ in whole], tol, gap)) >= 4:
+        # A table ruled down (its frame and two inner rules at least; a streak across a table ruled only across is
+        # no evidence of one) may have a rule that fades out mid-row.
+        inner_text = text[y0:y1, x0:x1] if text is not None else None
+        at = [p for p, _, _, _ in vsegs]
+        faded = [_faded_rule(s, rows, at, reach, inner_text, glyph) for s in vsegs if s not in whole]
+        whole += [s for s in faded if s is not None and _spans(s, rows, reach) and _ends_on_rules(s, hmask, tol, reach)]
+    vsegs = whole
     cols = _cluster([(p, e - s) for p, s, e, _ in vsegs], tol, gap)
     if len(cols) >= 3:  # (with no column rules inside, rows under a merged label start further right: keep them)
         hsegs = [s for s in hsegs if _spans(s, cols, reach)] or hsegs
@@ -504,6 +547,24 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
         strip = vmask[int(ya) + m:int(yb) - m, max(0, xi - thick):xi + thick + 1]
         return strip.size > 0 and (strip.max(axis=1) > 0).mean() >= present
 
+    inner = text[y0:y1, x0:x1] if text is not None and not from_text else None
+    clear = max(4, int(0.4 * glyph))  # no character of a cell comes this close to its border
+    some_ink = max(6, int((glyph / 4) ** 2))
+
+    def parted_by_text(x: float, xa: float, xb: float, ya: float, yb: float) -> bool:
+        """A column rule too faint to see between two cells that both hold text, none of it across the rule's
+        place: the numbers of neighbouring value cells keep to their own cells, a label merged over both crosses."""
+        if inner is None:
+            return False
+        m = max(3, int(0.15 * (yb - ya)))  # (stubs of the faint rule stay where it meets the row rules)
+        band = inner[int(ya) + m:int(yb) - m]
+        xi = int(round(x))
+        if np.count_nonzero(band[:, max(0, xi - clear):xi + clear + 1]) > 4:  # (a speck or two may lie there)
+            return False
+        left = band[:, int(xa) + 3:max(int(xa) + 3, xi - clear)]
+        right = band[:, xi + clear + 1:int(xb) - 2]
+        return _text_ink(left) >= some_ink and _text_ink(right) >= some_ink
+
     def has_hline(y: float, xa: float, xb: float) -> bool:
         yi = int(round(y))
         m = int((xb - xa) * 0.15)
@@ -520,7 +581,8 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
 
     for r in range(nr):
         for c in range(nc):
-            if c + 1 < nc and not has_vline(cols[c + 1], rows[r], rows[r + 1]):
+            if c + 1 < nc and not (has_vline(cols[c + 1], rows[r], rows[r + 1])
+                                   or parted_by_text(cols[c + 1], cols[c], cols[c + 2], rows[r], rows[r + 1])):
                 parent[find(r * nc + c + 1)] = find(r * nc + c)
             if r + 1 < nr and not has_hline(rows[r + 1], cols[c], cols[c + 1]):
                 parent[find((r + 1) * nc + c)] = find(r * nc + c)
@@ -629,14 +691,48 @@ def columns_from_text(text: np.ndarray, rows: list[float], left: int, right: int
 
 def _spans(seg: tuple[float, int, int, int], lines: list[float], tol: float) -> bool:
     """Does the segment start at one line and end at another (or cross lines on the way)? It may stop short of a
-    line by `tol` and run past it (a crossing, a serif of the scan) by 3 * tol."""
+    line by 2 * tol (an end a bend or a light copy left faint) and run past it (a crossing, a serif of the scan) by
+    3 * tol."""
     _, start, end, _ = seg
     inside = [v for v in lines if start - tol <= v <= end + tol]
     if len(inside) < 2:
         return False
     first = min(lines, key=lambda v: abs(v - start))
     last = min(lines, key=lambda v: abs(v - end))
-    return first < last and -tol <= first - start <= 3 * tol and -tol <= end - last <= 3 * tol
+    return first < last and -2 * tol <= first - start <= 3 * tol and -2 * tol <= end - last <= 3 * tol
+
+
+def _text_ink(band: np.ndarray) -> int:
+    """Ink pixels of a row's band that could be text: not in the pixel columns inked nearly all the way down the
+    band (a streak crossing the row)."""
+    if band.size == 0:
+        return 0
+    inked = band > 0
+    # (a streak wobbles by a pixel: a column and its neighbours together)
+    near = cv2.dilate(band, np.ones((1, 3), np.uint8)) > 0
+    tall = cv2.dilate((near.mean(axis=0) >= 0.8).astype(np.uint8)[None, :], np.ones((1, 3), np.uint8))[0] > 0
+    return int(np.count_nonzero(inked[:, ~tall]))
+
+
+def _faded_rule(seg: tuple[float, int, int, int], rows: list[float], others: list[float], tol: float,
+                text: np.ndarray | None, glyph: float) -> tuple[float, int, int, int] | None:
+    """A column rule that fades out part way down a row (a light rule on a bad copy) still parts the cells of the
+    rows it crosses whole: the segment cut back to the first and last row lines it crosses, when it crosses two or
+    more and every row it crosses has text on both sides of it, up to the next rules (`others`): numbers in both
+    neighbouring cells (a streak's remnant runs beside an empty margin). None otherwise."""
+    pos, start, end, thick = seg
+    crossed = [r for r in rows if start - tol <= r <= end + tol]
+    if len(crossed) < 2 or text is None:
+        return None
+    x, clear, far = int(round(pos)), max(4, int(0.4 * glyph)), 6 * glyph
+    lo = max([o for o in others if pos - far <= o < pos - clear] or [pos - far])
+    hi = min([o for o in others if pos + clear < o <= pos + far] or [pos + far])
+    for a, b in zip(crossed, crossed[1:]):
+        band = text[int(a) + 3:int(b) - 2]
+        left, right = band[:, max(0, int(lo) + 3):max(0, x - clear)], band[:, x + clear + 1:max(0, int(hi) - 2)]
+        if _text_ink(left) < 6 or _text_ink(right) < 6:
+            return None
+    return pos, int(round(crossed[0])), int(round(crossed[-1])), thick
 
 
 def _drop_empty_splits(lines: list[float], text: np.ndarray, axis: int, dpi: float,
@@ -740,3 +836,158 @@ def grid_from_text(text: np.ndarray, region: tuple[int, int, int, int], dpi: flo
     grid = grid_in_region(rulings, (x0, max(0, y0 - 2), x1, min(text.shape[0], y1 + 2)), dpi, text=text,
                           glyph=glyph or glyph_height(text, dpi))
     return grid if grid and grid.n_cols >= 3 else None
+
+
+# -- a sheet that did not lie flat ---------------------------------------------------------------------------------------
+def _rule_samples(mask: np.ndarray, other: np.ndarray, axis: int, min_len: float, reach: int,
+                  step: int = 4) -> list[np.ndarray]:
+    """Centre lines of the long table rules in `mask` (axis 0: horizontal), each as an array of (along, across)
+    points every `step` px; only lines that meet three or more rules of the other direction (a copier's dark
+    border, a stroke of text meet none). Breaks a rule picks up in a scan are closed first, so one rule is one
+    line."""
+    k = (31, 3) if axis == 0 else (3, 31)
+    joined = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, k))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    H, W = mask.shape
+    lines = []
+    for i in range(1, n):
+        x, y, w, h, _ = stats[i]
+        length, thickness = (w, h) if axis == 0 else (h, w)
+        if length < min_len or thickness > length / 8:
+            continue
+        own = (labels[y:y + h, x:x + w] == i) & (mask[y:y + h, x:x + w] > 0)
+        if axis == 0:
+            crossing = other[max(0, y - reach):min(H, y + h + reach), x:x + w].any(axis=0)
+        else:
+            crossing = other[y:y + h, max(0, x - reach):min(W, x + w + reach)].any(axis=1)
+            own = own.T
+        met = runs(np.flatnonzero(crossing))
+        if len(met) < 3 or met[-1][1] - met[0][0] < min_len:
+            continue
+        along = np.arange(0, own.shape[1], step)
+        cols = own[:, along]
+        count = cols.sum(axis=0)
+        ok = count > 0
+        if ok.sum() < 8:
+            continue
+        centre = (cols * np.arange(own.shape[0])[:, None]).sum(axis=0)[ok] / count[ok]
+        start, across = (x, y) if axis == 0 else (y, x)
+        lines.append(np.stack([along[ok] + start, centre + across], axis=1).astype(np.float64))
+    return lines
+
+
+def _bend_terms(along: np.ndarray, across: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The smooth bend's terms at points (along a rule, across it), in page fractions: powers 1-4 along times
+    powers 0-2 across (a wave along the rules, a bulge growing towards one side). No term without the along
+    coordinate: a rule's own offset is its position, not a bend."""
+    u, v = along / size[0], across / size[1]
+    return np.stack([u ** j * v ** k for j in range(1, 5) for k in range(3)], axis=1)
+
+
+def _fit_bend(lines: list[np.ndarray], size: tuple[int, int], min_shift: float) -> np.ndarray | None:
+    """Coefficients of the bend shared by all the rules, each rule with its own offset (taken out by centring
+    every rule's points on their mean), robust to a stray piece. None when the rules are straight: the bend moves
+    them less than `min_shift` px, or explains less than half their wavering (a scan's jitter, a wobbling streak)."""
+    if len(lines) < 3:
+        return None
+    pts = np.concatenate(lines)
+    which = np.concatenate([np.full(len(line), i) for i, line in enumerate(lines)])
+    terms = _bend_terms(pts[:, 0], pts[:, 1], size)
+    keep = np.ones(len(pts), dtype=bool)
+    coef = np.zeros(terms.shape[1])
+    for _ in range(2):  # refit without the points far off the first fit (a streak or text stroke joined to a rule)
+        count = np.maximum(np.bincount(which, weights=keep, minlength=len(lines)), 1)
+        mean_t = np.stack([np.bincount(which, weights=terms[:, j] * keep, minlength=len(lines))
+                           for j in range(terms.shape[1])], axis=1) / count[:, None]
+        mean_y = np.bincount(which, weights=pts[:, 1] * keep, minlength=len(lines)) / count
+        t, y = terms - mean_t[which], pts[:, 1] - mean_y[which]
+        tk = t[keep]
+        coef = np.linalg.solve(tk.T @ tk + 1e-9 * np.eye(tk.shape[1]), tk.T @ y[keep])
+        resid = np.abs(t @ coef - y)
+        keep = resid <= max(1.5, 3.0 * float(np.median(resid[keep])))
+    bend = (t @ coef)[keep]
+    straight, bent = float(np.sqrt(np.mean(y[keep] ** 2))), float(np.sqrt(np.mean((bend - y[keep]) ** 2)))
+    if np.ptp(bend) < min_shift or bent > 0.5 * straight:
+        return None
+    return coef
+
+
+def bend_maps(rulings: Rulings, dpi: float, ink: np.ndarray | None = None, min_shift: float | None = None
+              ) -> tuple[np.ndarray, np.ndarray] | None:
+    """A sheet that did not lie flat (a curled or creased page on the glass) bends a table's rules smoothly: fit
+    that bend from the long rules of both directions and return the cv2.remap maps that straighten them; None when
+    the rules are straight to within `min_shift` px (a flat scan). With the page's `ink`, rules are looked for
+    with shorter kernels than find_rulings' (a steeply bent rule breaks into short pieces there)."""
+    h, w = rulings.horizontal.shape
+    min_shift = min_shift if min_shift is not None else max(2.0, dpi / 60)
+    reach = max(3, int(dpi / 25))
+    horizontal, vertical = rulings.horizontal, rulings.vertical
+    if ink is not None:
+        k = max(9, int(dpi / 10))
+        horizontal = cv2.bitwise_or(horizontal, cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, k), np.uint8)))
+        vertical = cv2.bitwise_or(vertical, cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((k, 1), np.uint8)))
+    rows = _rule_samples(horizontal, rulings.vertical, 0, 0.25 * w, reach)
+    cols = _rule_samples(vertical, rulings.horizontal, 1, 0.1 * h, reach)
+    fits = []
+    for lines, size in ((rows, (w, h)), (cols, (h, w))):
+        coef = _fit_bend(lines, size, min_shift)
+        if coef is None:
+            fits.append(None)
+            continue
+        pts = np.concatenate(lines)
+        span = (pts[:, 0].min(), pts[:, 0].max(), pts[:, 1].min(), pts[:, 1].max())
+        fits.append((coef, span, size))
+    if fits[0] is None and fits[1] is None:
+        return None
+    step = 8  # the bend is smooth: worked out every few px and scaled up
+    ys, xs = np.arange(0, h + step, step, dtype=np.float64), np.arange(0, w + step, step, dtype=np.float64)
+    yy, xx = np.meshgrid(ys, xs, indexing="ij")
+    shifts = [np.zeros_like(xx), np.zeros_like(xx)]
+    for k, (fit, along, across) in enumerate(zip(fits, (xx, yy), (yy, xx))):
+        if fit is not None:
+            coef, span, size = fit
+            shifts[k] = _bend_shift(coef, along, across, span, size, 0.1 * size[0])
+    dy, dx = (cv2.resize(s.astype(np.float32), (len(xs) * step, len(ys) * step), interpolation=cv2.INTER_LINEAR)
+              [:h, :w] for s in shifts)
+    # (resize puts coarse point i at fine pixel i * step + (step - 1) / 2: close enough for a smooth bend)
+    return dx + np.arange(w, dtype=np.float32)[None, :], dy + np.arange(h, dtype=np.float32)[:, None]
+
+
+def _bend_shift(coef: np.ndarray, along: np.ndarray, across: np.ndarray, span: tuple[float, float, float, float],
+                size: tuple[int, int], reach: float) -> np.ndarray:
+    """How far (across the rules) the bend moves each point, relative to the rules' middle. Past the rules' ends
+    it carries on straight for `reach` px (the steepest ends of strongly bent rules do not survive find_rulings'
+    long kernels: a table's last column), then holds: the polynomial would run away there."""
+    a0, a1, c0, c1 = span
+    a, c = np.clip(along, a0, a1).ravel(), np.clip(across, c0, c1).ravel()
+    over = np.clip(along.ravel(), a0 - reach, a1 + reach) - a
+
+    def bend(at: np.ndarray) -> np.ndarray:
+        return (_bend_terms(at, c, size) - _bend_terms(np.full(at.size, (a0 + a1) / 2), c, size)) @ coef
+
+    here = bend(a)
+    inward = np.sign(over) * 4.0
+    slope = (here - bend(a - inward)) / 4.0
+    return (here + slope * over).reshape(along.shape)
+
+
+def on_grid(grids: list[Grid], rulings: Rulings, dpi: float) -> float:
+    """Share of the page's rule pixels that lie on a line of the grids found: how well straight grid lines fit the
+    rules (bent rules wander off them, and a grid that lost rows or columns leaves their rules off it)."""
+    tol = int(max(4.0, dpi / 30.0))
+    total = int(np.count_nonzero(rulings.horizontal)) + int(np.count_nonzero(rulings.vertical))
+    if not total:
+        return 0.0
+    on = 0
+    for g in grids:
+        ys, xs = slice(g.y0, g.y1 + 1), slice(g.x0, g.x1 + 1)
+        near_row = np.zeros(g.y1 + 1 - g.y0, dtype=bool)
+        for r in g.rows:
+            near_row[max(0, int(r) - g.y0 - tol):max(0, int(r) - g.y0 + tol + 1)] = True
+        near_col = np.zeros(g.x1 + 1 - g.x0, dtype=bool)
+        for c in g.cols:
+            near_col[max(0, int(c) - g.x0 - tol):max(0, int(c) - g.x0 + tol + 1)] = True
+        horizontal, vertical = rulings.horizontal[ys, xs] > 0, rulings.vertical[ys, xs] > 0
+        on += int(np.count_nonzero(horizontal[near_row[:horizontal.shape[0]]]))
+        on += int(np.count_nonzero(vertical[:, near_col[:vertical.shape[1]]]))
+    return on / total

@@ -29,6 +29,7 @@ class Page:
     paper: np.ndarray | None = None  # perspective matrix that cut the sheet out of a photo, applied first
     flattened: bool = False  # uneven lighting divided out
     cut_size: tuple[int, int] = (0, 0)  # (width, height) of the sheet cut out of a photo
+    bent: bool = False  # a bent sheet's rules straightened (boxes then lie within a few px of the scan's)
 
 
 def load_pages(source: Source, dpi: int = 150, max_pages: int = 60) -> list[tuple[np.ndarray, float]]:
@@ -345,3 +346,8 @@ def unwarp(gray: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = cv2.warpPerspective(gray, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                               borderValue=255)
     return out, m
+
+
+def unbend(gray: np.ndarray, maps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The page remapped by `maps` (see grid.bend_maps): each pixel taken from where the bent sheet shows it."""
+    return cv2.remap(gray, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=255)

@@ -5,7 +5,7 @@ was done to each page is in `ScanReader.pages`):
   raster     load_pages; straighten (cut the sheet out of a photo, even the light, despeckle, quarter turn, skew);
              confirm_quarter_turn (recogniser) when the page looked sideways
   rulings    binarize, find_rulings; settle_upside_down (angle classifier + recogniser); unwarp a photographed
-             table frame; find_tables (ruled grids, and grids ruled only across with columns from text gaps)
+             table frame; unbend the rules of a sheet that did not lie flat; find_tables (ruled grids, and grids ruled only across with columns from text gaps)
   layout     unruled_tables (layout model; grid from text alignment, structure model as a last resort), only
              where rows of separate numbers lie outside the ruled tables
   cells      read_grids: every cell's lines recognised alone, batched; digit decode in value columns
@@ -27,9 +27,9 @@ from models.ocr import OcrEngine
 from models.table_structure import TableStructureModel
 from service.document import Box, Cell, Document, Line, PageImage, Source
 from service.scan.cells import CellText, clean_page, crop_line, read_grids, text_ink
-from service.scan.grid import Grid, find_rulings, find_tables, table_quad
+from service.scan.grid import Grid, Rulings, bend_maps, find_rulings, find_tables, on_grid, table_quad
 from service.scan.layout import TextBox, choose_lines, count_runs, find_text_lines, unruled_tables
-from service.scan.raster import Page, binarize, load_pages, straighten, turn, unwarp
+from service.scan.raster import Page, binarize, load_pages, straighten, turn, unbend, unwarp
 
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -116,7 +116,7 @@ class ScanReader:
             self.pages.append({"page": number, "dpi": dpi, "width": gray.shape[1], "height": gray.shape[0],
                                "rotation": page.rotation, "skew": page.skew, "noise": page.noise,
                                "denoised": page.denoised,
-                               "warp": None if page.warp is None else page.warp.tolist(),
+                               "warp": None if page.warp is None else page.warp.tolist(), "bent": page.bent,
                                "paper": None if page.paper is None else page.paper.tolist(),
                                "cut": list(page.cut_size) if page.paper is not None else None,
                                # what the page holds: ruled tables found, and rows of separate pieces (a table,
@@ -148,11 +148,12 @@ class ScanReader:
             if quad is not None:  # photographed at an angle: square the table up
                 page.gray, page.warp = unwarp(page.gray, quad)
             if turned or quad is not None:
-                ink = binarize(page.gray)
-                rulings = find_rulings(ink, page.dpi)
-                lines_mask = cv2.bitwise_or(rulings.horizontal, rulings.vertical)
-                ink_clean = text_ink(ink, lines_mask)
+                ink, rulings, lines_mask, ink_clean = _rulings_of(page.gray, page.dpi)
             grids = find_tables(ink, rulings, page.dpi, text=ink_clean)
+            unbent = unbend_rules(page.gray, page.dpi, ink, rulings, grids)
+            if unbent is not None:  # a sheet that did not lie flat
+                page.gray, page.bent = unbent[0], True
+                ink, rulings, lines_mask, ink_clean, grids = unbent[1:]
             if not grids:  # no table at the page-wide level: light grey rules on uneven or grey paper
                 faint = find_rulings(ink, page.dpi, page.gray)
                 faint_mask = cv2.bitwise_or(faint.horizontal, faint.vertical)
@@ -197,6 +198,35 @@ def read_scan(source: Source, options: ScanOptions | None = None, reader: ScanRe
 
 
 # -- small stages ------------------------------------------------------------------------------------------------------
+def unbend_rules(gray: np.ndarray, dpi: float, ink: np.ndarray, rulings: Rulings, grids: list[Grid]) -> tuple | None:
+    """A sheet that did not lie flat bends its rules: the page with them straightened, and its ink, rulings, their
+    mask, the ink without them and the grids found there; None when the rules are straight, or straightening them
+    does not make the grid fit them clearly better (a streak or a slanted edge can pass for a bend)."""
+    maps = bend_maps(rulings, dpi, ink)
+    if maps is None:
+        return None
+    straight = unbend(gray, maps)
+    ink, found_rulings, mask, text = _rulings_of(straight, dpi)
+    found = find_tables(ink, found_rulings, dpi, text=text)
+    # Straighter rules survive find_rulings' long kernels whole: fewer rule pixels after is a distortion.
+    if _rule_pixels(found_rulings) < _rule_pixels(rulings) or \
+            on_grid(found, found_rulings, dpi) <= on_grid(grids, rulings, dpi) + 0.05:
+        return None
+    return straight, ink, found_rulings, mask, text, found
+
+
+def _rule_pixels(rulings: Rulings) -> int:
+    return int(np.count_nonzero(rulings.horizontal)) + int(np.count_nonzero(rulings.vertical))
+
+
+def _rulings_of(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, Rulings, np.ndarray, np.ndarray]:
+    """The page's ink, its rulings, their mask, and the ink without them."""
+    ink = binarize(gray)
+    rulings = find_rulings(ink, dpi)
+    lines_mask = cv2.bitwise_or(rulings.horizontal, rulings.vertical)
+    return ink, rulings, lines_mask, text_ink(ink, lines_mask)
+
+
 def _line_confidence(gray: np.ndarray, dpi: float, engine: OcrEngine, samples: int = 8) -> float:
     """How well a page's widest text lines read as Chinese: mean confidence, counting only lines read with two or
     more ideographs (a column of numbers turned on its side reads confidently as "0000")."""
