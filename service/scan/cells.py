@@ -176,5 +176,15 @@ def _numeric_columns(owners: list[tuple[int, GridCell]], per_cell: dict[int, lis
     for i, (table, cell) in enumerate(owners):
         rs = per_cell.get(i)
         if rs and cell.colspan == 1:
-            votes.setdefault((table, cell.col), []).append(looks_numeric("".join(r.text for r in rs)))
+            votes.setdefault((table, cell.col), []).append(_number_like(rs))
     return {k for k, v in votes.items() if sum(v) >= max(1, 0.5 * len(v))}
+
+
+def _number_like(readings: list) -> bool:
+    """A cell that reads as a number, or as a short run of Latin letters whose digit reading is not empty: on a
+    noisy fax a small "0" with a speck beside it reads "a" or "à", and such cells must not outvote the column."""
+    text = "".join(r.text for r in readings)
+    if looks_numeric(text):
+        return True
+    short = 0 < len(text.replace(" ", "")) <= 3 and not any(ord(ch) > 0x2FF for ch in text)
+    return short and bool("".join(r.digits for r in readings))
