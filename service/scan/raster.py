@@ -125,7 +125,7 @@ def clear_pepper(gray: np.ndarray, dpi: float) -> np.ndarray:
     none of them as isolated, and a median filter that removes them also fills the holes of 8-pt digits. A speck
     next to a character or rule (a decimal point, the dot of a broken stroke) stays.
     """
-    ink = binarize(gray)
+    ink = _dark(gray)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     area = stats[:, cv2.CC_STAT_AREA]
     big = area > max(4, int(round(15 * (dpi / 150) ** 2)))
@@ -149,12 +149,17 @@ def denoise(gray: np.ndarray, dpi: float, heavy: bool, heavy_noise: float) -> np
     cleared = clear_pepper(gray, dpi)
     if noise_sigma(cleared) > heavy_noise:
         return despeckle(cv2.medianBlur(gray, 3) if heavy else gray)
-    strokes = binarize(cv2.medianBlur(cleared, 3))
+    strokes = _dark(cv2.medianBlur(cleared, 3))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(strokes, connectivity=8)
     real = stats[:, cv2.CC_STAT_AREA] > max(4, int(round(15 * (dpi / 150) ** 2)))  # pepper clusters the median left
     real[0] = False
     near = cv2.dilate(np.where(real[labels], 255, 0).astype(np.uint8), np.ones((3, 3), np.uint8))
     return np.where(near > 0, cleared, 255).astype(np.uint8)
+
+
+def _dark(gray: np.ndarray) -> np.ndarray:
+    """Otsu's ink mask as it is: shaded rows left solid (`binarize` clears them, and they would count as paper)."""
+    return cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)[1]
 
 
 # -- binarisation -----------------------------------------------------------------------------------------------------
@@ -172,11 +177,12 @@ def _unfill(gray: np.ndarray, ink: np.ndarray) -> np.ndarray:
     ink is what is clearly darker than the shading itself (the text and rules printed on it), so a shaded header
     row neither swallows the rules around it nor hides its labels."""
     k = max(9, gray.shape[1] // 80)  # ~15 px on an A4 page at 150 DPI: thicker than any stroke or rule
-    fill = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    square = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    fill = cv2.morphologyEx(ink, cv2.MORPH_OPEN, square)
+    out = _clear_dithered_rows(ink, k)
     if not fill.any():
-        return ink
+        return out
     n, labels, stats, _ = cv2.connectedComponentsWithStats(fill, connectivity=4)
-    out = ink.copy()
     for i in range(1, n):
         x, y, w, h, _ = stats[i]
         sl = (slice(y, y + h), slice(x, x + w))
@@ -190,6 +196,45 @@ def _unfill(gray: np.ndarray, ink: np.ndarray) -> np.ndarray:
         darker = gray[sl] < shade - max(12.0, 4.0 * grain)
         out[sl][region] = np.where(darker[region], 255, 0)
     return out
+
+
+def _clear_dithered_rows(ink: np.ndarray, k: int) -> np.ndarray:
+    """A fax dithers a shaded table row into dots: ink dense over a wide rectangle, its paper in specks. Its text is
+    lost in the dots; the row is cleared and its outline kept as ink (its edges are the rules of the rows around)."""
+    dense = np.where(cv2.blur(ink, (k, k)) >= 160, 255, 0).astype(np.uint8)
+    dense = cv2.morphologyEx(dense, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    out = ink
+    if not dense.any():
+        return out
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(dense, connectivity=4)
+    for i in range(1, n):
+        x, y, w, h, area = stats[i]
+        if area < 0.8 * w * h or w < 3 * h or h < 2 * k or w >= 0.95 * ink.shape[1] or h >= 0.2 * ink.shape[0]:
+            continue  # not a row of a table (a line of text on it): a dark copy's border, a blot, bold text
+        sl = (slice(y, y + h), slice(x, x + w))
+        region = labels[sl] == i
+        if not _dithered(ink[sl], region):
+            continue
+        if out is ink:
+            out = ink.copy()
+        out[sl][region] = 0
+        _outline(out[sl], region)
+    return out
+
+
+def _dithered(ink: np.ndarray, region: np.ndarray) -> bool:
+    """Is the paper inside the region in pockets (dither), not in the gaps between characters of bold text, which
+    run the height of the line?"""
+    paper = np.where(region & (ink == 0), 255, 0).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
+    tallest = int(stats[1:, cv2.CC_STAT_HEIGHT].max()) if n > 1 else 0
+    return tallest < 0.5 * region.shape[0]
+
+
+def _outline(out: np.ndarray, region: np.ndarray) -> None:
+    """Draw the region's edge as ink: a shaded row is a cell, and its edges are the rules of the rows around it."""
+    inner = cv2.erode(region.astype(np.uint8), np.ones((3, 3), np.uint8))
+    out[region & (inner == 0)] = 255
 
 
 def _clear_of_paper(gray: np.ndarray, thresh: float) -> bool:
