@@ -133,16 +133,22 @@ def looks_numeric(text: str) -> bool:
     return bool(t) and all(ch in DIGIT_ALPHABET for ch in t) and any(ch.isdigit() for ch in t)
 
 
+def soften(image: np.ndarray, dpi: float) -> np.ndarray:
+    """Grey edges for a black-and-white crop: the recogniser learned antialiased glyphs, and reads a fax's jagged
+    small digits better blurred by about a pixel (cells read right on two faxes: 270 -> 287 of 397)."""
+    return cv2.GaussianBlur(image, (5, 5), dpi / 150)
+
+
 def read_grids(gray_clean: np.ndarray, ink_clean: np.ndarray, grids: list[Grid], first_table: int, dpi: float,
-               engine: OcrEngine) -> list[CellText]:
-    """Read every cell of the page's tables in one batched recognition call."""
+               engine: OcrEngine, bilevel: bool = False) -> list[CellText]:
+    """Read every cell of the page's tables in one batched recognition call (a bilevel page's crops softened)."""
     owners: list[tuple[int, GridCell]] = []
     crops: list[Crop] = []
     for t, grid in enumerate(grids):
         for cell in grid.cells:
             crops += cell_crops(gray_clean, ink_clean, cell, len(owners), dpi)
             owners.append((first_table + t, cell))
-    readings = engine.read([c.image for c in crops])
+    readings = engine.read([soften(c.image, dpi) if bilevel else c.image for c in crops])
     per_cell: dict[int, list] = {}
     for crop, reading in zip(crops, readings):
         per_cell.setdefault(crop.owner, []).append(reading)

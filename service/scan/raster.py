@@ -29,6 +29,7 @@ class Page:
     paper: np.ndarray | None = None  # perspective matrix that cut the sheet out of a photo, applied first
     flattened: bool = False  # uneven lighting divided out
     cut_size: tuple[int, int] = (0, 0)  # (width, height) of the sheet cut out of a photo
+    bilevel: bool = False  # black and white only (a fax): strokes without grey edges
 
 
 def load_pages(source: Source, dpi: int = 150, max_pages: int = 60) -> list[tuple[np.ndarray, float]]:
@@ -382,6 +383,7 @@ def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float
     """Cut the sheet out of a photo, even out its lighting, despeckle if noisy, turn sideways pages upright (up to
     180, settled later by OCR), deskew."""
     paper, cut_size = None, (0, 0)
+    bilevel = is_bilevel(gray)
     quad = find_paper(gray)
     if quad is not None:
         gray, paper = cut_paper(gray, quad, dpi)
@@ -410,7 +412,14 @@ def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float
         if abs(angle) >= 0.1:
             gray = rotate(gray, angle)
     return Page(number=number, gray=gray, dpi=dpi, rotation=rotation, skew=angle, noise=round(sigma, 2),
-                denoised=denoised, paper=paper, flattened=flat is not None, cut_size=cut_size)
+                denoised=denoised, paper=paper, flattened=flat is not None, cut_size=cut_size, bilevel=bilevel)
+
+
+def is_bilevel(gray: np.ndarray) -> bool:
+    """A fax (or a thresholded scan): its ink has almost no grey edge; a scan's strokes fade into the paper."""
+    small = gray[::2, ::2]
+    ink = small[small < 235]
+    return ink.size > 0 and float(((ink > 70) & (ink < 190)).mean()) < 0.06
 
 
 def unwarp(gray: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
