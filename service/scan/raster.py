@@ -179,8 +179,8 @@ def _unfill(gray: np.ndarray, ink: np.ndarray) -> np.ndarray:
     row neither swallows the rules around it nor hides its labels."""
     k = max(9, gray.shape[1] // 80)  # ~15 px on an A4 page at 150 DPI: thicker than any stroke or rule
     square = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    fill = cv2.morphologyEx(ink, cv2.MORPH_OPEN, square)
     out = _clear_dithered_rows(ink, k)
+    fill = cv2.morphologyEx(out, cv2.MORPH_OPEN, square)
     if not fill.any():
         return out
     n, labels, stats, _ = cv2.connectedComponentsWithStats(fill, connectivity=4)
@@ -201,10 +201,11 @@ def _unfill(gray: np.ndarray, ink: np.ndarray) -> np.ndarray:
 
 def _clear_dithered_rows(ink: np.ndarray, k: int) -> np.ndarray:
     """A fax dithers a shaded table row into dots: ink dense over a wide rectangle, its paper in specks. Its text is
-    lost in the dots; the row is cleared and its outline kept as ink (its edges are the rules of the rows around)."""
+    lost in the dots; the row is cleared and its rectangle drawn as ink (its edges are the rules of the rows
+    around it)."""
     dense = np.where(cv2.blur(ink, (k, k)) >= 160, 255, 0).astype(np.uint8)
     dense = cv2.morphologyEx(dense, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    out = ink
+    out = ink.copy()
     if not dense.any():
         return out
     n, labels, stats, _ = cv2.connectedComponentsWithStats(dense, connectivity=4)
@@ -216,10 +217,8 @@ def _clear_dithered_rows(ink: np.ndarray, k: int) -> np.ndarray:
         region = labels[sl] == i
         if not _dithered(ink[sl], region):
             continue
-        if out is ink:
-            out = ink.copy()
         out[sl][region] = 0
-        _outline(out[sl], region)
+        cv2.rectangle(out, (int(x), int(y)), (int(x + w - 1), int(y + h - 1)), 255, 2)
     return out
 
 
@@ -230,12 +229,6 @@ def _dithered(ink: np.ndarray, region: np.ndarray) -> bool:
     n, _, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
     tallest = int(stats[1:, cv2.CC_STAT_HEIGHT].max()) if n > 1 else 0
     return tallest < 0.5 * region.shape[0]
-
-
-def _outline(out: np.ndarray, region: np.ndarray) -> None:
-    """Draw the region's edge as ink: a shaded row is a cell, and its edges are the rules of the rows around it."""
-    inner = cv2.erode(region.astype(np.uint8), np.ones((3, 3), np.uint8))
-    out[region & (inner == 0)] = 255
 
 
 def _clear_of_paper(gray: np.ndarray, thresh: float) -> bool:
