@@ -118,3 +118,21 @@ def test_zeros_read_as_latin_letters_do_not_outvote_a_number_column():
     out = read_grids(gray, binarize(gray), [grid], 0, 150, _Engine(readings))
     assert [ct.text for ct in out if ct.cell.col == 1] == ["0", "0", "0", "0"]
     assert all(ct.numeric for ct in out)
+
+
+def test_a_column_rule_broken_inside_its_cells_is_still_a_column():
+    gray = np.full((900, 1240), 255, np.uint8)
+    xs, ys = [150, 450, 600, 750, 900], [200 + 60 * i for i in range(9)]
+    for y in ys:
+        cv2.line(gray, (xs[0], y), (xs[-1], y), 0, 2)
+    for x in xs:
+        cv2.line(gray, (x, ys[0]), (x, ys[-1]), 0, 2)
+    for r, (a, b) in enumerate(zip(ys, ys[1:])):
+        for x0 in xs[:-1]:
+            cv2.putText(gray, str(r), (x0 + 20, b - 18), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 0, 2)
+    for r in (2, 5):  # the rule dropped for 5 px halfway down two cells
+        mid = (ys[r] + ys[r + 1]) // 2
+        gray[mid - 2:mid + 3, xs[2] - 3:xs[2] + 3] = 255
+    grids = grids_of(gray)
+    assert len(grids) == 1
+    assert (grids[0].n_rows, grids[0].n_cols) == (len(ys) - 1, len(xs) - 1)
