@@ -388,6 +388,8 @@ def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float
     denoised = sigma > noise_threshold
     if denoised:
         gray = denoise(gray, dpi, sigma > heavy_noise, heavy_noise)
+    elif bilevel:  # a fax's light pepper: too little to raise the noise level, enough to widen every cell's text
+        gray = clear_pepper(gray, dpi)
     # Scanner-lid shadows and sheet edges hug the border (and would sway the turn and skew tests); printed matter
     # never sits in the outer 1%.
     gray = gray.copy()
