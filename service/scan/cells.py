@@ -98,7 +98,8 @@ def crop_line(gray: np.ndarray, box: tuple[int, int, int, int], bound: tuple[int
     return out
 
 
-def cell_crops(gray_clean: np.ndarray, ink_clean: np.ndarray, cell: GridCell, owner: int, dpi: float) -> list[Crop]:
+def cell_crops(gray_clean: np.ndarray, ink_clean: np.ndarray, cell: GridCell, owner: int, dpi: float,
+               bilevel: bool = False) -> list[Crop]:
     inset = max(2, int(dpi / 60))
     x0, y0 = int(cell.x0) + inset, int(cell.y0) + inset
     x1, y1 = int(cell.x1) - inset, int(cell.y1) - inset
@@ -115,6 +116,12 @@ def cell_crops(gray_clean: np.ndarray, ink_clean: np.ndarray, cell: GridCell, ow
     region = ink_clean[y0:y1, x0:x1]
     if grain <= 6:   # on grainy paper (copies, photos) the page's own binarisation stays: it already saw the strokes
         region = cv2.bitwise_or(region, dark)
+    if bilevel:
+        # A fax's rules are ragged: their hairs reach past the painted-out rule and would stretch the text line
+        # to the cell's edge. The text is found away from the edge; the crop's margin takes the edge back.
+        region = region.copy()
+        edge = max(2, int(round(dpi / 50)))
+        region[:edge], region[-edge:], region[:, :edge], region[:, -edge:] = 0, 0, 0, 0
     bands = line_bands(region, min_area)
     if not bands and grain > 6:
         # Nothing seen on grainy paper: a last look for strokes darker than the paper by well over its grain (a
@@ -146,7 +153,7 @@ def read_grids(gray_clean: np.ndarray, ink_clean: np.ndarray, grids: list[Grid],
     crops: list[Crop] = []
     for t, grid in enumerate(grids):
         for cell in grid.cells:
-            crops += cell_crops(gray_clean, ink_clean, cell, len(owners), dpi)
+            crops += cell_crops(gray_clean, ink_clean, cell, len(owners), dpi, bilevel)
             owners.append((first_table + t, cell))
     readings = engine.read([soften(c.image, dpi) if bilevel else c.image for c in crops])
     per_cell: dict[int, list] = {}
