@@ -34,7 +34,7 @@ def test_dense_pepper_is_cleared_and_the_strokes_stay_as_they_were():
     clean = gray_of(page)
     noisy = _peppered(clean, 0.04)
     cleared = straighten(noisy, 1, 150).gray
-    assert _tiny_specks(cleared) < 0.05 * _tiny_specks(noisy)
+    assert _tiny_specks(cleared) < 0.1 * _tiny_specks(noisy)
     # The characters keep their shape: a median would fill the holes of small digits and thicken every stroke.
     before, after = binarize(clean) > 0, binarize(cleared) > 0
     assert (before & after).sum() / (before | after).sum() > 0.8

@@ -144,12 +144,14 @@ def clear_pepper(gray: np.ndarray, dpi: float) -> np.ndarray:
 
 
 def denoise(gray: np.ndarray, dpi: float, heavy: bool, heavy_noise: float) -> np.ndarray:
-    """A noisy page cleaned: a fax's pepper cleared; where it is dense enough to chain into larger blobs, only
-    ink near strokes a 3x3 median keeps stays (the median alone fills the holes of small digits). Noise in every
+    """A noisy page cleaned: a fax's pepper cleared; where it is dense (a heavy noise level) and chains into larger
+    blobs, only ink near strokes a 3x3 median keeps stays (the median alone fills the holes of small digits). Noise in every
     grey level (not specks) gets the median itself."""
     cleared = clear_pepper(gray, dpi)
     if noise_sigma(cleared) > heavy_noise:
         return despeckle(cv2.medianBlur(gray, 3) if heavy else gray)
+    if not heavy:  # the stroke mask loses the thin strokes of small digits at 100 DPI: only for dense pepper
+        return cleared
     strokes = _dark(cv2.medianBlur(cleared, 3))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(strokes, connectivity=8)
     real = stats[:, cv2.CC_STAT_AREA] > max(4, int(round(15 * (dpi / 150) ** 2)))  # pepper clusters the median left
