@@ -319,6 +319,31 @@ def _segments(mask: np.ndarray, axis: int) -> list[tuple[float, int, int, int]]:
     return segs
 
 
+def _join_broken(segs: list[tuple[float, int, int, int]], tol: float, max_gap: float
+                 ) -> list[tuple[float, int, int, int]]:
+    """Pieces of one rule broken by the scan (a fax drops pixels of thin lines), end to end at the same position
+    with a gap shorter than a character, as one segment: each piece alone may stop in the middle of a cell."""
+    lines: list[list[tuple[float, int, int, int]]] = []  # pieces at one position
+    for seg in sorted(segs):
+        if lines and seg[0] - lines[-1][-1][0] <= tol:
+            lines[-1].append(seg)
+        else:
+            lines.append([seg])
+    out = []
+    for pieces in lines:
+        cur = None
+        for pos, start, end, thick in sorted(pieces, key=lambda s: s[1]):
+            if cur and start - cur[2] <= max_gap:
+                a, b = cur[2] - cur[1], end - start
+                cur = [(cur[0] * a + pos * b) / max(1, a + b), cur[1], max(cur[2], end), max(cur[3], thick)]
+            else:
+                if cur:
+                    out.append(tuple(cur))
+                cur = [pos, start, end, thick]
+        out.append(tuple(cur))
+    return [(p, int(a), int(b), int(t)) for p, a, b, t in out]
+
+
 def _cluster(values: list[tuple[float, float]], tol: float, min_gap: float = 0.0) -> list[float]:
     """Weighted 1-D clustering: positions closer than tol are one line (weights = segment lengths). Then lines
     closer than min_gap (a double rule, text touching a line) keep only the better supported one."""
@@ -486,7 +511,7 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
     glyph = glyph or dpi / 7.5
     gap = 1.15 * glyph  # no row or column is narrower than a line of text with its padding
     hsegs = [s for s in _segments(hmask, 0) if s[2] - s[1] >= (x1 - x0) * 0.04]
-    vsegs = [s for s in _segments(vmask, 1) if s[2] - s[1] >= dpi / 8]
+    vsegs = [s for s in _join_broken(_segments(vmask, 1), tol / 2, glyph) if s[2] - s[1] >= dpi / 8]
     # A ruling runs from one line of the other direction to another; a text stroke that slipped through the
     # masks does not. Rows first (long, reliable), then columns between rows, then rows again between columns.
     rows = _cluster([(p, e - s) for p, s, e, _ in hsegs], tol, gap)

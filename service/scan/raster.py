@@ -30,6 +30,7 @@ class Page:
     flattened: bool = False  # uneven lighting divided out
     cut_size: tuple[int, int] = (0, 0)  # (width, height) of the sheet cut out of a photo
     bent: bool = False  # a bent sheet's rules straightened (boxes then lie within a few px of the scan's)
+    bilevel: bool = False  # black and white only (a fax): strokes without grey edges
 
 
 def load_pages(source: Source, dpi: int = 150, max_pages: int = 60) -> list[tuple[np.ndarray, float]]:
@@ -119,6 +120,52 @@ def despeckle(gray: np.ndarray, max_area: int = 3, radius: int = 3) -> np.ndarra
     return out
 
 
+def clear_pepper(gray: np.ndarray, dpi: float) -> np.ndarray:
+    """Paint a fax's pepper white: small dark blobs (up to ~15 px at 150 DPI) that lie away from any larger ink.
+
+    A binarised fax sprinkles the paper with tens of thousands of specks that touch each other, so `despeckle` sees
+    none of them as isolated, and a median filter that removes them also fills the holes of 8-pt digits. A speck
+    next to a character or rule (a decimal point, the dot of a broken stroke) stays.
+    """
+    ink = _dark(gray)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    area = stats[:, cv2.CC_STAT_AREA]
+    big = area > max(4, int(round(15 * (dpi / 150) ** 2)))
+    big[0] = False
+    reach = max(1, int(round(dpi / 50)))
+    near = cv2.dilate(np.where(big[labels], 255, 0).astype(np.uint8),
+                      cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1, 2 * reach + 1)))
+    keep = big.copy()
+    keep[np.unique(labels[(near > 0) & (labels > 0)])] = True
+    keep[0] = True
+    drop = np.where(keep[labels], 0, 255).astype(np.uint8)
+    out = gray.copy()
+    out[cv2.dilate(drop, np.ones((3, 3), np.uint8)) > 0] = 255  # the speck's JPEG halo too
+    return out
+
+
+def denoise(gray: np.ndarray, dpi: float, heavy: bool, heavy_noise: float) -> np.ndarray:
+    """A noisy page cleaned: a fax's pepper cleared; where it is dense (a heavy noise level) and chains into larger
+    blobs, only ink near strokes a 3x3 median keeps stays (the median alone fills the holes of small digits). Noise in every
+    grey level (not specks) gets the median itself."""
+    cleared = clear_pepper(gray, dpi)
+    if noise_sigma(cleared) > heavy_noise:
+        return despeckle(cv2.medianBlur(gray, 3) if heavy else gray)
+    if not heavy:  # the stroke mask loses the thin strokes of small digits at 100 DPI: only for dense pepper
+        return cleared
+    strokes = _dark(cv2.medianBlur(cleared, 3))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(strokes, connectivity=8)
+    real = stats[:, cv2.CC_STAT_AREA] > max(4, int(round(15 * (dpi / 150) ** 2)))  # pepper clusters the median left
+    real[0] = False
+    near = cv2.dilate(np.where(real[labels], 255, 0).astype(np.uint8), np.ones((3, 3), np.uint8))
+    return np.where(near > 0, cleared, 255).astype(np.uint8)
+
+
+def _dark(gray: np.ndarray) -> np.ndarray:
+    """Otsu's ink mask as it is: shaded rows left solid (`binarize` clears them, and they would count as paper)."""
+    return cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)[1]
+
+
 # -- binarisation -----------------------------------------------------------------------------------------------------
 def binarize(gray: np.ndarray) -> np.ndarray:
     """Ink mask (255 = ink). Otsu on the whole page, guarded against a page with almost no ink."""
@@ -134,11 +181,12 @@ def _unfill(gray: np.ndarray, ink: np.ndarray) -> np.ndarray:
     ink is what is clearly darker than the shading itself (the text and rules printed on it), so a shaded header
     row neither swallows the rules around it nor hides its labels."""
     k = max(9, gray.shape[1] // 80)  # ~15 px on an A4 page at 150 DPI: thicker than any stroke or rule
-    fill = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    square = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    out = _clear_dithered_rows(ink, k)
+    fill = cv2.morphologyEx(out, cv2.MORPH_OPEN, square)
     if not fill.any():
-        return ink
+        return out
     n, labels, stats, _ = cv2.connectedComponentsWithStats(fill, connectivity=4)
-    out = ink.copy()
     for i in range(1, n):
         x, y, w, h, _ = stats[i]
         sl = (slice(y, y + h), slice(x, x + w))
@@ -152,6 +200,38 @@ def _unfill(gray: np.ndarray, ink: np.ndarray) -> np.ndarray:
         darker = gray[sl] < shade - max(12.0, 4.0 * grain)
         out[sl][region] = np.where(darker[region], 255, 0)
     return out
+
+
+def _clear_dithered_rows(ink: np.ndarray, k: int) -> np.ndarray:
+    """A fax dithers a shaded table row into dots: ink dense over a wide rectangle, its paper in specks. Its text is
+    lost in the dots; the row is cleared and its rectangle drawn as ink (its edges are the rules of the rows
+    around it)."""
+    dense = np.where(cv2.blur(ink, (k, k)) >= 160, 255, 0).astype(np.uint8)
+    dense = cv2.morphologyEx(dense, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    out = ink.copy()
+    if not dense.any():
+        return out
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(dense, connectivity=4)
+    for i in range(1, n):
+        x, y, w, h, area = stats[i]
+        if area < 0.8 * w * h or w < 3 * h or h < 2 * k or w >= 0.95 * ink.shape[1] or h >= 0.2 * ink.shape[0]:
+            continue  # not a row of a table (a line of text on it): a dark copy's border, a blot, bold text
+        sl = (slice(y, y + h), slice(x, x + w))
+        region = labels[sl] == i
+        if not _dithered(ink[sl], region):
+            continue
+        out[sl][region] = 0
+        cv2.rectangle(out, (int(x), int(y)), (int(x + w - 1), int(y + h - 1)), 255, 2)
+    return out
+
+
+def _dithered(ink: np.ndarray, region: np.ndarray) -> bool:
+    """Is the paper inside the region in pockets (dither), not in the gaps between characters of bold text, which
+    run the height of the line?"""
+    paper = np.where(region & (ink == 0), 255, 0).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
+    tallest = int(stats[1:, cv2.CC_STAT_HEIGHT].max()) if n > 1 else 0
+    return tallest < 0.5 * region.shape[0]
 
 
 def _clear_of_paper(gray: np.ndarray, thresh: float) -> bool:
@@ -299,6 +379,7 @@ def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float
     """Cut the sheet out of a photo, even out its lighting, despeckle if noisy, turn sideways pages upright (up to
     180, settled later by OCR), deskew."""
     paper, cut_size = None, (0, 0)
+    bilevel = is_bilevel(gray)
     quad = find_paper(gray)
     if quad is not None:
         gray, paper = cut_paper(gray, quad, dpi)
@@ -308,11 +389,10 @@ def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float
         gray = flat
     sigma = noise_sigma(gray)
     denoised = sigma > noise_threshold
-    if sigma > heavy_noise:
-        # Pepper too dense for isolated-speck removal: a 3x3 median keeps rules of 2 px and more.
-        gray = cv2.medianBlur(gray, 3)
     if denoised:
-        gray = despeckle(gray)
+        gray = denoise(gray, dpi, sigma > heavy_noise, heavy_noise)
+    elif bilevel:  # a fax's light pepper: too little to raise the noise level, enough to widen every cell's text
+        gray = clear_pepper(gray, dpi)
     # Scanner-lid shadows and sheet edges hug the border (and would sway the turn and skew tests); printed matter
     # never sits in the outer 1%.
     gray = gray.copy()
@@ -330,7 +410,14 @@ def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float
         if abs(angle) >= 0.1:
             gray = rotate(gray, angle)
     return Page(number=number, gray=gray, dpi=dpi, rotation=rotation, skew=angle, noise=round(sigma, 2),
-                denoised=denoised, paper=paper, flattened=flat is not None, cut_size=cut_size)
+                denoised=denoised, paper=paper, flattened=flat is not None, cut_size=cut_size, bilevel=bilevel)
+
+
+def is_bilevel(gray: np.ndarray) -> bool:
+    """A fax (or a thresholded scan): its ink has almost no grey edge; a scan's strokes fade into the paper."""
+    small = gray[::2, ::2]
+    ink = small[small < 235]
+    return ink.size > 0 and float(((ink > 70) & (ink < 190)).mean()) < 0.06
 
 
 def unwarp(gray: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

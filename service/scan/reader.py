@@ -115,7 +115,7 @@ class ScanReader:
             items, grids, tabular = self._read_page(page, first=number == 1, last=number == len(raw))
             self.pages.append({"page": number, "dpi": dpi, "width": gray.shape[1], "height": gray.shape[0],
                                "rotation": page.rotation, "skew": page.skew, "noise": page.noise,
-                               "denoised": page.denoised,
+                               "denoised": page.denoised, "bilevel": page.bilevel,
                                "warp": None if page.warp is None else page.warp.tolist(), "bent": page.bent,
                                "paper": None if page.paper is None else page.paper.tolist(),
                                "cut": list(page.cut_size) if page.paper is not None else None,
@@ -177,7 +177,7 @@ class ScanReader:
                     grids = sorted(grids + found, key=lambda g: (g.y0, g.x0))
                     text_lines = find_text_lines(ink_clean, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
         with self._stage("cells"):
-            cell_texts = read_grids(gray_clean, ink_clean, grids, 0, page.dpi, self.engine)
+            cell_texts = read_grids(gray_clean, ink_clean, grids, 0, page.dpi, self.engine, page.bilevel)
         with self._stage("text"):
             chosen = choose_lines(text_lines, grids, page.gray.shape[1], first, last, opts.read_prose)
             h, w = page.gray.shape

@@ -1,0 +1,138 @@
+"""Faxes: dense pepper cleared without filling small digits, dithered shaded rows that must not swallow the rules
+around them, bilevel pages told from scans, and number columns whose noisy zeros read as Latin letters."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from models.ocr import Reading
+from service.scan.cells import read_grids
+from service.scan.grid import Grid, GridCell
+from service.scan.raster import binarize, clear_pepper, is_bilevel, straighten
+from tests.test_scan import grids_of, gray_of, spans
+from tests.test_scan_render import make_page
+from training.synth.scan import _fax
+
+
+def _peppered(gray: np.ndarray, share: float, seed: int = 0) -> np.ndarray:
+    """Pepper as a fax of grey paper makes it: single black pixels and pairs, touching one another."""
+    rng = np.random.default_rng(seed)
+    out = gray.copy()
+    specks = rng.random(gray.shape) < share
+    specks |= np.roll(specks, 1, axis=1) & (rng.random(gray.shape) < 0.5)
+    out[specks] = 0
+    return out
+
+
+def _tiny_specks(gray: np.ndarray) -> int:
+    n, _, stats, _ = cv2.connectedComponentsWithStats(binarize(gray), connectivity=8)
+    return int((stats[1:, cv2.CC_STAT_AREA] <= 3).sum())
+
+
+def test_dense_pepper_is_cleared_and_the_strokes_stay_as_they_were():
+    page = make_page(seed=2)
+    clean = gray_of(page)
+    noisy = _peppered(clean, 0.04)
+    cleared = straighten(noisy, 1, 150).gray
+    assert _tiny_specks(cleared) < 0.1 * _tiny_specks(noisy)
+    # The characters keep their shape: a median would fill the holes of small digits and thicken every stroke.
+    before, after = binarize(clean) > 0, binarize(cleared) > 0
+    assert (before & after).sum() / (before | after).sum() > 0.8
+
+
+def test_pepper_next_to_a_character_is_kept():
+    gray = np.full((60, 120), 255, np.uint8)
+    cv2.putText(gray, "9617", (5, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    end = int(np.flatnonzero((gray < 128).any(axis=0))[-1])
+    y = int(np.flatnonzero(gray[:, end] < 128)[-1])
+    gray[y - 1:y + 1, end + 3:end + 5] = 0  # a decimal point two pixels after the last digit
+    gray[10, 115] = 0  # a speck alone in the paper
+    out = clear_pepper(gray, 150)
+    assert (out[y - 1:y + 1, end + 3:end + 5] == 0).all()
+    assert out[10, 115] == 255
+
+
+def _table_with_dithered_rows(seed: int = 0) -> tuple[np.ndarray, int, int]:
+    """Ruled 4-column table, rows 0 and 3 shaded grey (spanning the table) the way a fax dithers them."""
+    rng = np.random.default_rng(seed)
+    gray = np.full((900, 1240), 255, np.uint8)
+    xs, ys = [150, 600, 800, 1000, 1150], [200, 270, 340, 410, 480, 550, 620]
+    for r, (a, b) in enumerate(zip(ys, ys[1:])):
+        if r in (0, 3):
+            gray[a:b, xs[0]:xs[-1]] = 80
+        else:
+            for c, (x0, x1) in enumerate(zip(xs, xs[1:])):
+                cv2.putText(gray, "行" if c == 0 else str(10 * r + c), (x0 + 12, b - 22), cv2.FONT_HERSHEY_SIMPLEX,
+                            0.7, 0, 2)
+    for y in ys:
+        cv2.line(gray, (xs[0], y), (xs[-1], y), 0, 2)
+    for x in xs:
+        for r, (a, b) in enumerate(zip(ys, ys[1:])):
+            if r not in (0, 3) or x in (xs[0], xs[-1]):
+                cv2.line(gray, (x, a), (x, b), 0, 2)
+    noisy = gray.astype(np.float32) + rng.standard_normal(gray.shape).astype(np.float32) * 60
+    fax = np.where(noisy > 128, 255, 0).astype(np.uint8)  # grey becomes dots, black and white stay
+    return fax, len(ys) - 1, len(xs) - 1
+
+
+def test_dithered_shaded_rows_leave_the_grid_whole():
+    gray, rows, cols = _table_with_dithered_rows()
+    grids = grids_of(gray)
+    assert len(grids) == 1
+    g = grids[0]
+    assert (g.n_rows, g.n_cols) == (rows, cols)
+    shaded = {(0, 0, 1, cols), (3, 0, 1, cols)}
+    assert shaded <= spans(g.cells)
+    # the shaded rows' dots are not ink any more: nothing in them to read as text
+    ink = binarize(gray)
+    assert (ink[215:255, 170:1130] > 0).mean() < 0.02
+
+
+def test_fax_pages_are_bilevel_and_scans_are_not():
+    page = make_page(seed=4)
+    scan = gray_of(page)
+    fax, _ = _fax(scan.copy(), np.random.default_rng(1), scan.shape[1], scan.shape[0], 150)
+    assert is_bilevel(fax)
+    assert not is_bilevel(scan)
+
+
+class _Engine:
+    def __init__(self, readings):
+        self.readings = readings
+
+    def read(self, crops):
+        return self.readings[: len(crops)]
+
+
+def test_zeros_read_as_latin_letters_do_not_outvote_a_number_column():
+    gray = np.full((260, 400), 255, np.uint8)
+    cells, rows = [], [10, 70, 130, 190, 250]
+    for r in range(4):
+        for c in range(2):
+            cells.append(GridCell(r, c, 1, 1, 10 + 180 * c, rows[r], 190 + 180 * c, rows[r + 1]))
+            cv2.putText(gray, "0", (90 + 180 * c, rows[r] + 42), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    grid = Grid(10, 10, 370, 250, rows, [10, 190, 370], cells)
+    # column 1: one clean "0" and three noisy zeros read "a", "à", "a" by the full alphabet
+    texts = ["0", "0", "0", "a", "0", "à", "0", "a"]
+    readings = [Reading(t, 0.7, "0", 0.6) for t in texts]
+    out = read_grids(gray, binarize(gray), [grid], 0, 150, _Engine(readings))
+    assert [ct.text for ct in out if ct.cell.col == 1] == ["0", "0", "0", "0"]
+    assert all(ct.numeric for ct in out)
+
+
+def test_a_column_rule_broken_inside_its_cells_is_still_a_column():
+    gray = np.full((900, 1240), 255, np.uint8)
+    xs, ys = [150, 450, 600, 750, 900], [200 + 60 * i for i in range(9)]
+    for y in ys:
+        cv2.line(gray, (xs[0], y), (xs[-1], y), 0, 2)
+    for x in xs:
+        cv2.line(gray, (x, ys[0]), (x, ys[-1]), 0, 2)
+    for r, (a, b) in enumerate(zip(ys, ys[1:])):
+        for x0 in xs[:-1]:
+            cv2.putText(gray, str(r), (x0 + 20, b - 18), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 0, 2)
+    for r in (2, 5):  # the rule dropped for 5 px halfway down two cells
+        mid = (ys[r] + ys[r + 1]) // 2
+        gray[mid - 2:mid + 3, xs[2] - 3:xs[2] + 3] = 255
+    grids = grids_of(gray)
+    assert len(grids) == 1
+    assert (grids[0].n_rows, grids[0].n_cols) == (len(ys) - 1, len(xs) - 1)
