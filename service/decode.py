@@ -39,7 +39,7 @@ PRIOR_MARGIN = 3.0  # nats: a reading the prior decides is twenty times likelier
 # arithmetic always wins; among readings, the plainer one wins; ties are what the uniqueness rule is for.
 RULE = 1000
 BLANK_NONZERO = 50  # a printed blank that is not 0
-MISSING = 5  # per template cell without a value, when readings of one document are compared
+MISSING = 150  # per template cell without a value, when readings of one document are compared
 
 
 # -- the model ------------------------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from service.prose import prose_findings, prose_hints, read_prose
 from service.report import ExtractionResult, FindingOut, Provenance, RepairOut, SourceInfo
 from service.validate import Finding, check, equations, violations
 
+DERIVED = 100  # per cell valued by the rules alone, when two readings of one document are compared
+
 
 @dataclass
 class PipelineOptions:
@@ -135,8 +137,8 @@ class Pipeline:
         return ex
 
     def second_look(self, doc: Document, ex: Extraction, template, eqs, hints: dict | None = None):
-        """The cell grid left rows out or rules broken: read the same page images whole, and keep the reading the
-        decoder scores better (its objective: broken rules, unlikely readings, cells left null)."""
+        """The cell grid left rows out or rules broken: read the same page images whole, and keep, section by
+        section, the reading that breaks fewer rules and leaves fewer cells null."""
         if self._page_reader is None:
             from service.scan.page_ocr import PageOcrReader
 
@@ -144,10 +146,12 @@ class Pipeline:
                                               threads=self.threads)
         alt_doc = self._page_reader.read(doc)
         alt_ex = self.decode(alt_doc, template, hints)
-        if alt_ex.cost < ex.cost:
+        merged, taken = _by_section(ex, alt_ex, eqs)
+        if len(taken) == len(template.sections):
             return alt_doc, _with_rows_of(alt_ex, ex, eqs)
-        doc.warnings.append("a whole-page OCR reading was tried and was not better")
-        return doc, _with_rows_of(ex, alt_ex, eqs)
+        doc.warnings.append(f"a whole-page OCR reading was tried; taken from it: {', '.join(taken)}" if taken else
+                            "a whole-page OCR reading was tried and was not better")
+        return doc, _with_rows_of(merged, alt_ex, eqs)
 
     def run(self, source: Source, progress: Callable[[int, int], None] | None = None,
             hints: dict[tuple[str, str, str], float | int] | None = None) -> ExtractionResult:
@@ -208,10 +212,38 @@ def _with_rows_of(best: Extraction, other: Extraction, eqs) -> Extraction:
     return merged if _plain_cost(merged, eqs) < _plain_cost(best, eqs) else best
 
 
-def _plain_cost(ex: Extraction, eqs) -> int:
-    """The decoder's objective for values already chosen: rules broken and cells left null."""
-    return RULE * len(violations(ex.current_values(), eqs)) + MISSING * sum(
-        ex.value(*cell) is None for cell in ex.template.cells())
+def _plain_cost(ex: Extraction, eqs, section: str | None = None) -> int:
+    """The decoder's objective for values already chosen: rules broken, cells left null, and cells only the rules
+    valued (of one section). A reading that lost most numbers can satisfy every rule with cells the rules fill:
+    those are no evidence that it read the page."""
+    def ours(cells) -> bool:
+        return section is None or all(c[0] == section for c in cells)
+    cells = [c for c in ex.template.cells() if ours([c])]
+    return (RULE * sum(ours(eq.cells) for eq in violations(ex.current_values(), eqs))
+            + MISSING * sum(ex.value(*c) is None for c in cells)
+            + DERIVED * sum(ex.value(*c) is not None and ex.values[c].how == "arithmetic" for c in cells))
+
+
+def _by_section(first: Extraction, second: Extraction, eqs) -> tuple[Extraction, list[str]]:
+    """`first`, with each section `second` reads better taken from it. The sections share no rule, and a page the
+    cell grid reads well can sit beside one only the whole-page reading gets (a fax's shaded table, a bent sheet)."""
+    taken = [s for s in first.template.sections
+             if _plain_cost(second, eqs, s) < _plain_cost(first, eqs, s)]
+    if not taken:
+        return first, []
+
+    def inside(flat_keys) -> bool:
+        return bool(flat_keys) and all(k.split(".")[0] in taken for k in flat_keys)
+
+    merged = replace(first, values={c: r for c, r in first.values.items() if c[0] not in taken},
+                     rows={k: v for k, v in first.rows.items() if k[0] not in taken},
+                     issues=[i for i in first.issues if not inside(i.get("cells") or [])],
+                     repairs=[r for r in first.repairs if not inside([r["cell"]])])
+    merged.values.update({c: r for c, r in second.values.items() if c[0] in taken})
+    merged.rows.update({k: v for k, v in second.rows.items() if k[0] in taken})
+    merged.issues += [i for i in second.issues if inside(i.get("cells") or [])]
+    merged.repairs += [r for r in second.repairs if inside([r["cell"]])]
+    return merged, taken
 
 
 def build_result(source: Source, doc: Document, ex: Extraction, agency, year, findings: list[Finding],
