@@ -227,8 +227,10 @@ def _plain_cost(ex: Extraction, eqs, section: str | None = None) -> int:
 def _by_section(first: Extraction, second: Extraction, eqs) -> tuple[Extraction, list[str]]:
     """`first`, with each section `second` reads better taken from it. The sections share no rule, and a page the
     cell grid reads well can sit beside one only the whole-page reading gets (a fax's shaded table, a bent sheet)."""
+    # A section both read as well goes with the reading that is better over the whole document.
+    overall = _plain_cost(second, eqs) < _plain_cost(first, eqs)
     taken = [s for s in first.template.sections
-             if _plain_cost(second, eqs, s) < _plain_cost(first, eqs, s)]
+             if (_plain_cost(second, eqs, s), not overall) < (_plain_cost(first, eqs, s), overall)]
     if not taken:
         return first, []
 

@@ -72,3 +72,36 @@ def test_each_reading_gives_the_rows_the_other_lost(report):
     assert pipeline._page_reader.calls == 1
     assert result.requests["granted"] == report["requests"]["granted"]
     assert result.requests["carried_forward"] == report["requests"]["carried_forward"]
+
+
+def _extraction(report: dict, sections: set[str], how: str = "read"):
+    """An Extraction holding the report's numbers for `sections` only, each obtained `how`."""
+    from service.assemble import Extraction, Reading
+    from service.template import get_template
+
+    t = get_template(report["template"])
+    values = {(s, r, c): Reading(report[s][r][c], how=how) for s, r, c in t.cells() if s in sections}
+    return Extraction(t, values=values)
+
+
+def test_the_second_look_is_kept_section_by_section(report):
+    """The grid read the requests table and lost the review table; the whole-page reading has the review table, but
+    its requests table is cells the rules filled (most numbers lost): each section comes from the better one."""
+    from service.pipeline import _by_section
+    from service.template import get_template
+    from service.validate import equations
+
+    eqs = equations(get_template(report["template"]))
+    grid = _extraction(report, {"proactive_disclosure", "requests"})
+    page = _extraction(report, {"proactive_disclosure", "requests", "review_and_litigation"})
+    for cell, reading in page.values.items():
+        if cell[0] == "requests" and cell[2] != "natural_person":
+            page.values[cell] = replace(reading, how="arithmetic")
+    merged, taken = _by_section(grid, page, eqs)
+    assert taken == ["review_and_litigation"]
+    assert all(merged.values[c].how == "read" for c in merged.values if c[0] == "requests")
+    assert all(merged.value(*c) == page.value(*c) for c in page.values if c[0] == "review_and_litigation")
+    # A section both read alike goes with the reading that is better over the whole document.
+    whole = _extraction(report, {"proactive_disclosure", "requests", "review_and_litigation"})
+    _, taken = _by_section(grid, whole, eqs)
+    assert "proactive_disclosure" in taken and "requests" in taken
