@@ -28,7 +28,7 @@ from models.value_prior import ValuePrior
 DECIMAL_SCALE = 10 ** 6  # amounts in 万元 carry up to six decimals (a sum printed in 元)
 MAX_PROBES = 12  # re-solves that look for a second optimal value
 DETERMINISTIC_PER_SECOND = 2.0  # the solver's deterministic time per second on the 2-core development machine, idle
-LARGE_MODEL = 3000  # variables
+QUICK_SECONDS = 0.5  # the search without the LP relaxation, before the LP is tried
 # A probe needs any solution that differs, not the one that differs most: the most it finds in this time. A probe
 # that finds none in it counts as none (on a scan's largest models the search for one can outlast any budget).
 PROBE_SECONDS = 0.5
@@ -213,25 +213,31 @@ class _Model:
         return copy
 
 
-def _solve(model: cp_model.CpModel, seconds: float = 5.0):
+def _solve(model: cp_model.CpModel, seconds: float = 5.0, prove: bool = True):
+    """A solution of the model, or None. First a quick search without the LP relaxation (small models: probing,
+    symmetry detection and the LP cost more than they save; measured on synth-formats: median solve time down by a
+    third); where that finds no proven optimum and `prove` asks for one, the full LP relaxation, whose bound proves
+    what the search alone did not in 60 s on a scan's largest models."""
+    solver, status = _run(model, min(seconds, QUICK_SECONDS), quick=True)
+    if prove and status not in (cp_model.OPTIMAL, cp_model.INFEASIBLE, cp_model.MODEL_INVALID):
+        solver, status = _run(model, seconds, quick=False)
+    return solver if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+
+
+def _run(model: cp_model.CpModel, seconds: float, quick: bool):
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     # The limit in the solver's own deterministic units, so that a loaded machine gets the same readings as an idle
     # one (wall time cut heavy scans' models off at different points run to run); wall time only as a backstop.
     solver.parameters.max_deterministic_time = seconds * DETERMINISTIC_PER_SECOND
     solver.parameters.max_time_in_seconds = seconds * 4
-    if len(model.proto.variables) < LARGE_MODEL:
-        # Small models: probing, symmetry detection and the LP relaxation cost more than they save (measured on
-        # the synth-formats set: median solve time down by a third, the same readings).
+    if quick:
         solver.parameters.cp_model_probing_level = 0
         solver.parameters.symmetry_level = 0
         solver.parameters.linearization_level = 0
     else:
-        # Large ones (a scan's rows placed by order, each among a dozen rows, with the recogniser's alternatives):
-        # the full LP relaxation's bound proves the optimum where the search alone did not in 60 s.
         solver.parameters.linearization_level = 2
-    status = solver.solve(model)
-    return solver if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+    return solver, solver.solve(model)
 
 
 def _others(base: cp_model.CpModel, model: "_Model", values: dict, cells: list) -> dict:
@@ -260,7 +266,7 @@ def _others(base: cp_model.CpModel, model: "_Model", values: dict, cells: list) 
         # As many cells at once as can differ: the ambiguous cuts of independent rows then take one probe, not one
         # each.
         probe.maximize(sum(differs))
-        solver = _solve(probe, PROBE_SECONDS)
+        solver = _solve(probe, PROBE_SECONDS, prove=False)
         if solver is None:
             break
         for c in rest:

@@ -373,7 +373,7 @@ def test_a_reading_the_decoder_found_no_solution_for_never_wins_the_comparison(m
     printed["requests"]["outcome_total"]["total"] += 1  # a broken rule: the full reading costs something
     doc = read_text(Source("r.txt", render(printed, "tabs").encode("utf-8"), "text"))
     solved = decoded_doc(doc)
-    monkeypatch.setattr(decoder, "_solve", lambda model, seconds=5.0: None)
+    monkeypatch.setattr(decoder, "_solve", lambda model, seconds=5.0, prove=True: None)
     unsolved = decoded_doc(doc)
     assert solved.values and solved.cost > 0 and not unsolved.values
     assert not unsolved.cost < solved.cost
