@@ -122,10 +122,10 @@ def _short_names() -> dict[str, str]:
     return dict(sorted(data["short_names"].items(), key=lambda kv: -len(kv[0])))
 
 
-def full_name(agency: str, text: str) -> str:
+def full_name(agency: str) -> str:
     """A short name (上海市科委) as the full one it stands for (上海市科学技术委员会)."""
     for short, full in _short_names().items():
-        if agency.endswith(short) and short != full:
+        if agency.endswith(short):
             return agency[: -len(short)] + full
     return agency
 
@@ -136,7 +136,7 @@ def read_meta(doc: Document) -> tuple[str | None, int | None]:
     sig_agency, sig_year = read_signature(prose)
     agency = agency or sig_agency or read_subject(prose) or read_self_named(prose)
     if agency:
-        agency = full_name(agency, "".join(prose))
+        agency = full_name(agency)
     if year is None:
         counts = Counter(int(y) for y in _YEAR_IN_PROSE.findall(doc.text()))
         if counts:

@@ -212,25 +212,33 @@ def _with_rows_of(best: Extraction, other: Extraction, eqs) -> Extraction:
     return merged if _plain_cost(merged, eqs) < _plain_cost(best, eqs) else best
 
 
-def _plain_cost(ex: Extraction, eqs, section: str | None = None) -> int:
+def _plain_cost(ex: Extraction, eqs) -> int:
     """The decoder's objective for values already chosen: rules broken, cells left null, and cells only the rules
-    valued (of one section). A reading that lost most numbers can satisfy every rule with cells the rules fill:
-    those are no evidence that it read the page."""
-    def ours(cells) -> bool:
-        return section is None or all(c[0] == section for c in cells)
-    cells = [c for c in ex.template.cells() if ours([c])]
-    return (RULE * sum(ours(eq.cells) for eq in violations(ex.current_values(), eqs))
-            + MISSING * sum(ex.value(*c) is None for c in cells)
-            + DERIVED * sum(ex.value(*c) is not None and ex.values[c].how == "arithmetic" for c in cells))
+    valued. A reading that lost most numbers can satisfy every rule with cells the rules fill: those are no
+    evidence that it read the page."""
+    return sum(_section_costs(ex, eqs).values())
+
+
+def _section_costs(ex: Extraction, eqs) -> dict[str, int]:
+    """_plain_cost of each section (every rule lies within one section)."""
+    costs = dict.fromkeys(ex.template.sections, 0)
+    for eq in violations(ex.current_values(), eqs):
+        costs[eq.cells[0][0]] += RULE
+    for c in ex.template.cells():
+        if ex.value(*c) is None:
+            costs[c[0]] += MISSING
+        elif ex.values[c].how == "arithmetic":
+            costs[c[0]] += DERIVED
+    return costs
 
 
 def _by_section(first: Extraction, second: Extraction, eqs) -> tuple[Extraction, list[str]]:
     """`first`, with each section `second` reads better taken from it. The sections share no rule, and a page the
     cell grid reads well can sit beside one only the whole-page reading gets (a fax's shaded table, a bent sheet)."""
+    ours, theirs = _section_costs(first, eqs), _section_costs(second, eqs)
     # A section both read as well goes with the reading that is better over the whole document.
-    overall = _plain_cost(second, eqs) < _plain_cost(first, eqs)
-    taken = [s for s in first.template.sections
-             if (_plain_cost(second, eqs, s), not overall) < (_plain_cost(first, eqs, s), overall)]
+    overall = sum(theirs.values()) < sum(ours.values())
+    taken = [s for s in first.template.sections if (theirs[s], not overall) < (ours[s], overall)]
     if not taken:
         return first, []
 

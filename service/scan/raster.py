@@ -130,7 +130,7 @@ def clear_pepper(gray: np.ndarray, dpi: float) -> np.ndarray:
     ink = _dark(gray)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     area = stats[:, cv2.CC_STAT_AREA]
-    big = area > max(4, int(round(15 * (dpi / 150) ** 2)))
+    big = area > _speck_area(dpi)
     big[0] = False
     reach = max(1, int(round(dpi / 50)))
     near = cv2.dilate(np.where(big[labels], 255, 0).astype(np.uint8),
@@ -144,6 +144,11 @@ def clear_pepper(gray: np.ndarray, dpi: float) -> np.ndarray:
     return out
 
 
+def _speck_area(dpi: float) -> int:
+    """The largest blob of pepper, in pixels: about 15 at 150 DPI."""
+    return max(4, int(round(15 * (dpi / 150) ** 2)))
+
+
 def denoise(gray: np.ndarray, dpi: float, heavy: bool, heavy_noise: float) -> np.ndarray:
     """A noisy page cleaned: a fax's pepper cleared; where it is dense (a heavy noise level) and chains into larger
     blobs, only ink near strokes a 3x3 median keeps stays (the median alone fills the holes of small digits). Noise in every
@@ -155,7 +160,7 @@ def denoise(gray: np.ndarray, dpi: float, heavy: bool, heavy_noise: float) -> np
         return cleared
     strokes = _dark(cv2.medianBlur(cleared, 3))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(strokes, connectivity=8)
-    real = stats[:, cv2.CC_STAT_AREA] > max(4, int(round(15 * (dpi / 150) ** 2)))  # pepper clusters the median left
+    real = stats[:, cv2.CC_STAT_AREA] > _speck_area(dpi)  # pepper clusters the median left
     real[0] = False
     near = cv2.dilate(np.where(real[labels], 255, 0).astype(np.uint8), np.ones((3, 3), np.uint8))
     return np.where(near > 0, cleared, 255).astype(np.uint8)
