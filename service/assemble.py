@@ -23,6 +23,7 @@ ACCEPT = 0.55  # label score that names a row on its own
 ORDER_ACCEPT = 0.25  # lower score accepted for the row the template order expects next
 TITLE_ACCEPT = 0.8
 MAX_TITLE_CHARS = 40
+MAX_UNREAD_CHARS = 3  # a misread number cell; a label is longer
 LABEL_COST = 60  # placing a run of numbers on a row, per unit of label score below 1
 OUT_OF_ORDER = 30  # placing it on a row outside the printed order of the rows around it
 TITLE_PREFIXES = (14, 20, 26)  # lengths of a long cell's head compared with the titles
@@ -183,6 +184,23 @@ def _value_blanks_only(doc: Document, tokens: list[Token]) -> list[Token]:
         t.line in value_lines and t.cell.col in value_cols.get(doc.lines[t.line].table, ()))]
 
 
+def _unread_values(doc: Document, tokens: list[Token]) -> list[Token]:
+    """A few characters of text among a scanned row's numbers (numbers before it, no label after it in the line)
+    are a number the recogniser misread ("章" for 1): a cell whose value is unknown, not a label that parts the row."""
+    lines: dict[int, list[int]] = {}
+    for i, t in enumerate(tokens):
+        lines.setdefault(t.line, []).append(i)
+    out = list(tokens)
+    for at in lines.values():
+        line = [tokens[i] for i in at]
+        for k, (i, t) in enumerate(zip(at, line)):
+            if (t.kind == "label" and t.cell.col is not None and len(t.text.strip()) <= MAX_UNREAD_CHARS and k
+                    and line[k - 1].kind != "label" and all(
+                        u.kind != "label" or len(u.text.strip()) <= MAX_UNREAD_CHARS for u in line[k + 1:])):
+                out[i] = replace(t, kind="unread")
+    return out
+
+
 def _suffixes(labels: list[Token], heads: frozenset[str] = frozenset()) -> list[str]:
     """The label run's last cell, last two, ...: a row label sits at the end, after headers and parents. A long
     last cell (headers and label run together) also gives its tails that start like a row label of the template."""
@@ -209,6 +227,8 @@ class Assembler:
         self._pending: list[tuple[_Event, str, dict[str, float]]] = []
         tokens = _value_blanks_only(doc, _enumerators_back([t for i, line in enumerate(doc.lines) if not _rule_line(line)
                                                             for c in line.cells for t in tokenize(c, i)]))
+        if doc.method == "ocr":
+            tokens = _unread_values(doc, tokens)
         targets = targets_for(template)
         titles = self._titles(tokens, template, targets)
         events = _events(tokens, titles)
@@ -397,6 +417,8 @@ class Assembler:
         numbers = ev.numbers
         if start >= len(slots) or not numbers:
             return
+        if all(t.kind != "number" for t in numbers) and len(numbers) < len(slots):
+            return  # a dash or blank among the headers ("尚未审结" read as "–"), not the row of numbers
         span = slots[start:] if start == 0 and len(numbers) < len(slots) else slots[start: start + len(numbers)]
         ex.spans.append(Span(section.key, span, numbers[: len(span)], 1.0, "read"))
         for row in dict.fromkeys(r for r, _ in span):

@@ -498,7 +498,7 @@ def _write(ex: Extraction, eqs: list[Equation], spans, chosen, piece_of, values,
         elif p.kind == "blank" and value == 0:
             ex.values[cell] = Reading(0, raw, box, conf * 0.9, "blank", "blank cell read as 0")
         else:
-            what = "blank cell" if p.kind == "blank" else "cell lost in the text"
+            what = "blank cell" if p.kind == "blank" else "unreadable cell" if tok else "cell lost in the text"
             ex.values[cell] = Reading(value, raw, box, 0.9, "arithmetic",
                                       f"{what}; value implied by the template's arithmetic")
     _name_ties(ex, piece_of, ambiguous, likeliest)

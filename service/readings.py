@@ -33,7 +33,8 @@ LEFT_OUT = 150  # numbers that fit no row are left out
 LEFT_OUT_NAMED = 5000  # ... numbers a label names: printed numbers are placed even where they break a rule
 STRAY = 70  # a number beside a row that is none of its cells
 REJOIN = 40  # a row's digits read as one stream, its cell borders ignored
-LEADING_ZERO = 60  # a number printed with a leading zero read as it stands
+LEADING_ZERO = 60
+UNSIGNED = 20  # a scanned number read without the minus the recogniser saw  # a number printed with a leading zero read as it stands
 UPPER = 10 ** MAX_DIGITS
 
 
@@ -88,11 +89,15 @@ def _plain(tok: Token) -> list[tuple[tuple[Piece, ...], int]]:
         return [((Piece("blank", None, tok),), 0), ((), DROP_BLANK)]
     if tok.kind == "na":
         return [((Piece("na", None, tok, f"'{tok.text}' means not applicable"),), 0)]
+    if tok.kind == "unread":  # a number cell the recogniser misread: its value is for the arithmetic to give
+        return [((Piece("gap", None, tok, f"'{tok.text}' is no number"),), GAP)]
     if _cuttable(tok) and len(_TAIL.match(tok.text).group(2)) > MAX_DIGITS:
         return []  # ten digits and more: digits of several cells
     # "023" is no number as printed (digits of several cells, or a misread): read so only at a cost.
     odd = LEADING_ZERO if _cuttable(tok) and tok.text.startswith("0") and not tok.text.startswith("0.") else 0
     out = [((_number(tok.text, tok),), odd)]
+    if tok.text[:1] in "-−" and tok.cell.confidence < 1:  # a recognised minus is as often a speck or a rule
+        out.append(((_number(tok.text[1:], tok, "repaired", f"'{tok.text}' read without its sign"),), UNSIGNED))
     alts = tok.cell.alternatives
     if len(alts) > 1 and unicodedata.normalize("NFKC", tok.cell.text).strip() == tok.text:
         best = max(alts[0][1], 1e-9)

@@ -18,7 +18,7 @@ _HAS_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 @dataclass
 class Token:
-    kind: str  # label | number | blank | na
+    kind: str  # label | number | blank | na | unread (a scanned number cell misread as text)
     text: str
     cell: Cell
     line: int

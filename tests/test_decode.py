@@ -153,6 +153,57 @@ def test_an_ocr_reading_no_alternative_mends_stays_as_read():
     assert not ex.repairs
 
 
+def _scanned(doc):
+    """Every cell of every line at its grid column, as a scan's reader gives them."""
+    for line in doc.lines:
+        for i, c in enumerate(line.cells):
+            c.col = i
+    return doc
+
+
+def test_a_scanned_number_misread_as_text_is_valued_by_the_arithmetic_and_parts_no_row():
+    report = balanced(consistent_report(seed=11))
+    true = report["requests"]["granted"]["commercial_enterprise"]
+    doc = _scanned(_ocr_doc(report, "granted", "commercial_enterprise", "章", []))
+    ex = decoded_doc(doc)
+    reading = ex.values[("requests", "granted", "commercial_enterprise")]
+    assert (reading.value, reading.raw, reading.how) == (true, "章", "arithmetic")
+    assert "unreadable" in reading.note
+    for col, v in report["requests"]["granted"].items():
+        assert ex.values[("requests", "granted", col)].value == v
+
+
+def test_a_longer_text_after_numbers_stays_a_label():
+    report = balanced(consistent_report(seed=11))
+    doc = _scanned(_ocr_doc(report, "granted", "commercial_enterprise", "其他处理情况", []))
+    ex = decoded_doc(doc)
+    reading = ex.values[("requests", "granted", "commercial_enterprise")]
+    assert reading.raw != "其他处理情况" and "unreadable" not in (reading.note or "")
+
+
+def test_a_scanned_minus_sign_goes_where_the_rules_say_it_is_a_speck():
+    report = balanced(consistent_report(seed=12))
+    true = report["requests"]["granted"]["natural_person"]
+    doc = _ocr_doc(report, "granted", "natural_person", f"-{true}", [])
+    cell = next(c for ln in doc.lines for c in ln.cells if c.text == f"-{true}")
+    cell.confidence = 0.9
+    reading = decoded_doc(doc).values[("requests", "granted", "natural_person")]
+    assert (reading.value, reading.how) == (true, "repaired")
+
+
+def test_a_dash_read_in_the_review_header_does_not_shift_the_review_row():
+    report = consistent_report(seed=13)
+    doc = _scanned(read_text(Source("scan.txt", render(report, "tabs").encode("utf-8"), "text")))
+    doc.method = "ocr"
+    header = next(ln for ln in doc.lines if ln.cells and ln.cells[0].text == "行政复议" and len(ln.cells) > 10)
+    header.cells[9].text = "–"  # "尚未审结" as a dash
+    ex = decoded_doc(doc)
+    review = get_template(T2021).sections["review_and_litigation"]
+    for row in review.rows:
+        for col in row.columns:
+            assert ex.values[("review_and_litigation", row.key, col)].value == report["review_and_litigation"][row.key][col]
+
+
 # -- blanks ---------------------------------------------------------------------------------------------------------
 
 def test_grid_blanks_are_zero_where_nothing_says_otherwise():
