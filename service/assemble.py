@@ -197,7 +197,8 @@ def _unread_values(doc: Document, tokens: list[Token]) -> list[Token]:
             if (t.kind == "label" and t.cell.col is not None and len(t.text.strip()) <= MAX_UNREAD_CHARS and k
                     and line[k - 1].kind != "label" and all(
                         u.kind != "label" or len(u.text.strip()) <= MAX_UNREAD_CHARS for u in line[k + 1:])):
-                out[i] = replace(t, kind="unread")
+                # A speck or a stroke read as punctuation is an empty cell; a glyph is a digit misread.
+                out[i] = replace(t, kind="unread" if any(ch.isalnum() for ch in t.text) else "blank")
     return out
 
 

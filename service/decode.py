@@ -28,6 +28,7 @@ from models.value_prior import ValuePrior
 DECIMAL_SCALE = 10 ** 6  # amounts in 万元 carry up to six decimals (a sum printed in 元)
 MAX_PROBES = 12  # re-solves that look for a second optimal value
 DETERMINISTIC_PER_SECOND = 2.0  # the solver's deterministic time per second on the 2-core development machine, idle
+SOLVE_SECONDS = 5.0  # a report's model, at effort 1 (decode's `effort` scales every limit)
 QUICK_SECONDS = 0.5  # the search without the LP relaxation, before the LP is tried
 # A probe needs any solution that differs, not the one that differs most: the most it finds in this time. A probe
 # that finds none in it counts as none (on a scan's largest models the search for one can outlast any budget).
@@ -60,6 +61,7 @@ class _Model:
         self.bounds: dict[tuple[str, str, str], tuple[int, int]] = {}
         self.present: dict[tuple[str, str, str], cp_model.IntVar] = {}  # cells that may stay unfilled
         self.terms: list = []
+        self.effort = 1.0  # scales the solver's time limits
         m = self.model
         # No count exceeds what all the numbers read add up to: a tight bound keeps the solver's propagation
         # through chains of equations short (a bound of 10^9 makes it creep).
@@ -213,7 +215,7 @@ class _Model:
         return copy
 
 
-def _solve(model: cp_model.CpModel, seconds: float = 5.0, prove: bool = True):
+def _solve(model: cp_model.CpModel, seconds: float = SOLVE_SECONDS, prove: bool = True):
     """A solution of the model, or None. First a quick search without the LP relaxation (small models: probing,
     symmetry detection and the LP cost more than they save; measured on synth-formats: median solve time down by a
     third); where that finds no proven optimum and `prove` asks for one, the full LP relaxation, whose bound proves
@@ -266,7 +268,7 @@ def _others(base: cp_model.CpModel, model: "_Model", values: dict, cells: list) 
         # As many cells at once as can differ: the ambiguous cuts of independent rows then take one probe, not one
         # each.
         probe.maximize(sum(differs))
-        solver = _solve(probe, PROBE_SECONDS, prove=False)
+        solver = _solve(probe, PROBE_SECONDS * model.effort, prove=False)
         if solver is None:
             break
         for c in rest:
@@ -333,17 +335,18 @@ def _spans(ex: Extraction) -> list[Span]:
 
 
 def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None = None,
-           prior: ValuePrior | None = None) -> None:
+           prior: ValuePrior | None = None, effort: float = 1.0) -> None:
     """Fill ex.values (and its issues, repairs, cost) from ex.spans. Ties among optimal readings are broken by the
     prose's figures (`hints`), then by the value prior where it clearly favours one reading; what neither decides
-    stays null."""
+    stays null. `effort` scales the solver's time limits (a second reading of a scan gets less)."""
     start = time.perf_counter()
     template = ex.template
     eqs = equations(template)
     spans = _spans(ex)
     _merged_places(template, spans)
     model = _Model(template, spans, eqs)
-    solver = _solve(model.model)
+    model.effort = effort
+    solver = _solve(model.model, SOLVE_SECONDS * effort)
     if solver is None:
         ex.warnings.append("the decoder found no reading within its time limit")
         ex.cost = float("inf")  # no reading: never the better of two (a second look must not win by having none)
@@ -395,7 +398,7 @@ def _by_hints(base: cp_model.CpModel, model: _Model, hints: dict, values: dict, 
     if not matches:
         return set()
     base.maximize(sum(matches))
-    solver = _solve(base)
+    solver = _solve(base, SOLVE_SECONDS * model.effort)
     base.clear_objective()
     if solver is None or solver.objective_value <= 0:
         return set()
@@ -418,7 +421,7 @@ def _by_prior(base: cp_model.CpModel, model: _Model, prior: ValuePrior, values: 
         return set()
     base = base.clone()
     base.minimize(sum(terms))
-    solver = _solve(base)
+    solver = _solve(base, SOLVE_SECONDS * model.effort)
     if solver is None:
         return set()
     base.clear_objective()

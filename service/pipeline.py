@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from service.assemble import Assembler, Extraction
+from service.assemble import Assembler, Extraction, Reading
 from service.document import Document, InputError, Source
 from service.labels import FuzzyLabelMatcher, LabelClassifier
 from service.meta import detect_template, read_meta
@@ -26,6 +26,7 @@ from service.report import ExtractionResult, FindingOut, Provenance, RepairOut, 
 from service.validate import Finding, check, equations, violations
 
 DERIVED = 100  # per cell valued by the rules alone, when two readings of one document are compared
+SECOND_LOOK_EFFORT = float(os.environ.get("NIANBAO_SECOND_LOOK_EFFORT", "1.0"))
 
 
 @dataclass
@@ -131,9 +132,9 @@ class Pipeline:
         doc.timings = {k: round(v, 4) for k, v in getattr(self._scanner, "timings", {}).items()}
         return doc
 
-    def decode(self, doc: Document, template, hints: dict | None = None) -> Extraction:
+    def decode(self, doc: Document, template, hints: dict | None = None, effort: float = 1.0) -> Extraction:
         ex = self.assembler.run(doc, template)
-        decode(ex, hints, self.prior)
+        decode(ex, hints, self.prior, effort)
         return ex
 
     def second_look(self, doc: Document, ex: Extraction, template, eqs, hints: dict | None = None):
@@ -145,7 +146,7 @@ class Pipeline:
             self._page_reader = PageOcrReader(self.scan_reader().engine, device=self.options.device,
                                               threads=self.threads)
         alt_doc = self._page_reader.read(doc)
-        alt_ex = self.decode(alt_doc, template, hints)
+        alt_ex = self.decode(alt_doc, template, hints, SECOND_LOOK_EFFORT)
         merged, taken = _by_section(ex, alt_ex, eqs)
         if len(taken) == len(template.sections):
             return alt_doc, _with_rows_of(alt_ex, ex, eqs)
@@ -192,24 +193,51 @@ def _incomplete(ex: Extraction) -> bool:
 
 
 def _with_rows_of(best: Extraction, other: Extraction, eqs) -> Extraction:
-    """`best`, with the rows it has no value of taken from `other` where that makes the arithmetic hold better (each
-    reading can lose a row the other has: a label misread in one, a line missed by detection in the other)."""
+    """`best`, with rows taken from `other` one at a time, in printed order, wherever that lowers the section's
+    cost (each reading can lose or misread a row the other has: a label misread in one, a line missed by detection
+    or digits blurred in the other)."""
     rows: dict[tuple[str, str], list[str]] = {}
     for s, r, c in best.template.cells():
         rows.setdefault((s, r), []).append(c)
-    taken = [(s, r, cols) for (s, r), cols in rows.items()
-             if all(best.value(s, r, c) is None for c in cols) and all(other.value(s, r, c) is not None for c in cols)]
-    if not taken:
-        return best
-    merged = replace(best, values=dict(best.values), rows=dict(best.rows), issues=list(best.issues))
-    for s, r, cols in taken:
-        for c in cols:
-            merged.values[(s, r, c)] = other.values[(s, r, c)]
-        if (s, r) in other.rows:
-            merged.rows[(s, r)] = other.rows[(s, r)]
-    filled = {f"{s}.{r}.{c}" for s, r, cols in taken for c in cols}
-    merged.issues = [i for i in merged.issues if not i.get("cells") or not set(i["cells"]) <= filled]
-    return merged if _plain_cost(merged, eqs) < _plain_cost(best, eqs) else best
+    merged = replace(best, values=dict(best.values), rows=dict(best.rows), issues=list(best.issues),
+                     repairs=list(best.repairs))
+    costs = _section_costs(merged, eqs)
+    taken: set[str] = set()
+    for (s, r), cols in rows.items():
+        cells = [(s, r, c) for c in cols]
+        theirs = _unread(other, cells)
+        if theirs > _unread(merged, cells) or 2 * theirs > len(cells) or all(
+                merged.value(*c) == other.value(*c) for c in cells):
+            continue  # a null hides the rules it is in, a value the rules made up is no reading: neither is traded
+        was = {c: merged.values.get(c) for c in cells}
+        for c in cells:
+            merged.values[c] = other.values.get(c) or Reading(None, how="arithmetic")
+        cost = _section_costs(merged, eqs)[s]
+        if cost < costs[s]:
+            costs[s] = cost
+            taken |= {f"{s}.{r}.{c}" for c in cols}
+            if (s, r) in other.rows:
+                merged.rows[(s, r)] = other.rows[(s, r)]
+            continue
+        for c, v in was.items():
+            if v is None:
+                del merged.values[c]
+            else:
+                merged.values[c] = v
+
+    def inside(keys) -> bool:
+        return bool(keys) and set(keys) <= taken
+
+    merged.issues = [i for i in merged.issues if not inside(i.get("cells") or [])] + \
+        [i for i in other.issues if inside(i.get("cells") or [])]
+    merged.repairs = [x for x in merged.repairs if not inside([x["cell"]])] + \
+        [x for x in other.repairs if inside([x["cell"]])]
+    return merged
+
+
+def _unread(ex: Extraction, cells) -> int:
+    """Cells of `cells` null or valued by the rules alone."""
+    return sum(ex.value(*c) is None or ex.values[c].how == "arithmetic" for c in cells)
 
 
 def _plain_cost(ex: Extraction, eqs) -> int:
@@ -232,13 +260,25 @@ def _section_costs(ex: Extraction, eqs) -> dict[str, int]:
     return costs
 
 
+def _doubts(ex: Extraction, other: Extraction) -> dict[str, float]:
+    """Per section, how unsure `ex` is of the cells where `other` reads another value (1 - confidence, summed)."""
+    doubts = dict.fromkeys(ex.template.sections, 0.0)
+    for c in ex.template.cells():
+        if ex.value(*c) != other.value(*c):
+            doubts[c[0]] += 1.0 - (ex.values[c].confidence if c in ex.values else 0.0)
+    return {k: round(v, 3) for k, v in doubts.items()}
+
+
 def _by_section(first: Extraction, second: Extraction, eqs) -> tuple[Extraction, list[str]]:
     """`first`, with each section `second` reads better taken from it. The sections share no rule, and a page the
     cell grid reads well can sit beside one only the whole-page reading gets (a fax's shaded table, a bent sheet)."""
     ours, theirs = _section_costs(first, eqs), _section_costs(second, eqs)
-    # A section both read as well goes with the reading that is better over the whole document.
+    doubt_ours, doubt_theirs = _doubts(first, second), _doubts(second, first)
+    # A section both read as well goes with the reading surer of the cells where they differ, then with the reading
+    # that is better over the whole document.
     overall = sum(theirs.values()) < sum(ours.values())
-    taken = [s for s in first.template.sections if (theirs[s], not overall) < (ours[s], overall)]
+    taken = [s for s in first.template.sections
+             if (theirs[s], doubt_theirs[s], not overall) < (ours[s], doubt_ours[s], overall)]
     if not taken:
         return first, []
 

@@ -105,3 +105,56 @@ def test_the_second_look_is_kept_section_by_section(report):
     whole = _extraction(report, {"proactive_disclosure", "requests", "review_and_litigation"})
     _, taken = _by_section(grid, whole, eqs)
     assert "proactive_disclosure" in taken and "requests" in taken
+
+
+def test_a_row_one_reading_misread_is_taken_from_the_other(report):
+    """Each reading misread a different row (its total no longer adds up): the result takes each row from the reading
+    whose row adds up."""
+    from service.pipeline import _by_section
+    from service.template import get_template
+    from service.validate import equations
+
+    eqs = equations(get_template(report["template"]))
+    sections = {"proactive_disclosure", "requests", "review_and_litigation"}
+    grid, page = _extraction(report, sections), _extraction(report, sections)
+    for ex, row in ((grid, "granted"), (page, "carried_over")):
+        cell = ("requests", row, "natural_person")
+        ex.values[cell] = replace(ex.values[cell], value=ex.values[cell].value + 7)
+    merged, _ = _by_section(grid, page, eqs)
+    from service.pipeline import _with_rows_of
+
+    result = _with_rows_of(merged, page, eqs)
+    assert all(result.value(*c) == report[c[0]][c[1]][c[2]] for c in result.values)
+
+
+def test_a_tie_goes_to_the_reading_surer_of_the_cells_they_differ_in(report):
+    from service.pipeline import _by_section
+    from service.template import get_template
+    from service.validate import equations
+
+    eqs = equations(get_template(report["template"]))
+    grid = _extraction(report, {"proactive_disclosure", "requests", "review_and_litigation"})
+    page = _extraction(report, {"proactive_disclosure"})
+    cell = next(c for c in grid.values if c[0] == "proactive_disclosure" and grid.value(*c))
+    grid.values[cell] = replace(grid.values[cell], value=grid.value(*cell) + 1, confidence=0.1)
+    merged, taken = _by_section(grid, page, eqs)
+    assert taken == ["proactive_disclosure"]  # the grid is better overall, but unsure of the one cell
+    assert merged.value(*cell) == report[cell[0]][cell[1]][cell[2]]
+
+
+def test_a_row_the_other_reading_only_made_up_from_the_rules_is_not_taken(report):
+    """Values the arithmetic invented (most numbers of the row lost) are no reading of the row, however well they
+    fit the rules: the row read, even broken, stays."""
+    from service.pipeline import _with_rows_of
+    from service.template import get_template
+    from service.validate import equations
+
+    eqs = equations(get_template(report["template"]))
+    sections = {"proactive_disclosure", "requests", "review_and_litigation"}
+    grid, page = _extraction(report, sections), _extraction(report, sections)
+    cell = ("requests", "granted", "natural_person")
+    grid.values[cell] = replace(grid.values[cell], value=grid.values[cell].value + 7)
+    for c in list(page.values):
+        if c[:2] == ("requests", "granted"):
+            page.values[c] = replace(page.values[c], how="arithmetic")
+    assert _with_rows_of(grid, page, eqs).value(*cell) == report["requests"]["granted"]["natural_person"] + 7
