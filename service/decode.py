@@ -409,7 +409,8 @@ def _by_hints(base: cp_model.CpModel, model: _Model, hints: dict, values: dict, 
 def _by_prior(base: cp_model.CpModel, model: _Model, prior: ValuePrior, values: dict, ambiguous: dict) -> set:
     """Ambiguous cells that the value prior decides: the readings of least prior cost, and the cell the same in
     every reading within PRIOR_MARGIN of it (a clear favourite, not a coin toss)."""
-    spans = {id(s) for s in model.spans if any((s.section, *slot) in ambiguous for slot in s.slots)}
+    spans = {id(s) for s in model.spans
+             if any((s.section, *slot) in ambiguous for place in s.candidates() for slot in place.slots)}
     terms = []
     for s, opts, lits in zip(model.spans, model.options, model.choice):
         if id(s) not in spans:

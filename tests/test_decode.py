@@ -238,6 +238,16 @@ def test_the_value_prior_breaks_a_clear_tie_and_says_so(pipeline):
     assert not any(f.rule == "decode.ambiguous" for f in result.findings)
 
 
+def test_the_value_prior_also_decides_a_span_placed_by_the_printed_order(pipeline):
+    """An unreadable label: the run-together digits go to the row the order gives, and the prior still cuts them."""
+    text = ("三、收到和处理政府信息公开申请情况\n一、本年新收政府信息公开申请数量\t2\t0\t0\t0\t0\t0\t2\n"
+            "□□□□\t330000033\n（一）予以公开\t1\t0\t0\t0\t0\t0\t1\n")
+    result = extract(pipeline, text)
+    carried = result.requests["carried_over"]
+    assert (carried["natural_person"], carried["commercial_enterprise"], carried["total"]) == (33, 0, 33)
+    assert result.provenance["requests.carried_over.natural_person"].how == "prior"
+
+
 def test_a_prior_that_cannot_tell_cuts_apart_leaves_them_null():
     """Every column alike: cuts of the same digit lengths (1/23/45, 12/3/45, 12/34/5) are as likely as each other."""
     from models.value_prior import ValuePrior
