@@ -83,7 +83,8 @@ def build_report(cases: list[Case], runs, scored: dict[str, list[dict]], set_dir
                 "docs": [{"case": d["case"], "kind": d["kind"], "level": d["level"],
                           "right": sum(d["hits"].values()), "fields": len(d["hits"]), "exact": d["exact"],
                           "valid": d["valid"], "meta": d["meta"], "error": d["error"],
-                          "wall": run.records[d["case"]]["wall"], "pages": run.records[d["case"]]["pages"]}
+                          "wall": run.records[d["case"]]["wall"], "pages": run.records[d["case"]]["pages"],
+                          "second_look_s": run.records[d["case"]].get("timings", {}).get("second_look")}
                          for d in docs],
             })
         systems[run.name] = entry
@@ -133,6 +134,19 @@ def _acc_cell(group: dict | None) -> str:
     if not group:
         return "–"
     return f"{_pct(group['accuracy'])} ({group['right']}/{group['fields']})"
+
+
+def _level_speed(docs: list[dict]) -> list[list]:
+    rows = []
+    for level in _levels({d["level"] for d in docs if d.get("level")}):
+        ds = [d for d in docs if d.get("level") == level and not d["error"]]
+        pages, wall = sum(d["pages"] for d in ds), sum(d["wall"] for d in ds)
+        looked = [d for d in ds if d.get("second_look_s") is not None]
+        second = sum(d["second_look_s"] for d in looked)
+        rows.append([level, len(ds), pages, _num(wall / pages if pages else None, 3),
+                     f"{len(looked)} reports, {sum(d['pages'] for d in looked)} pages",
+                     _num(second / pages if pages else None, 3), _pct(second / wall if wall else None)])
+    return rows
 
 
 def markdown(data: dict) -> str:
@@ -238,6 +252,11 @@ def markdown(data: dict) -> str:
         lines += ["", "`decode` is the decoder stage (label evidence, then the constraint model); `decode.solve` is "
                   "the model alone (building it, solving it on one core, and the re-solves of the uniqueness rule).",
                   ""]
+    if project and any(d.get("level") for d in project["docs"]):
+        lines += ["By degradation level (this project; the second look is the whole-page reading a scan gets where its "
+                  "cell grid left cells null or rules broken):", ""]
+        lines += _table(["level", "reports", "pages", "s/page", "second look ran on", "second look s/page",
+                         "second look share of the time"], _level_speed(project["docs"]))
     stage_names = list(dict.fromkeys(st for n in names for v in systems[n]["speed"]["by_kind"].values()
                                      for st in v["stages_s_per_page"]))
     rows = [[n, k, v["reports"], v["pages"], _num(v["s_per_page"], 3), _num(v["s_per_report"], 3)]

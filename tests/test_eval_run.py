@@ -104,3 +104,14 @@ def test_baseline_sample_takes_documents_from_every_level_in_turn():
              for i, level in enumerate(["heavy"] * 3 + ["light"] * 3 + ["moderate"] * 3)]
     assert spread_docs(cases, 4) == ["d0", "d3", "d6", "d1"]
     assert sorted(spread_docs(cases, 20)) == sorted(f"d{i}" for i in range(9))
+
+
+def test_speed_by_level_says_where_the_second_look_ran_and_what_it_cost():
+    from eval.report import _level_speed
+
+    docs = [{"level": "heavy", "pages": 4, "wall": 8.0, "error": None, "second_look_s": 2.0},
+            {"level": "heavy", "pages": 2, "wall": 4.0, "error": None, "second_look_s": None},
+            {"level": "light", "pages": 3, "wall": 3.0, "error": None, "second_look_s": None}]
+    rows = {r[0]: r for r in _level_speed(docs)}
+    assert rows["heavy"][1:] == [2, 6, "2.000", "1 reports, 4 pages", "0.333", "16.7%"]
+    assert rows["light"][4:] == ["0 reports, 0 pages", "0.000", "0.0%"]
