@@ -158,3 +158,13 @@ def test_a_row_the_other_reading_only_made_up_from_the_rules_is_not_taken(report
         if c[:2] == ("requests", "granted"):
             page.values[c] = replace(page.values[c], how="arithmetic")
     assert _with_rows_of(grid, page, eqs).value(*cell) == report["requests"]["granted"]["natural_person"] + 7
+
+
+def test_a_streak_read_as_text_does_not_join_the_rows_it_crosses():
+    from service.scan.page_ocr import group_rows
+
+    rows = [(100, 100 + 60 * i, 120, 30, f"label {i}", 0.9) for i in range(5)]
+    rows += [(400, 100 + 60 * i, 40, 30, str(i), 0.9) for i in range(5)]
+    streak = (600, 90, 18, 300, "2", 0.5)  # a dirty drum's vertical line, detected as a box of text
+    grouped = group_rows(rows + [streak])
+    assert [[b[4] for b in r] for r in grouped] == [[f"label {i}", str(i)] for i in range(5)]

@@ -25,11 +25,18 @@ def clean_text(text: str | None) -> str:
     return _CJK_GAP.sub("", " ".join((text or "").split()))
 
 
+TALL_BOX = 2.5  # times the page's median box height
+
+
 def group_rows(items: list[tuple], overlap: float = 0.5) -> list[list]:
     """Boxes (x, y, w, h, text, confidence, ...) -> printed rows: a box joins the row whose vertical span it overlaps by
     at least `overlap` of the smaller height; rows top to bottom, boxes left to right."""
     rows: list[list] = []
     spans: list[list[float]] = []  # [top, bottom] per row
+    line = float(np.median([b[3] for b in items])) if items else 0.0
+    # A box far taller than a line of text and taller than wide is a streak or a rule read as text (or vertical
+    # text): it would join every row it crosses into one.
+    items = [b for b in items if not (b[3] > TALL_BOX * line and b[3] > 2 * b[2])]
     for item in sorted(items, key=lambda b: b[1] + b[3] / 2):
         y, h = item[1], item[3]
         for row, span in zip(rows, spans):
@@ -105,7 +112,7 @@ class PageOcrReader:
             if page.number not in table_pages:
                 lines += [line for line in scanned.lines if page_of(line) == page.number]
                 continue
-            for row in group_rows(self.boxes(page.image)):
+            for row in group_rows([b for b in self.boxes(page.image) if b[4]]):
                 cells = [Cell(text, Box(page.number, x, y, w, h), conf, alternatives=alts)
                          for x, y, w, h, text, conf, alts in row if text]
                 if cells:
