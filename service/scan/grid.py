@@ -790,8 +790,9 @@ def _drop_empty_splits(lines: list[float], text: np.ndarray, axis: int, dpi: flo
 
 def _trim_to_rules(seg: tuple[float, int, int, int], hmask: np.ndarray, tol: float, reach: float, limit: float
                    ) -> tuple[float, int, int, int]:
-    """A vertical rule whose end runs on past the last rule it crosses, by less than a character, into a cell: the
-    stroke of a character there touches the rule (a fax thickens strokes until they do). Its end is the rule."""
+    """A vertical rule with one end on a row rule and the other running on past the last rule it crosses, by less
+    than a character, into a cell: the stroke of a character there touches the rule (a fax thickens strokes until
+    they do). That end is the rule. (A piece of a streak ends in the open at both ends, and stays as it is.)"""
     pos, start, end, thick = seg
     h, w = hmask.shape
     across = hmask[:, max(0, int(pos - reach)):min(w, int(pos + reach) + 1)].any(axis=1)
@@ -799,9 +800,11 @@ def _trim_to_rules(seg: tuple[float, int, int, int], hmask: np.ndarray, tol: flo
     if not bands:
         return seg
     first, last = bands[0][0] + start, bands[-1][1] + start
-    if tol < first - start <= limit:
+    top = bool(across[max(0, int(start - tol)):max(0, int(start + 3 * tol) + 1)].any())
+    bottom = bool(across[max(0, int(end - 3 * tol)):max(0, int(end + tol) + 1)].any())
+    if bottom and not top and tol < first - start <= limit:
         start = int(first)
-    if tol < end - last <= limit:
+    elif top and not bottom and tol < end - last <= limit:
         end = int(last)
     return (pos, start, end, thick)
 
