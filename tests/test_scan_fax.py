@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from models.ocr import Reading
-from service.scan.cells import read_grids
+from service.scan.cells import read_grids, soften
 from service.scan.grid import Grid, GridCell
 from service.scan.raster import binarize, clear_pepper, is_bilevel, straighten
 from tests.test_scan import grids_of, gray_of, spans
@@ -133,6 +133,50 @@ def test_a_column_rule_broken_inside_its_cells_is_still_a_column():
     for r in (2, 5):  # the rule dropped for 5 px halfway down two cells
         mid = (ys[r] + ys[r + 1]) // 2
         gray[mid - 2:mid + 3, xs[2] - 3:xs[2] + 3] = 255
+    grids = grids_of(gray)
+    assert len(grids) == 1
+    assert (grids[0].n_rows, grids[0].n_cols) == (len(ys) - 1, len(xs) - 1)
+
+
+def test_pepper_stuck_to_a_rule_is_cleared_and_pepper_by_a_digit_kept():
+    gray = np.full((200, 600), 255, np.uint8)
+    gray[100:103, 20:580] = 0  # a rule
+    cv2.putText(gray, "8", (250, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    on_rule = [(96, 100), (97, 300), (104, 450), (105, 520)]  # specks a pixel or two off the rule, both sides
+    for y, x in on_rule:
+        gray[y:y + 2, x:x + 2] = 0
+    end = int(np.flatnonzero((gray[:80] < 128).any(axis=0))[-1])
+    gray[55:57, end + 2:end + 4] = 0  # a speck touching the digit: a decimal point, or part of the digit
+    out = clear_pepper(gray, 150)
+    assert all((out[y:y + 2, x:x + 2] == 255).all() for y, x in on_rule)
+    assert (out[100:103, 20:580] == 0).all()
+    assert (out[55:57, end + 2:end + 4] == 0).all()
+
+
+def test_a_bilevel_crop_is_thinned_down_the_page_not_across():
+    crop = np.full((40, 60), 255, np.uint8)
+    crop[10:16, 10:50] = 0  # a bar 6 px thick, 40 px long
+    soft = soften(crop, 150)
+    dark = soft < 128
+    assert len(np.flatnonzero(dark.any(axis=1))) == 5  # a pixel thinner down the page (a fax's lines bleed)
+    assert len(np.flatnonzero(dark.any(axis=0))) == 40
+
+
+def test_a_column_rule_touched_by_a_label_above_it_still_parts_its_rows():
+    """A sub-column rule starting under a label: a fax thickens the label's stroke until it touches the rule's top,
+    which then ends in the middle of a cell; the rows hanging from the rule must not be lost."""
+    gray = np.full((900, 1240), 255, np.uint8)
+    xs, ys = [150, 300, 600, 750, 900], [150 + 50 * i for i in range(11)]
+    for i, y in enumerate(ys):
+        left = xs[1] if 3 <= i <= 9 else xs[0]  # rows 3..9 start at the sub-column rule
+        cv2.line(gray, (left, y), (xs[-1], y), 0, 2)
+    for x in xs:
+        top = ys[2] if x == xs[1] else ys[0]
+        cv2.line(gray, (x, top), (x, ys[-1]), 0, 2)
+    for r, (a, b) in enumerate(zip(ys, ys[1:])):
+        for x0 in xs[2:-1]:
+            cv2.putText(gray, str(r), (x0 + 20, b - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 0, 2)
+    gray[ys[2] - 18:ys[2], xs[1] - 1:xs[1] + 2] = 0  # a label's stroke in the row above, touching the rule
     grids = grids_of(gray)
     assert len(grids) == 1
     assert (grids[0].n_rows, grids[0].n_cols) == (len(ys) - 1, len(xs) - 1)

@@ -512,6 +512,7 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
     gap = 1.15 * glyph  # no row or column is narrower than a line of text with its padding
     hsegs = [s for s in _segments(hmask, 0) if s[2] - s[1] >= (x1 - x0) * 0.04]
     vsegs = [s for s in _join_broken(_segments(vmask, 1), tol / 2, glyph) if s[2] - s[1] >= dpi / 8]
+    vsegs = [_trim_to_rules(s, hmask, tol, reach, 1.2 * glyph) for s in vsegs]
     # A ruling runs from one line of the other direction to another; a text stroke that slipped through the
     # masks does not. Rows first (long, reliable), then columns between rows, then rows again between columns.
     rows = _cluster([(p, e - s) for p, s, e, _ in hsegs], tol, gap)
@@ -785,6 +786,27 @@ def _drop_empty_splits(lines: list[float], text: np.ndarray, axis: int, dpi: flo
         else:
             i += 1
     return out
+
+
+def _trim_to_rules(seg: tuple[float, int, int, int], hmask: np.ndarray, tol: float, reach: float, limit: float
+                   ) -> tuple[float, int, int, int]:
+    """A vertical rule with one end on a row rule and the other running on past the last rule it crosses, by less
+    than a character, into a cell: the stroke of a character there touches the rule (a fax thickens strokes until
+    they do). That end is the rule. (A piece of a streak ends in the open at both ends, and stays as it is.)"""
+    pos, start, end, thick = seg
+    h, w = hmask.shape
+    across = hmask[:, max(0, int(pos - reach)):min(w, int(pos + reach) + 1)].any(axis=1)
+    bands = runs(np.flatnonzero(across[max(0, start):min(h, end)]))
+    if not bands:
+        return seg
+    first, last = bands[0][0] + start, bands[-1][1] + start
+    top = bool(across[max(0, int(start - tol)):max(0, int(start + 3 * tol) + 1)].any())
+    bottom = bool(across[max(0, int(end - 3 * tol)):max(0, int(end + tol) + 1)].any())
+    if bottom and not top and tol < first - start <= limit:
+        start = int(first)
+    elif top and not bottom and tol < end - last <= limit:
+        end = int(last)
+    return (pos, start, end, thick)
 
 
 def _ends_on_rules(seg: tuple[float, int, int, int], other: np.ndarray, tol: float, reach: float) -> bool:

@@ -132,8 +132,11 @@ def clear_pepper(gray: np.ndarray, dpi: float) -> np.ndarray:
     area = stats[:, cv2.CC_STAT_AREA]
     big = area > _speck_area(dpi)
     big[0] = False
+    # Only characters shield the specks beside them: pepper stuck to a rule is no decimal point, and left there it
+    # presses on the rule from both sides like text on a streak.
+    glyph_sized = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) <= dpi / 2
     reach = max(1, int(round(dpi / 50)))
-    near = cv2.dilate(np.where(big[labels], 255, 0).astype(np.uint8),
+    near = cv2.dilate(np.where((big & glyph_sized)[labels], 255, 0).astype(np.uint8),
                       cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1, 2 * reach + 1)))
     keep = big.copy()
     keep[np.unique(labels[(near > 0) & (labels > 0)])] = True
