@@ -40,6 +40,9 @@ PRIOR_MARGIN = 3.0  # nats: a reading the prior decides is twenty times likelier
 # arithmetic always wins; among readings, the plainer one wins; ties are what the uniqueness rule is for.
 RULE = 1000
 BLANK_NONZERO = 50  # a printed blank that is not 0
+# A cell some reading could fill, left empty: its rules go unchecked, so leaving a misread row out must cost about
+# what the rules it breaks cost, or every row with one misread digit is dropped whole.
+UNFILLED = 300
 MISSING = 150  # per template cell without a value, when readings of one document are compared
 
 
@@ -134,6 +137,8 @@ class _Model:
             if cell not in sure and self.within.get(cell) not in sure:
                 self.present[cell] = m.new_bool_var("")
                 m.add(self.present[cell] == sum(valued.get(cell, [])))
+                if valued.get(cell):
+                    self.terms.append(UNFILLED * (1 - self.present[cell]))
         for cell, total in self.within.items():
             # Under a merged row that was read, a cell takes part in the rules though no number of its own is.
             if cell in self.present and total in self.present:

@@ -204,6 +204,25 @@ def test_a_dash_read_in_the_review_header_does_not_shift_the_review_row():
             assert ex.values[("review_and_litigation", row.key, col)].value == report["review_and_litigation"][row.key][col]
 
 
+def test_a_row_placed_by_order_with_one_misread_number_is_placed_not_dropped(pipeline):
+    """An unreadable label and one misread number: leaving the row out would silence the rules it breaks, yet it
+    is the row's printed numbers; it is placed, the broken rule reported."""
+    report = balanced(consistent_report(seed=14))
+    label = get_template(T2021).sections["requests"].row("denied_third_party_rights").label
+    lines = render(report, "tabs").replace(label, "□□□□□□").splitlines()
+    i = next(i for i, line in enumerate(lines) if "□□□□□□" in line)
+    cells = lines[i].split("\t")
+    first = next(j for j, c in enumerate(cells) if c.isdigit())
+    cells[first] = str(int(cells[first]) + 3)
+    lines[i] = "\t".join(cells)
+    result = extract(pipeline, "\n".join(lines))
+    row, truth = result.requests["denied_third_party_rights"], report["requests"]["denied_third_party_rights"]
+    assert row["natural_person"] == truth["natural_person"] + 3
+    assert {c: v for c, v in row.items() if c != "natural_person"} == {
+        c: v for c, v in truth.items() if c != "natural_person"}
+    assert any("requests.denied_third_party_rights.total" in f.cells for f in result.findings if f.severity == "error")
+
+
 # -- blanks ---------------------------------------------------------------------------------------------------------
 
 def test_grid_blanks_are_zero_where_nothing_says_otherwise():
