@@ -63,6 +63,13 @@ class Rulings:
     # Where strokes were judged streaks and cut back (the y span of horizontal ones, the x span of vertical ones): a
     # rule the cut left there may still be the streak, running between the text of every row or column.
     streaks: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
+    cut: np.ndarray | None = None  # the streaks' pixels cut away (page-sized, 255), None where none was
+
+    def mask(self) -> np.ndarray:
+        """Every long stroke to keep out of the text: the rules, and the streaks cut from them (a streak through a
+        cell stretches its text line to the cell's height, and reads as a "1" beside the digits)."""
+        lines = cv2.bitwise_or(self.horizontal, self.vertical)
+        return lines if self.cut is None else cv2.bitwise_or(lines, self.cut)
 
 
 def find_rulings(ink: np.ndarray, dpi: float, gray: np.ndarray | None = None) -> Rulings:
@@ -132,7 +139,11 @@ def drop_streaks(rulings: Rulings, ink: np.ndarray, dpi: float) -> Rulings:
                                       4 * dpi, dpi)
     vertical, down = _cut_streaks(rulings.vertical, rulings.horizontal, text, 1, near, reach, 0.8 * glyph,
                                   1.5 * dpi, dpi)
-    return Rulings(horizontal, vertical, (across, down))
+    cut = None
+    if across or down:
+        cut = cv2.bitwise_or(cv2.bitwise_and(rulings.horizontal, cv2.bitwise_not(horizontal)),
+                             cv2.bitwise_and(rulings.vertical, cv2.bitwise_not(vertical)))
+    return Rulings(horizontal, vertical, (across, down), cut)
 
 
 def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: int, near: int, reach: int,
