@@ -78,3 +78,88 @@ def test_the_edge_of_a_side_rule_left_in_a_cell_is_not_read():
     assert cell_crops(gray, binarize(gray), empty, 0, 150) == []
     # a real 1, as thin, a cell's padding away from the rule, is read
     assert len(cell_crops(gray, binarize(gray), digit, 0, 150)) == 1
+
+
+def test_a_word_in_a_heading_row_read_as_a_dash_is_no_value():
+    # "尚未审结" blurred reads "–" at low confidence: taken as "not applicable", it started the row of numbers
+    # under it one cell early, and every value of the review table went one column right.
+    words = ["结果维持", "结果纠正", "其他结果", "尚未审结"]
+    gray, grid = _table([words, ["72", "64", "178", "37"]])
+    readings = [Reading(w, 0.9, "", 0.5) for w in words]
+    readings[3] = Reading("–", 0.24, "-", 0.3)
+    readings += [Reading(v, 0.99, v, 0.99) for v in ("72", "64", "178", "37")]
+    out = {(ct.cell.row, ct.cell.col): ct for ct in read_grids(gray, binarize(gray), [grid], 0, 150,
+                                                               _Engine(readings))}
+    assert out[(0, 3)].text == ""
+    assert out[(1, 0)].text == "72" and out[(1, 3)].text == "37"
+
+
+def _ruled_page(width: int = 900, height: int = 700) -> tuple[np.ndarray, list[int], list[int]]:
+    """A ruled table (2 px rules) of 4 x 4 cells on white paper: the page, its column and row lines."""
+    gray = np.full((height, width), 250, dtype=np.uint8)
+    xs, ys = [100, 400, 550, 700, 850], [100, 170, 240, 310, 380]
+    for x in xs:
+        gray[ys[0]:ys[-1] + 2, x:x + 2] = 30
+    for y in ys:
+        gray[y:y + 2, xs[0]:xs[-1] + 2] = 30
+    return gray, xs, ys
+
+
+def _text(gray: np.ndarray, xy: tuple[int, int], text: str, size: int = 20, fill: int = 20) -> np.ndarray:
+    img = Image.fromarray(gray)
+    ImageDraw.Draw(img).text(xy, text, font=ImageFont.truetype(FONT, size), fill=fill)
+    return np.asarray(img).copy()
+
+
+def test_a_streak_through_a_cell_is_kept_out_of_its_text_line():
+    # A copier's streak runs down the whole page, through a label cell: left in the cell's ink it stretched the
+    # label's text line to the cell's full height, and the label was read as noise.
+    from service.scan.cells import clean_page, text_ink
+    from service.scan.grid import find_rulings
+
+    gray, xs, ys = _ruled_page()
+    for y in ys[:-1]:
+        gray = _text(gray, (120, y + 25), "行政许可决定数量")
+        gray = _text(gray, (420, y + 25), "447")
+    gray[20:680, 209:212] = 40  # the streak: top of the page to the bottom, through the label
+    ink = binarize(gray)
+    rulings = find_rulings(ink, 150)
+    assert rulings.cut is not None and rulings.cut[ys[1] + 35, 210] > 0  # cut where it crosses the text
+    mask = rulings.mask()
+    clean, text = clean_page(gray, mask, rulings.cut), text_ink(ink, mask)
+    label = GridCell(1, 0, 1, 1, xs[0], ys[1], xs[1], ys[2])
+    crops = cell_crops(clean, text, label, 0, 150)
+    assert len(crops) == 1
+    x0, y0, x1, y1 = crops[0].box
+    assert y1 - y0 <= 30 and x0 < 130 and x1 > 260  # one line of text, all of it
+    assert clean[ys[1] + 8, 210] > 200  # filled in from the paper beside it
+
+
+def test_a_dark_copys_blotches_stay_out_of_a_cells_text_line():
+    # A dark copy's patchy toner: grey grain around the number, picked up by the page's binarisation in specks and
+    # patches a little darker than the paper. In the crop they stretched the line over the cell and read as
+    # characters ("8828卷二分六卷" for 88283).
+    rng = np.random.default_rng(3)
+    gray, xs, ys = _ruled_page()
+    gray = _text(gray, (420, 195), "88283", fill=40)
+    patch = (rng.random((60, 90)) < 0.35) * rng.integers(45, 70, (60, 90))  # beside the number, over the cell
+    region = gray[175:235, 500:590].astype(int)
+    gray[175:235, 500:590] = np.clip(region - patch, 0, 255).astype(np.uint8)
+    cell = GridCell(1, 1, 1, 1, xs[1], ys[1], xs[2], ys[2])
+    crops = cell_crops(gray, binarize(gray), cell, 0, 150)
+    assert len(crops) == 1
+    x0, y0, x1, y1 = crops[0].box
+    assert y1 - y0 <= 26 and x1 <= 490  # the number only
+
+
+def test_a_line_of_blurred_bold_characters_is_no_rule():
+    # A phone photo blurs a label's characters into one bar through the middle of the line, longer than the
+    # long-stroke test allows text: kept as a rule, the label was painted out of the page.
+    from service.scan.grid import find_rulings
+
+    gray, xs, ys = _ruled_page()
+    gray[202:209, 130:330] = 60  # the bar: 7 px thick where the table's rules are 2, meeting no column rule
+    gray = _text(gray, (130, 185), "其他法律行政法规禁止公开", size=18)
+    rulings = find_rulings(binarize(gray), 150)
+    assert not rulings.horizontal[202:209, 150:310].any()
+    assert rulings.horizontal[ys[1]:ys[1] + 2, 150:310].all()  # the rules stay
