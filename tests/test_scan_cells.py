@@ -163,3 +163,36 @@ def test_a_line_of_blurred_bold_characters_is_no_rule():
     rulings = find_rulings(binarize(gray), 150)
     assert not rulings.horizontal[202:209, 150:310].any()
     assert rulings.horizontal[ys[1]:ys[1] + 2, 150:310].all()  # the rules stay
+
+
+def test_a_doubtful_line_under_a_sure_number_is_no_part_of_it():
+    # A blotch under "31" in a value cell is a second text line; read "924" at low confidence it made 31924.
+    gray, grid = _table([["规章", "31"], ["行政许可", "7"]])
+    readings = [Reading("规章", 0.95, "", 0.5), Reading("31", 0.997, "31", 0.998), Reading("924", 0.39, "924", 0.4)]
+    readings += [Reading("行政许可", 0.95, "", 0.5), Reading("7", 0.99, "7", 0.99)]
+    crops = iter([[None], [None, None], [None], [None]])
+
+    def two_lines(gray_clean, ink_clean, cell, owner, dpi, bilevel=False):
+        from service.scan.cells import Crop
+        return [Crop(np.zeros((10, 10), np.uint8), owner, (0, 0, 1, 1)) for _ in next(crops)]
+
+    import service.scan.cells as cells
+    original = cells.cell_crops
+    cells.cell_crops = two_lines
+    try:
+        out = {(ct.cell.row, ct.cell.col): ct for ct in read_grids(gray, binarize(gray), [grid], 0, 150,
+                                                                   _Engine(readings))}
+    finally:
+        cells.cell_crops = original
+    assert out[(0, 1)].text == "31" and out[(1, 1)].text == "7"
+
+
+def test_a_character_cut_across_by_one_blank_row_is_one_line():
+    from service.scan.cells import line_bands
+
+    ink = np.zeros((50, 30), np.uint8)
+    ink[10:16, 5:15] = 255  # the top of a "5"
+    ink[17:22, 5:15] = 255  # its bowl, one blank row below
+    assert len(line_bands(ink, 4, 21)) == 1
+    ink[30:42, 5:15] = 255  # a line of its own, a few rows further down
+    assert len(line_bands(ink, 4, 21)) == 2

@@ -58,11 +58,12 @@ def text_ink(ink: np.ndarray, lines_mask: np.ndarray) -> np.ndarray:
     return cv2.bitwise_and(ink, cv2.bitwise_not(grown))
 
 
-def line_bands(ink: np.ndarray, min_area: int = 6) -> list[tuple[int, int, int, int]]:
+def line_bands(ink: np.ndarray, min_area: int = 6, line: float = 0) -> list[tuple[int, int, int, int]]:
     """Text lines inside a small region (a cell): (x0, y0, x1, y1) per line, top to bottom, in region pixels.
 
     Specks smaller than min_area are ignored; a band much thinner than the tallest (the lower half of a split
-    character, a stray dot) is merged into its nearest neighbour.
+    character, a stray dot) is merged into its nearest neighbour, and so are two bands one blank row apart that
+    together are no taller than `line` (the most one line of text is high).
     """
     n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     if n <= 1:
@@ -74,6 +75,10 @@ def line_bands(ink: np.ndarray, min_area: int = 6) -> list[tuple[int, int, int, 
     keep &= _near_strokes(stats, keep, 4 * min_area)
     mask = keep[labels]
     bands = [list(b) for b in runs(np.flatnonzero(mask.any(axis=1)))]
+    for i in range(len(bands) - 1, 0, -1):
+        # A character cut across by a blotch or a scratch (one blank pixel row) is one line, not two.
+        if bands[i][0] - bands[i - 1][1] <= 1 and bands[i][1] - bands[i - 1][0] <= line:
+            bands[i - 1][1] = bands.pop(i)[1]
     tallest = max(b - a for a, b in bands)
     merged = True
     while merged and len(bands) > 1:
@@ -156,11 +161,11 @@ def cell_crops(gray_clean: np.ndarray, ink_clean: np.ndarray, cell: GridCell, ow
         region = region.copy()
         edge = max(2, int(round(dpi / 50)))
         region[:edge], region[-edge:], region[:, :edge], region[:, -edge:] = 0, 0, 0, 0
-    bands = line_bands(region, min_area)
+    bands = line_bands(region, min_area, dpi / 7)
     if not bands and grain > 6:
         # Nothing seen on grainy paper: a last look for strokes darker than the paper by well over its grain (a
         # photo's shadow can lift faint digits above the page's Otsu level).
-        bands = line_bands(dark, min_area)
+        bands = line_bands(dark, min_area, dpi / 7)
     sliver = max(2, int(dpi / 50))
     for bx0, by0, bx1, by1 in bands:
         if by1 - by0 < dpi / 40:  # a leftover of a ruling line, not text
@@ -240,6 +245,7 @@ def read_grids(gray_clean: np.ndarray, ink_clean: np.ndarray, grids: list[Grid],
                 continue
         alternatives: list[tuple[str, float]] = []
         if numeric and len(_CJK.findall(full.replace("减", ""))) < 2:
+            rs = _one_number(rs)
             text = "".join(r.digits for r in rs)
             conf = min(r.digits_confidence for r in rs)
             if any(getattr(r, "digit_alternatives", None) for r in rs):
@@ -251,6 +257,14 @@ def read_grids(gray_clean: np.ndarray, ink_clean: np.ndarray, grids: list[Grid],
             conf = sum(r.confidence * max(1, len(r.text)) for r in rs) / sum(max(1, len(r.text)) for r in rs)
         out.append(CellText(table, cell, text, round(float(conf), 4), numeric, alternatives))
     return out
+
+
+def _one_number(readings: list) -> list:
+    """A value cell holds one number on one line: beside a line read surely, a line read with little confidence is
+    a blotch or a scratch under the number ("31" over a blotch read "924"), not more of its digits."""
+    if len(readings) < 2 or max(r.digits_confidence for r in readings) < SURE:
+        return readings
+    return [r for r in readings if r.digits_confidence >= 0.5]
 
 
 def _sure_number(readings: list) -> bool:
