@@ -142,7 +142,7 @@ def test_a_dark_copys_blotches_stay_out_of_a_cells_text_line():
     rng = np.random.default_rng(3)
     gray, xs, ys = _ruled_page()
     gray = _text(gray, (420, 195), "88283", fill=40)
-    patch = (rng.random((60, 90)) < 0.35) * rng.integers(45, 70, (60, 90))  # beside the number, over the cell
+    patch = (rng.random((60, 90)) < 0.25) * rng.integers(45, 70, (60, 90))  # beside the number, over the cell
     region = gray[175:235, 500:590].astype(int)
     gray[175:235, 500:590] = np.clip(region - patch, 0, 255).astype(np.uint8)
     cell = GridCell(1, 1, 1, 1, xs[1], ys[1], xs[2], ys[2])
@@ -196,3 +196,18 @@ def test_a_character_cut_across_by_one_blank_row_is_one_line():
     assert len(line_bands(ink, 4, 21)) == 1
     ink[30:42, 5:15] = 255  # a line of its own, a few rows further down
     assert len(line_bands(ink, 4, 21)) == 2
+
+
+def test_specks_far_from_the_text_are_dropped_but_not_a_faint_words_pieces():
+    from service.scan.cells import line_bands
+
+    ink = np.zeros((60, 200), np.uint8)
+    ink[20:36, 10:40] = 255  # a number in large pieces
+    ink[50:53, 150:154] = 255  # a dark speck of a blotch, far below it
+    assert line_bands(ink, 8, 21) == [(10, 20, 40, 36)]
+    # a faint copy breaks a word into small pieces beside a bolder "1.": they are the text, not specks
+    faint = np.zeros((60, 200), np.uint8)
+    faint[20:30, 5:9] = 255
+    for x in range(30, 190, 20):
+        faint[22:25, x:x + 5] = 255
+    assert line_bands(faint, 8, 21) == [(5, 20, 175, 30)]

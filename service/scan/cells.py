@@ -103,9 +103,11 @@ def line_bands(ink: np.ndarray, min_area: int = 6, line: float = 0) -> list[tupl
 def _near_strokes(stats: np.ndarray, keep: np.ndarray, big_area: int) -> np.ndarray:
     """Which components may make a text line: the large ones, and small ones (a dot, a stroke of a character
     apart from the rest) within half a large one's height of it. A small piece far from any stroke is a speck of
-    the paper, and would stretch the line's box over the empty cell."""
-    big = keep & (stats[:, cv2.CC_STAT_AREA] >= big_area)
-    if not big.any():
+    the paper, and would stretch the line's box over the empty cell. Only where the large pieces hold most of the
+    ink: a faint copy breaks its characters into small pieces."""
+    area = stats[:, cv2.CC_STAT_AREA]
+    big = keep & (area >= big_area)
+    if area[big].sum() < 0.5 * area[keep].sum():
         return keep
     x, y, w, h = (stats[:, k].astype(float) for k in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH,
                                                       cv2.CC_STAT_HEIGHT))
@@ -193,7 +195,11 @@ def drop_specks(region: np.ndarray, cell_gray: np.ndarray, min_area: int) -> np.
     if not big.any():
         return region
     paper = float(np.median(cell_gray))
-    ink = float(darkest[big].min())
+    # The ink's level: the darkest pixel of most of the ink by area (one dark speck or a bold "1." beside faint
+    # characters does not set it).
+    order = np.argsort(darkest[big])
+    weight = np.cumsum(area[big][order])
+    ink = float(darkest[big][order][np.searchsorted(weight, weight[-1] / 2)])
     if paper - ink < 60:  # no clearly printed stroke to measure against (a blank cell, a faint copy)
         return region
     cores = np.bincount(labels.ravel(), weights=(cell_gray < paper - 0.5 * (paper - ink)).ravel(), minlength=n)
