@@ -187,8 +187,10 @@ def drop_specks(region: np.ndarray, cell_gray: np.ndarray, min_area: int) -> np.
     n, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
     if n <= 2:
         return region
+    on = region > 0
+    lab, val = labels[on], cell_gray[on]
     darkest = np.full(n, 255, dtype=np.uint8)
-    np.minimum.at(darkest, labels.ravel(), cell_gray.ravel())
+    np.minimum.at(darkest, lab, val)
     area = stats[:, cv2.CC_STAT_AREA]
     big = area >= min_area
     big[0] = False
@@ -202,7 +204,7 @@ def drop_specks(region: np.ndarray, cell_gray: np.ndarray, min_area: int) -> np.
     ink = float(darkest[big][order][np.searchsorted(weight, weight[-1] / 2)])
     if paper - ink < 60:  # no clearly printed stroke to measure against (a blank cell, a faint copy)
         return region
-    cores = np.bincount(labels.ravel(), weights=(cell_gray < paper - 0.5 * (paper - ink)).ravel(), minlength=n)
+    cores = np.bincount(lab, weights=val < paper - 0.5 * (paper - ink), minlength=n)
     keep = (cores >= 1) & (cores >= 0.05 * area)
     keep[0] = False
     return np.where(keep[labels], 255, 0).astype(np.uint8)
