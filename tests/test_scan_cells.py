@@ -78,3 +78,136 @@ def test_the_edge_of_a_side_rule_left_in_a_cell_is_not_read():
     assert cell_crops(gray, binarize(gray), empty, 0, 150) == []
     # a real 1, as thin, a cell's padding away from the rule, is read
     assert len(cell_crops(gray, binarize(gray), digit, 0, 150)) == 1
+
+
+def test_a_word_in_a_heading_row_read_as_a_dash_is_no_value():
+    # "尚未审结" blurred reads "–" at low confidence: taken as "not applicable", it started the row of numbers
+    # under it one cell early, and every value of the review table went one column right.
+    words = ["结果维持", "结果纠正", "其他结果", "尚未审结"]
+    gray, grid = _table([words, ["72", "64", "178", "37"]])
+    readings = [Reading(w, 0.9, "", 0.5) for w in words]
+    readings[3] = Reading("–", 0.24, "-", 0.3)
+    readings += [Reading(v, 0.99, v, 0.99) for v in ("72", "64", "178", "37")]
+    out = {(ct.cell.row, ct.cell.col): ct for ct in read_grids(gray, binarize(gray), [grid], 0, 150,
+                                                               _Engine(readings))}
+    assert out[(0, 3)].text == ""
+    assert out[(1, 0)].text == "72" and out[(1, 3)].text == "37"
+
+
+def _ruled_page(width: int = 900, height: int = 700) -> tuple[np.ndarray, list[int], list[int]]:
+    """A ruled table (2 px rules) of 4 x 4 cells on white paper: the page, its column and row lines."""
+    gray = np.full((height, width), 250, dtype=np.uint8)
+    xs, ys = [100, 400, 550, 700, 850], [100, 170, 240, 310, 380]
+    for x in xs:
+        gray[ys[0]:ys[-1] + 2, x:x + 2] = 30
+    for y in ys:
+        gray[y:y + 2, xs[0]:xs[-1] + 2] = 30
+    return gray, xs, ys
+
+
+def _text(gray: np.ndarray, xy: tuple[int, int], text: str, size: int = 20, fill: int = 20) -> np.ndarray:
+    img = Image.fromarray(gray)
+    ImageDraw.Draw(img).text(xy, text, font=ImageFont.truetype(FONT, size), fill=fill)
+    return np.asarray(img).copy()
+
+
+def test_a_streak_through_a_cell_is_kept_out_of_its_text_line():
+    # A copier's streak runs down the whole page, through a label cell: left in the cell's ink it stretched the
+    # label's text line to the cell's full height, and the label was read as noise.
+    from service.scan.cells import clean_page, text_ink
+    from service.scan.grid import find_rulings
+
+    gray, xs, ys = _ruled_page()
+    for y in ys[:-1]:
+        gray = _text(gray, (120, y + 25), "行政许可决定数量")
+        gray = _text(gray, (420, y + 25), "447")
+    gray[20:680, 209:212] = 40  # the streak: top of the page to the bottom, through the label
+    ink = binarize(gray)
+    rulings = find_rulings(ink, 150)
+    assert rulings.cut is not None and rulings.cut[ys[1] + 35, 210] > 0  # cut where it crosses the text
+    mask = rulings.mask()
+    clean, text = clean_page(gray, mask, rulings.cut), text_ink(ink, mask)
+    label = GridCell(1, 0, 1, 1, xs[0], ys[1], xs[1], ys[2])
+    crops = cell_crops(clean, text, label, 0, 150)
+    assert len(crops) == 1
+    x0, y0, x1, y1 = crops[0].box
+    assert y1 - y0 <= 30 and x0 < 130 and x1 > 260  # one line of text, all of it
+    assert clean[ys[1] + 8, 210] > 200  # filled in from the paper beside it
+
+
+def test_a_dark_copys_blotches_stay_out_of_a_cells_text_line():
+    # A dark copy's patchy toner: grey grain around the number, picked up by the page's binarisation in specks and
+    # patches a little darker than the paper. In the crop they stretched the line over the cell and read as
+    # characters ("8828卷二分六卷" for 88283).
+    rng = np.random.default_rng(3)
+    gray, xs, ys = _ruled_page()
+    gray = _text(gray, (420, 195), "88283", fill=40)
+    patch = (rng.random((60, 90)) < 0.25) * rng.integers(45, 70, (60, 90))  # beside the number, over the cell
+    region = gray[175:235, 500:590].astype(int)
+    gray[175:235, 500:590] = np.clip(region - patch, 0, 255).astype(np.uint8)
+    cell = GridCell(1, 1, 1, 1, xs[1], ys[1], xs[2], ys[2])
+    crops = cell_crops(gray, binarize(gray), cell, 0, 150)
+    assert len(crops) == 1
+    x0, y0, x1, y1 = crops[0].box
+    assert y1 - y0 <= 26 and x1 <= 490  # the number only
+
+
+def test_a_line_of_blurred_bold_characters_is_no_rule():
+    # A phone photo blurs a label's characters into one bar through the middle of the line, longer than the
+    # long-stroke test allows text: kept as a rule, the label was painted out of the page.
+    from service.scan.grid import find_rulings
+
+    gray, xs, ys = _ruled_page()
+    gray[202:209, 130:330] = 60  # the bar: 7 px thick where the table's rules are 2, meeting no column rule
+    gray = _text(gray, (130, 185), "其他法律行政法规禁止公开", size=18)
+    rulings = find_rulings(binarize(gray), 150)
+    assert not rulings.horizontal[202:209, 150:310].any()
+    assert rulings.horizontal[ys[1]:ys[1] + 2, 150:310].all()  # the rules stay
+
+
+def test_a_doubtful_line_under_a_sure_number_is_no_part_of_it():
+    # A blotch under "31" in a value cell is a second text line; read "924" at low confidence it made 31924.
+    gray, grid = _table([["规章", "31"], ["行政许可", "7"]])
+    readings = [Reading("规章", 0.95, "", 0.5), Reading("31", 0.997, "31", 0.998), Reading("924", 0.39, "924", 0.4)]
+    readings += [Reading("行政许可", 0.95, "", 0.5), Reading("7", 0.99, "7", 0.99)]
+    crops = iter([[None], [None, None], [None], [None]])
+
+    def two_lines(gray_clean, ink_clean, cell, owner, dpi, bilevel=False):
+        from service.scan.cells import Crop
+        return [Crop(np.zeros((10, 10), np.uint8), owner, (0, 0, 1, 1)) for _ in next(crops)]
+
+    import service.scan.cells as cells
+    original = cells.cell_crops
+    cells.cell_crops = two_lines
+    try:
+        out = {(ct.cell.row, ct.cell.col): ct for ct in read_grids(gray, binarize(gray), [grid], 0, 150,
+                                                                   _Engine(readings))}
+    finally:
+        cells.cell_crops = original
+    assert out[(0, 1)].text == "31" and out[(1, 1)].text == "7"
+
+
+def test_a_character_cut_across_by_one_blank_row_is_one_line():
+    from service.scan.cells import line_bands
+
+    ink = np.zeros((50, 30), np.uint8)
+    ink[10:16, 5:15] = 255  # the top of a "5"
+    ink[17:22, 5:15] = 255  # its bowl, one blank row below
+    assert len(line_bands(ink, 4, 21)) == 1
+    ink[30:42, 5:15] = 255  # a line of its own, a few rows further down
+    assert len(line_bands(ink, 4, 21)) == 2
+
+
+def test_specks_far_from_the_text_are_dropped_but_not_a_faint_words_pieces():
+    from service.scan.cells import line_bands
+
+    ink = np.zeros((60, 200), np.uint8)
+    ink[20:36, 10:40] = 255  # a number in large pieces
+    ink[50:53, 150:154] = 255  # a dark speck of a blotch, far below it
+    assert line_bands(ink, 8, 21) == [(10, 20, 40, 36)]
+    # a faint copy breaks a word into small pieces beside a bolder "1.": they are the text, not specks
+    faint = np.zeros((60, 200), np.uint8)
+    faint[20:30, 5:9] = 255
+    for x in range(30, 190, 20):
+        faint[22:25, x:x + 5] = 255
+    assert line_bands(faint, 8, 21) == [(5, 20, 175, 30)]

@@ -14,6 +14,7 @@ import numpy as np
 
 from models.ocr import DIGIT_ALPHABET, OcrEngine, as_number_text, combine_alternatives
 from service.scan.grid import Grid, GridCell, runs
+from service.values import is_value
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 SURE = 0.9  # a reading at least this confident is taken as printed even where the row around it says otherwise
@@ -37,10 +38,17 @@ class CellText:
     alternatives: list[tuple[str, float]] = field(default_factory=list)  # doubtful number cells: top-k readings
 
 
-def clean_page(gray: np.ndarray, lines_mask: np.ndarray) -> np.ndarray:
-    """The page with ruling strokes painted white, so crops next to a cell border hold only text."""
-    grown = cv2.dilate(lines_mask, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+def clean_page(gray: np.ndarray, lines_mask: np.ndarray, streaks: np.ndarray | None = None) -> np.ndarray:
+    """The page with ruling strokes painted white, so crops next to a cell border hold only text. Streaks (part of
+    `lines_mask` too) run through text: they are filled in from the pixels beside them instead, so a digit they
+    cross keeps the strokes that cross them."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+    grown = cv2.dilate(lines_mask, kernel)
     out = gray.copy()
+    if streaks is not None and streaks.any():
+        across = cv2.dilate(streaks, kernel)
+        out = cv2.inpaint(out, across, 2, cv2.INPAINT_TELEA)
+        grown[across > 0] = 0
     out[grown > 0] = 255
     return out
 
@@ -50,11 +58,12 @@ def text_ink(ink: np.ndarray, lines_mask: np.ndarray) -> np.ndarray:
     return cv2.bitwise_and(ink, cv2.bitwise_not(grown))
 
 
-def line_bands(ink: np.ndarray, min_area: int = 6) -> list[tuple[int, int, int, int]]:
+def line_bands(ink: np.ndarray, min_area: int = 6, line: float = 0) -> list[tuple[int, int, int, int]]:
     """Text lines inside a small region (a cell): (x0, y0, x1, y1) per line, top to bottom, in region pixels.
 
     Specks smaller than min_area are ignored; a band much thinner than the tallest (the lower half of a split
-    character, a stray dot) is merged into its nearest neighbour.
+    character, a stray dot) is merged into its nearest neighbour, and so are two bands one blank row apart that
+    together are no taller than `line` (the most one line of text is high).
     """
     n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     if n <= 1:
@@ -63,8 +72,13 @@ def line_bands(ink: np.ndarray, min_area: int = 6) -> list[tuple[int, int, int, 
     keep[0] = False
     if not keep.any():
         return []
+    keep &= _near_strokes(stats, keep, 4 * min_area)
     mask = keep[labels]
     bands = [list(b) for b in runs(np.flatnonzero(mask.any(axis=1)))]
+    for i in range(len(bands) - 1, 0, -1):
+        # A character cut across by a blotch or a scratch (one blank pixel row) is one line, not two.
+        if bands[i][0] - bands[i - 1][1] <= 1 and bands[i][1] - bands[i - 1][0] <= line:
+            bands[i - 1][1] = bands.pop(i)[1]
     tallest = max(b - a for a, b in bands)
     merged = True
     while merged and len(bands) > 1:
@@ -83,6 +97,31 @@ def line_bands(ink: np.ndarray, min_area: int = 6) -> list[tuple[int, int, int, 
     for a, b in bands:
         cols = np.flatnonzero(mask[a:b].any(axis=0))
         out.append((int(cols[0]), int(a), int(cols[-1]) + 1, int(b)))
+    return out
+
+
+def _near_strokes(stats: np.ndarray, keep: np.ndarray, big_area: int) -> np.ndarray:
+    """Which components may make a text line: the large ones, and small ones (a dot, a stroke of a character
+    apart from the rest) within half a large one's height of it. A small piece far from any stroke is a speck of
+    the paper, and would stretch the line's box over the empty cell. Only where the large pieces hold most of the
+    ink: a faint copy breaks its characters into small pieces."""
+    area = stats[:, cv2.CC_STAT_AREA]
+    big = keep & (area >= big_area)
+    if area[big].sum() < 0.5 * area[keep].sum():
+        return keep
+    x, y, w, h = (stats[:, k].astype(float) for k in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH,
+                                                      cv2.CC_STAT_HEIGHT))
+    small = np.flatnonzero(keep & ~big)
+    b = np.flatnonzero(big)
+    if not len(small):
+        return keep
+    dx = np.maximum(0, np.maximum(x[b][None, :] - (x[small] + w[small])[:, None],
+                                  x[small][:, None] - (x[b] + w[b])[None, :]))
+    dy = np.maximum(0, np.maximum(y[b][None, :] - (y[small] + h[small])[:, None],
+                                  y[small][:, None] - (y[b] + h[b])[None, :]))
+    near = (np.maximum(dx, dy) <= 0.5 * h[b][None, :]).any(axis=1)
+    out = keep.copy()
+    out[small[~near]] = False
     return out
 
 
@@ -117,17 +156,18 @@ def cell_crops(gray_clean: np.ndarray, ink_clean: np.ndarray, cell: GridCell, ow
     region = ink_clean[y0:y1, x0:x1]
     if grain <= 6:   # on grainy paper (copies, photos) the page's own binarisation stays: it already saw the strokes
         region = cv2.bitwise_or(region, dark)
+    region = drop_specks(region, cell_gray, min_area)
     if bilevel:
         # A fax's rules are ragged: their hairs reach past the painted-out rule and would stretch the text line
         # to the cell's edge. The text is found away from the edge; the crop's margin takes the edge back.
         region = region.copy()
         edge = max(2, int(round(dpi / 50)))
         region[:edge], region[-edge:], region[:, :edge], region[:, -edge:] = 0, 0, 0, 0
-    bands = line_bands(region, min_area)
+    bands = line_bands(region, min_area, dpi / 7)
     if not bands and grain > 6:
         # Nothing seen on grainy paper: a last look for strokes darker than the paper by well over its grain (a
         # photo's shadow can lift faint digits above the page's Otsu level).
-        bands = line_bands(dark, min_area)
+        bands = line_bands(dark, min_area, dpi / 7)
     sliver = max(2, int(dpi / 50))
     for bx0, by0, bx1, by1 in bands:
         if by1 - by0 < dpi / 40:  # a leftover of a ruling line, not text
@@ -137,6 +177,37 @@ def cell_crops(gray_clean: np.ndarray, ink_clean: np.ndarray, cell: GridCell, ow
         box = (bx0 + x0, by0 + y0, bx1 + x0, by1 + y0)
         crops.append(Crop(crop_line(gray_clean, box, (x0, y0, x1, y1)), owner, box))
     return crops
+
+
+def drop_specks(region: np.ndarray, cell_gray: np.ndarray, min_area: int) -> np.ndarray:
+    """The cell's ink without the grain of a dark copy's blotches: specks and patches the page's binarisation
+    picked up where the toner is patchy. A printed stroke has a dark core along it; a patch of grain is only a
+    little darker than the paper, bar a pixel or two. Pieces with hardly any pixels at least halfway from the
+    paper to the cell's darkest ink go."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
+    if n <= 2:
+        return region
+    on = region > 0
+    lab, val = labels[on], cell_gray[on]
+    darkest = np.full(n, 255, dtype=np.uint8)
+    np.minimum.at(darkest, lab, val)
+    area = stats[:, cv2.CC_STAT_AREA]
+    big = area >= min_area
+    big[0] = False
+    if not big.any():
+        return region
+    paper = float(np.median(cell_gray))
+    # The ink's level: the darkest pixel of most of the ink by area (one dark speck or a bold "1." beside faint
+    # characters does not set it).
+    order = np.argsort(darkest[big])
+    weight = np.cumsum(area[big][order])
+    ink = float(darkest[big][order][np.searchsorted(weight, weight[-1] / 2)])
+    if paper - ink < 60:  # no clearly printed stroke to measure against (a blank cell, a faint copy)
+        return region
+    cores = np.bincount(lab, weights=val < paper - 0.5 * (paper - ink), minlength=n)
+    keep = (cores >= 1) & (cores >= 0.05 * area)
+    keep[0] = False
+    return np.where(keep[labels], 255, 0).astype(np.uint8)
 
 
 def looks_numeric(text: str) -> bool:
@@ -180,11 +251,13 @@ def read_grids(gray_clean: np.ndarray, ink_clean: np.ndarray, grids: list[Grid],
         if (table, cell.row) in heading_rows and not _sure_number(rs):
             # A row of headings holds no values: a blurred word in a value column ("总计" read "01") is no number.
             numeric = False
-            if looks_numeric(full):  # what the word says is not known
+            if looks_numeric(full) or is_value(full):  # what the word says is not known (a blurred word read
+                # "—" would be a "not applicable" value that shifts the row of numbers under it)
                 out.append(CellText(table, cell, "", round(float(min(r.confidence for r in rs)), 4)))
                 continue
         alternatives: list[tuple[str, float]] = []
         if numeric and len(_CJK.findall(full.replace("减", ""))) < 2:
+            rs = _one_number(rs)
             text = "".join(r.digits for r in rs)
             conf = min(r.digits_confidence for r in rs)
             if any(getattr(r, "digit_alternatives", None) for r in rs):
@@ -196,6 +269,14 @@ def read_grids(gray_clean: np.ndarray, ink_clean: np.ndarray, grids: list[Grid],
             conf = sum(r.confidence * max(1, len(r.text)) for r in rs) / sum(max(1, len(r.text)) for r in rs)
         out.append(CellText(table, cell, text, round(float(conf), 4), numeric, alternatives))
     return out
+
+
+def _one_number(readings: list) -> list:
+    """A value cell holds one number on one line: beside a line read surely, a line read with little confidence is
+    a blotch or a scratch under the number ("31" over a blotch read "924"), not more of its digits."""
+    if len(readings) < 2 or max(r.digits_confidence for r in readings) < SURE:
+        return readings
+    return [r for r in readings if r.digits_confidence >= 0.5]
 
 
 def _sure_number(readings: list) -> bool:

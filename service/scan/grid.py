@@ -63,6 +63,13 @@ class Rulings:
     # Where strokes were judged streaks and cut back (the y span of horizontal ones, the x span of vertical ones): a
     # rule the cut left there may still be the streak, running between the text of every row or column.
     streaks: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
+    cut: np.ndarray | None = None  # the streaks' pixels cut away (page-sized, 255), None where none was
+
+    def mask(self) -> np.ndarray:
+        """Every long stroke to keep out of the text: the rules, and the streaks cut from them (a streak through a
+        cell stretches its text line to the cell's height, and reads as a "1" beside the digits)."""
+        lines = cv2.bitwise_or(self.horizontal, self.vertical)
+        return lines if self.cut is None else cv2.bitwise_or(lines, self.cut)
 
 
 def find_rulings(ink: np.ndarray, dpi: float, gray: np.ndarray | None = None) -> Rulings:
@@ -132,7 +139,11 @@ def drop_streaks(rulings: Rulings, ink: np.ndarray, dpi: float) -> Rulings:
                                       4 * dpi, dpi)
     vertical, down = _cut_streaks(rulings.vertical, rulings.horizontal, text, 1, near, reach, 0.8 * glyph,
                                   1.5 * dpi, dpi)
-    return Rulings(horizontal, vertical, (across, down))
+    cut = None
+    if across or down:
+        cut = cv2.bitwise_or(cv2.bitwise_and(rulings.horizontal, cv2.bitwise_not(horizontal)),
+                             cv2.bitwise_and(rulings.vertical, cv2.bitwise_not(vertical)))
+    return Rulings(horizontal, vertical, (across, down), cut)
 
 
 def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: int, near: int, reach: int,
@@ -240,6 +251,7 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
     def touches(xa: int, xb: int, ya: int, yb: int) -> bool:
         return bool(other[max(0, ya):min(H, yb), max(0, xa):min(W, xb)].any())
 
+    pen = _pen_width(stats, axis, long_enough)
     for i in range(1, n):
         x, y, w, h, area = stats[i]
         length = w if axis == 0 else h
@@ -251,7 +263,10 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
         if area / max(1, length) > thick:  # a bar of bold text, not a rule
             continue
         if length >= long_enough:  # far longer than any run of text: a rule, unless ink fills both its sides
-            if axis == 1 or _bare_somewhere(labels == i, ink, x, y, w, h, side):
+            # (or it is far thicker than the page's rules and meets none of them: a line of blurred bold
+            # characters run together, in the middle of a cell)
+            bar = area / max(1, length) > 1.5 * pen and not _meets(other, x, y, w, h, axis, reach)
+            if not bar and (axis == 1 or _bare_somewhere(labels == i, ink, x, y, w, h, side)):
                 keep[i] = True
             continue
         if axis == 0:  # both ends on a stroke of the other direction (cheap: tested first)
@@ -276,6 +291,29 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
                 continue
         keep[i] = True
     return np.where(keep[labels], 255, 0).astype(np.uint8)
+
+
+def _pen_width(stats: np.ndarray, axis: int, long_enough: int) -> float:
+    """The thickness of the page's rules: the length-weighted median of the long strokes' mean thickness (one pen
+    draws a table's rules)."""
+    length = stats[1:, cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT].astype(float)
+    long = length >= long_enough
+    if not long.any():
+        return float("inf")
+    width = stats[1:, cv2.CC_STAT_AREA][long] / length[long]
+    order = np.argsort(width)
+    weight = np.cumsum(length[long][order])
+    return float(width[order][np.searchsorted(weight, weight[-1] / 2)])
+
+
+def _meets(other: np.ndarray, x: int, y: int, w: int, h: int, axis: int, reach: int) -> bool:
+    """Whether either end of a stroke lies on a stroke of the other direction."""
+    H, W = other.shape
+    if axis == 0:
+        ends = ((x - reach, x + reach + 1), (x + w - 1 - reach, x + w + reach))
+        return any(other[max(0, y - reach):min(H, y + h + reach), max(0, a):min(W, b)].any() for a, b in ends)
+    ends = ((y - reach, y + reach + 1), (y + h - 1 - reach, y + h + reach))
+    return any(other[max(0, a):min(H, b), max(0, x - reach):min(W, x + w + reach)].any() for a, b in ends)
 
 
 def _bare_somewhere(own: np.ndarray, ink: np.ndarray, x: int, y: int, w: int, h: int, side: int) -> bool:

@@ -141,7 +141,7 @@ class ScanReader:
         with self._stage("rulings"):
             ink = binarize(page.gray)
             rulings = find_rulings(ink, page.dpi)
-            lines_mask = cv2.bitwise_or(rulings.horizontal, rulings.vertical)
+            lines_mask = rulings.mask()
             ink_clean = text_ink(ink, lines_mask)
             turned = settle_upside_down(page, ink_clean, self.engine)
             quad = table_quad(rulings, page.dpi)
@@ -156,12 +156,12 @@ class ScanReader:
                 ink, rulings, lines_mask, ink_clean, grids = unbent[1:]
             if not grids:  # no table at the page-wide level: light grey rules on uneven or grey paper
                 faint = find_rulings(ink, page.dpi, page.gray)
-                faint_mask = cv2.bitwise_or(faint.horizontal, faint.vertical)
+                faint_mask = faint.mask()
                 faint_text = text_ink(ink, faint_mask)
                 found = find_tables(ink, faint, page.dpi, text=faint_text)
                 if found:
                     rulings, lines_mask, ink_clean, grids = faint, faint_mask, faint_text, found
-            gray_clean = clean_page(page.gray, lines_mask)
+            gray_clean = clean_page(page.gray, lines_mask, rulings.cut)
         with self._stage("text"):
             text_lines = find_text_lines(ink_clean, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
         runs: dict[tuple[int, int], int] = {}  # a row's pieces, over all its segments
@@ -223,7 +223,7 @@ def _rulings_of(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, Rulings, np.n
     """The page's ink, its rulings, their mask, and the ink without them."""
     ink = binarize(gray)
     rulings = find_rulings(ink, dpi)
-    lines_mask = cv2.bitwise_or(rulings.horizontal, rulings.vertical)
+    lines_mask = rulings.mask()
     return ink, rulings, lines_mask, text_ink(ink, lines_mask)
 
 
@@ -232,7 +232,7 @@ def _line_confidence(gray: np.ndarray, dpi: float, engine: OcrEngine, samples: i
     more ideographs (a column of numbers turned on its side reads confidently as "0000")."""
     ink = binarize(gray)
     rulings = find_rulings(ink, dpi)
-    ink = text_ink(ink, cv2.bitwise_or(rulings.horizontal, rulings.vertical))
+    ink = text_ink(ink, rulings.mask())
     lines = [b for b in find_text_lines(ink, dpi) if 2 <= b.width / max(1, b.height) <= 14]
     if not lines:
         return 0.0
