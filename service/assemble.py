@@ -21,6 +21,7 @@ MAX_LABEL_CHARS = 60  # the longest printed row label has 45 characters
 MAX_RUN_CELLS = 6  # a label wrapped over at most this many lines
 ACCEPT = 0.55  # label score that names a row on its own
 ORDER_ACCEPT = 0.25  # lower score accepted for the row the template order expects next
+TIE = 0.02  # label scores this close name either row
 TITLE_ACCEPT = 0.8
 MAX_TITLE_CHARS = 40
 MAX_UNREAD_CHARS = 3  # a misread number cell; a label is longer
@@ -287,6 +288,10 @@ class Assembler:
                 # Several rows' numbers on one printed line after one label run (rows merged by the reader): the
                 # labels in the run and the printed order place each row's worth, not the last label alone.
                 choice = None
+            if choice is not None and choice[3] == "label" and _tied(row_scores, choice[0].key):
+                # The label fits another row as well (two rows ending in the same words, their heads unread): the
+                # printed order and the arithmetic choose between them.
+                choice = None
             if choice is not None and row_lines and _torn(ev, doc):
                 # A label on lines of its own, above a row of bare numbers, in a table whose rows print their
                 # labels beside their numbers: a label torn from its row, evidence for the decoder, not a verdict.
@@ -427,6 +432,11 @@ class Assembler:
         # A first run shorter than the section takes all its cells, yet a later run continues after its numbers
         # (the decoder keeps the later of two runs over the same cells).
         cursor[section.key] = start + min(len(span), len(numbers))
+
+
+def _tied(scores: dict[str, float], key: str) -> bool:
+    """Another row scores as high as the chosen one."""
+    return any(k != key and v >= scores.get(key, 0.0) - TIE for k, v in scores.items())
 
 
 def _rows_of(tokens: list[Token], width: int) -> list[list[Token]]:

@@ -223,6 +223,35 @@ def test_a_row_placed_by_order_with_one_misread_number_is_placed_not_dropped(pip
     assert any("requests.denied_third_party_rights.total" in f.cells for f in result.findings if f.severity == "error")
 
 
+def test_a_label_that_names_two_rows_alike_is_placed_by_the_printed_order():
+    """（六）1. and 2. both end in 行政机关不再处理其政府信息公开申请: a label read only to that shared end scores both rows
+    alike, and is no anchor for either; the printed order and the arithmetic place it."""
+    shared = "行政机关不再处理其政府信息公开申请"
+
+    class SharedEnd(FuzzyLabelMatcher):  # a classifier that cannot tell the two rows apart by the shared end
+        def scores(self, texts, targets):
+            out = super().scores(texts, targets)
+            for text, row in zip(texts, out):
+                if text.endswith(shared):
+                    for j, t in enumerate(targets):
+                        if t.key in ("other_overdue_correction", "other_unpaid_fee"):
+                            row[j] = 0.9
+            return out
+
+    report = consistent_report(seed=15)
+    report["requests"]["other_overdue_correction"].update(natural_person=5, commercial_enterprise=1)
+    report["requests"]["other_unpaid_fee"].update(natural_person=2, commercial_enterprise=0)
+    report = balanced(report)
+    second = get_template(T2021).sections["requests"].row("other_unpaid_fee").label
+    doc = read_text(Source("r.txt", render(report, "tabs").replace(second, shared).encode("utf-8"), "text"))
+    ex = Assembler(SharedEnd()).run(doc, get_template(T2021))
+    span = next(s for s in ex.spans if s.label.endswith(shared))
+    assert not span.slots and {p.slots[0][0] for p in span.places} >= {"other_unpaid_fee"}
+    decode(ex)
+    for row in ("other_overdue_correction", "other_unpaid_fee"):
+        assert {c: ex.value("requests", row, c) for c in COLS} == report["requests"][row]
+
+
 # -- blanks ---------------------------------------------------------------------------------------------------------
 
 def test_grid_blanks_are_zero_where_nothing_says_otherwise():
