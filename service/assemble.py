@@ -393,12 +393,8 @@ class Assembler:
             take = remaining if len(remaining) <= n or (one_line and len(remaining) < 2 * n) else remaining[:n]
             remaining = remaining[len(take):]
             if (section.key, spec.key) in ex.rows:
-                # The earlier numbers are a printed row all the same (its label misread as this one's): the printed
-                # order and the arithmetic place them, or leave them out.
-                ex.warnings.append(f"row {section.key}.{spec.key} printed twice; the later reading is kept there")
-                for s in ex.spans:
-                    if s.slots and (s.section, s.slots[0][0]) == (section.key, spec.key):
-                        s.slots, s.places, s.optional, s.how = [], [], True, "order"
+                ex.warnings.append(f"row {section.key}.{spec.key} printed twice; the later reading is kept")
+                ex.spans = [s for s in ex.spans if not s.slots or (s.section, s.slots[0][0]) != (section.key, spec.key)]
             ex.rows[(section.key, spec.key)] = RowEvidence(label, score, how)
             last[section.key] = idx
             if how == "order" and not label.startswith("row "):

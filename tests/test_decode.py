@@ -252,18 +252,6 @@ def test_a_label_that_names_two_rows_alike_is_placed_by_the_printed_order():
         assert {c: ex.value("requests", row, c) for c in COLS} == report["requests"][row]
 
 
-def test_a_row_whose_label_reads_as_a_later_row_is_placed_by_order_not_dropped(pipeline):
-    """'（六）其他处理' + an unreadable label scores as '3.其他': when 3.其他 is printed after it, the earlier numbers are
-    still a printed row, and the printed order and the arithmetic place them."""
-    report = consistent_report(seed=15)
-    report["requests"]["other_overdue_correction"].update(natural_person=5, commercial_enterprise=1)
-    report = balanced(report)
-    label = get_template(T2021).sections["requests"].row("other_overdue_correction").label
-    result = extract(pipeline, render(report, "tabs").replace(label, "□□□□□□"))
-    assert result.requests["other_overdue_correction"] == report["requests"]["other_overdue_correction"]
-    assert result.requests["other_other"] == report["requests"]["other_other"]
-
-
 # -- blanks ---------------------------------------------------------------------------------------------------------
 
 def test_grid_blanks_are_zero_where_nothing_says_otherwise():
