@@ -54,7 +54,7 @@ def _scaled(template: Template, cell: tuple[str, str, str], value: float | int) 
 
 
 class _Model:
-    def __init__(self, template: Template, spans: list[Span], eqs: list[Equation]):
+    def __init__(self, template: Template, spans: list[Span], eqs: list[Equation], effort: float = 1.0):
         self.template = template
         self.model = cp_model.CpModel()
         self.spans = spans
@@ -64,7 +64,7 @@ class _Model:
         self.bounds: dict[tuple[str, str, str], tuple[int, int]] = {}
         self.present: dict[tuple[str, str, str], cp_model.IntVar] = {}  # cells that may stay unfilled
         self.terms: list = []
-        self.effort = 1.0  # scales the solver's time limits
+        self.effort = effort  # scales the solver's time limits
         m = self.model
         # No count exceeds what all the numbers read add up to: a tight bound keeps the solver's propagation
         # through chains of equations short (a bound of 10^9 makes it creep).
@@ -349,8 +349,7 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
     eqs = equations(template)
     spans = _spans(ex)
     _merged_places(template, spans)
-    model = _Model(template, spans, eqs)
-    model.effort = effort
+    model = _Model(template, spans, eqs, effort)
     solver = _solve(model.model, SOLVE_SECONDS * effort)
     if solver is None:
         ex.warnings.append("the decoder found no reading within its time limit")

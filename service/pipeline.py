@@ -242,15 +242,10 @@ def _unread(ex: Extraction, cells) -> int:
     return sum(ex.value(*c) is None or ex.values[c].how == "arithmetic" for c in cells)
 
 
-def _plain_cost(ex: Extraction, eqs) -> int:
-    """The decoder's objective for values already chosen: rules broken, cells left null, and cells only the rules
-    valued. A reading that lost most numbers can satisfy every rule with cells the rules fill: those are no
-    evidence that it read the page."""
-    return sum(_section_costs(ex, eqs).values())
-
-
 def _section_costs(ex: Extraction, eqs) -> dict[str, int]:
-    """_plain_cost of each section (every rule lies within one section)."""
+    """Per section (every rule lies within one), the decoder's objective for values already chosen: rules broken,
+    cells left null, and cells only the rules valued. A reading that lost most numbers can satisfy every rule with
+    cells the rules fill: those are no evidence that it read the page."""
     costs = dict.fromkeys(ex.template.sections, 0)
     for eq in violations(ex.current_values(), eqs):
         costs[eq.cells[0][0]] += RULE

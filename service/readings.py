@@ -33,8 +33,8 @@ LEFT_OUT = 150  # numbers that fit no row are left out
 LEFT_OUT_NAMED = 5000  # ... numbers a label names: printed numbers are placed even where they break a rule
 STRAY = 70  # a number beside a row that is none of its cells
 REJOIN = 40  # a row's digits read as one stream, its cell borders ignored
-LEADING_ZERO = 60
-UNSIGNED = 20  # a scanned number read without the minus the recogniser saw  # a number printed with a leading zero read as it stands
+LEADING_ZERO = 60  # a number printed with a leading zero read as it stands
+UNSIGNED = 20  # a scanned number read without the minus the recogniser saw
 UPPER = 10 ** MAX_DIGITS
 
 
