@@ -134,21 +134,29 @@ class Pipeline:
         doc.timings = {k: round(v, 4) for k, v in getattr(self._scanner, "timings", {}).items()}
         return doc
 
-    def decode(self, doc: Document, template, hints: dict | None = None, effort: float = 1.0) -> Extraction:
+    def decode(self, doc: Document, template, hints: dict | None = None, effort: float = 1.0,
+               sections: set[str] | None = None) -> Extraction:
+        """`sections`: decode only these (the rest stay null); sections share no rule."""
         ex = self.assembler.run(doc, template)
+        if sections is not None:
+            ex.spans = [s for s in ex.spans if s.section in sections]
         decode(ex, hints, self.prior, effort)
         return ex
 
-    def second_look(self, doc: Document, ex: Extraction, template, eqs, hints: dict | None = None):
+    def second_look(self, doc: Document, ex: Extraction, template, eqs, hints: dict | None, timer: "Timer"):
         """The cell grid left rows out or rules broken: read the same page images whole, and keep, section by
-        section, the reading that breaks fewer rules and leaves fewer cells null."""
+        section, the reading that breaks fewer rules and leaves fewer cells null. Only the sections the cell grid
+        read imperfectly are read again, and only the pages they can lie on."""
         if self._page_reader is None:
             from service.scan.page_ocr import PageOcrReader
 
             self._page_reader = PageOcrReader(self.scan_reader().engine, device=self.options.device,
                                               threads=self.threads)
-        alt_doc = self._page_reader.read(doc)
-        alt_ex = self.decode(alt_doc, template, hints, self.options.second_look_effort)
+        doubtful = {s for s, cost in _section_costs(ex, eqs).items() if cost > 0}
+        with timer.stage("second_look.read"):
+            alt_doc = self._page_reader.read(doc, _pages_of(ex, doubtful, doc.pages))
+        with timer.stage("second_look.decode"):
+            alt_ex = self.decode(alt_doc, template, hints, self.options.second_look_effort, doubtful)
         merged, taken = _by_section(ex, alt_ex, eqs)
         if len(taken) == len(template.sections):
             return alt_doc, _with_rows_of(alt_ex, ex, eqs)
@@ -176,7 +184,7 @@ class Pipeline:
             ex = self.decode(doc, template, hints)
         if doc.method == "ocr" and self.options.second_look and doc.images and _incomplete(ex):
             with timer.stage("second_look"):
-                doc, ex = self.second_look(doc, ex, template, eqs, hints)
+                doc, ex = self.second_look(doc, ex, template, eqs, hints, timer)
         if not doc.lines:
             raise InputError(f"no text could be read from the document ({doc.method}, {doc.pages} page(s))")
         if not ex.values:
@@ -192,6 +200,23 @@ class Pipeline:
 def _incomplete(ex: Extraction) -> bool:
     """Cells left null, or a rule broken (the decoder's cost counts both)."""
     return any(ex.value(*cell) is None for cell in ex.template.cells()) or ex.cost >= RULE
+
+
+def _pages_of(ex: Extraction, sections: set[str], last: int) -> set[int]:
+    """The pages `sections` can lie on: from the last page the section before each was read on to the first page
+    of the section after it (a row the cell grid missed can be on either side of those it read)."""
+    pages: dict[str, list[int]] = {}
+    for (s, _, _), reading in ex.values.items():
+        if reading.box is not None and reading.how != "arithmetic":
+            pages.setdefault(s, []).append(reading.box.page)
+    order = list(ex.template.sections)
+    wanted: set[int] = set()
+    for s in sections:
+        i = order.index(s)
+        before = [max(pages[t]) for t in order[:i] if t in pages] or [1]
+        after = [min(pages[t]) for t in order[i + 1:] if t in pages] or [last]
+        wanted |= set(range(before[-1], after[0] + 1))
+    return wanted
 
 
 def _with_rows_of(best: Extraction, other: Extraction, eqs) -> Extraction:

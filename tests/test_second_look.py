@@ -13,10 +13,11 @@ class FakePageReader:
     """Stands in for PP-OCR over whole pages: returns a prepared reading of the same document."""
 
     def __init__(self, doc):
-        self.doc, self.calls = doc, 0
+        self.doc, self.calls, self.pages = doc, 0, None
 
-    def read(self, scanned):
+    def read(self, scanned, pages=None):
         self.calls += 1
+        self.pages = pages
         return replace(self.doc, warnings=["tables read by whole-page OCR (the cell grid was incomplete)"])
 
 
@@ -44,7 +45,39 @@ def test_incomplete_grid_reading_is_replaced_by_a_better_page_reading(report):
     assert pipeline._page_reader.calls == 1
     assert result.requests == report["requests"] and result.valid
     assert any("whole-page" in w for w in result.warnings)
-    assert "second_look" in result.timings
+    assert "second_look" in result.timings and "second_look.read" in result.timings
+    assert pipeline._page_reader.pages == {1}  # the text has no boxes: every page the section can lie on
+
+
+def test_the_second_reading_decodes_only_the_doubtful_sections(report):
+    from service.meta import detect_template
+
+    doc = ocr_doc(render(report, "tabs"))
+    pipeline = Pipeline(PipelineOptions(classifier="fuzzy"))
+    template = detect_template(doc, report["year"])
+    ex = pipeline.decode(doc, template, sections={"requests"})
+    assert all(ex.value(*c) == report[c[0]][c[1]][c[2]] for c in template.cells() if c[0] == "requests")
+    assert all(ex.value(*c) is None for c in template.cells() if c[0] != "requests")
+
+
+def test_the_pages_a_doubtful_section_can_lie_on(report):
+    """From the last page of the section before it to the first page of the section after it: a row the grid
+    missed may lie on either side of those it read."""
+    from service.document import Box
+    from service.pipeline import _pages_of
+
+    ex = _extraction(report, {"proactive_disclosure", "requests", "review_and_litigation"})
+    pages = {"proactive_disclosure": (2, 3), "requests": (3, 4), "review_and_litigation": (5, 5)}
+    for n, ((s, r, c), reading) in enumerate(sorted(ex.values.items())):
+        ex.values[(s, r, c)] = replace(reading, box=Box(pages[s][n % 2], 0, 0, 1, 1))
+    assert _pages_of(ex, {"requests"}, 7) == {3, 4, 5}
+    assert _pages_of(ex, {"proactive_disclosure"}, 7) == {1, 2, 3}
+    assert _pages_of(ex, {"review_and_litigation"}, 7) == {4, 5, 6, 7}
+    assert _pages_of(ex, {"proactive_disclosure", "review_and_litigation"}, 7) == {1, 2, 3, 4, 5, 6, 7}
+    del_rows = [c for c in ex.values if c[0] == "requests"]
+    for c in del_rows:
+        del ex.values[c]  # a section not read at all lies between its neighbours
+    assert _pages_of(ex, {"requests"}, 7) == {3, 4, 5}
 
 
 def test_a_worse_page_reading_is_not_taken(report):

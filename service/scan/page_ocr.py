@@ -96,9 +96,10 @@ class PageOcrReader:
                  r.digit_alternatives if looks_numeric(r.text) else [])
                 for (x0, y0, x1, y1), r in zip(rects, readings)]
 
-    def read(self, scanned: Document) -> Document:
-        """The pages of `scanned` that hold tables, read whole from its straightened images; its other pages as
-        they were read. `scanned.frames` (the reader's notes per page) say which pages look like tables."""
+    def read(self, scanned: Document, pages: set[int] | None = None) -> Document:
+        """The pages of `scanned` that hold tables (and are in `pages`, where given), read whole from its
+        straightened images; its other pages as they were read. `scanned.frames` (the reader's notes per page) say
+        which pages look like tables."""
         def page_of(line: Line) -> int:
             return next((c.box.page for c in line.cells if c.box), 0)
 
@@ -107,6 +108,8 @@ class PageOcrReader:
         table_pages = {page_of(line) for line in scanned.lines if line.table is not None} \
             | {f["page"] for f in scanned.frames if f.get("tables") or f.get("tabular")} \
             or {p.number for p in scanned.images}
+        if pages is not None:
+            table_pages &= pages
         lines: list[Line] = []
         for page in scanned.images:
             if page.number not in table_pages:
