@@ -54,11 +54,12 @@ def _scaled(template: Template, cell: tuple[str, str, str], value: float | int) 
 
 
 class _Model:
-    def __init__(self, template: Template, spans: list[Span], eqs: list[Equation], effort: float = 1.0):
+    def __init__(self, template: Template, spans: list[Span], eqs: list[Equation], effort: float = 1.0,
+                 doubts: bool = True):
         self.template = template
         self.model = cp_model.CpModel()
         self.spans = spans
-        self.options: list[list[Option]] = [self._signs_fit(s, options_of(s, eqs)) for s in spans]
+        self.options: list[list[Option]] = [self._signs_fit(s, options_of(s, eqs, doubts)) for s in spans]
         self.choice: list[list[cp_model.IntVar]] = []
         self.vars: dict[tuple[str, str, str], cp_model.IntVar] = {}
         self.bounds: dict[tuple[str, str, str], tuple[int, int]] = {}
@@ -94,6 +95,9 @@ class _Model:
                     if p.kind == "na":
                         continue
                     valued.setdefault(cell, []).append(lit)
+                    if p.kind == "doubt":  # an unsure reading may lose or gain a digit, not become any number
+                        digits = len(p.token.text.split(".")[0].lstrip("-−+增减"))
+                        m.add(self.vars[cell] <= _scaled(template, cell, 10 ** (digits + 1) - 1)).only_enforce_if(lit)
                     if p.kind == "blank":
                         putting.setdefault((cell, "blank"), []).append(lit)
                     elif not p.free:
@@ -340,16 +344,17 @@ def _spans(ex: Extraction) -> list[Span]:
 
 
 def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None = None,
-           prior: ValuePrior | None = None, effort: float = 1.0) -> None:
+           prior: ValuePrior | None = None, effort: float = 1.0, doubts: bool = True) -> None:
     """Fill ex.values (and its issues, repairs, cost) from ex.spans. Ties among optimal readings are broken by the
     prose's figures (`hints`), then by the value prior where it clearly favours one reading; what neither decides
-    stays null. `effort` scales the solver's time limits (a second reading of a scan gets less)."""
+    stays null. `effort` scales the solver's time limits (a second reading of a scan gets less); `doubts`: numbers
+    read unsurely may be valued by the rules instead (service.readings)."""
     start = time.perf_counter()
     template = ex.template
     eqs = equations(template)
     spans = _spans(ex)
     _merged_places(template, spans)
-    model = _Model(template, spans, eqs, effort)
+    model = _Model(template, spans, eqs, effort, doubts)
     solver = _solve(model.model, SOLVE_SECONDS * effort)
     if solver is None:
         ex.warnings.append("the decoder found no reading within its time limit")
@@ -482,7 +487,7 @@ def _write(ex: Extraction, eqs: list[Equation], spans, chosen, piece_of, values,
             shown = ", ".join(f"{v:g}" for v in options[:4]) + (", ..." if len(options) > 4 else "")
             if None in ambiguous[cell]:
                 shown += " or no value"
-            ex.values[cell] = Reading(None, raw, box, 0.0, p.kind if p.kind != "gap" else "arithmetic",
+            ex.values[cell] = Reading(None, raw, box, 0.0, p.kind if p.kind not in ("gap", "doubt") else "arithmetic",
                                       f"could be {shown}; left null")
             continue
         if cell in prose:
@@ -503,6 +508,14 @@ def _write(ex: Extraction, eqs: list[Equation], spans, chosen, piece_of, values,
             ex.repairs.append({"cell": flat(cell), "printed": _printed(tok), "repaired": p.value,
                                "rules": sorted({eq.rule for eq in eqs if cell in eq.cells}),
                                "reason": f"read '{raw}', but the rules allow only {p.value:g}"})
+        elif p.kind == "doubt":
+            # "arithmetic", not "repaired": the value is the rules', not a reading of the image (a second look
+            # compares readings by what they read).
+            ex.values[cell] = Reading(value, raw, box, min(conf, 0.6), "arithmetic",
+                                      f"{p.note}; value implied by the template's arithmetic")
+            ex.repairs.append({"cell": flat(cell), "printed": _printed(tok), "repaired": value,
+                               "rules": sorted({eq.rule for eq in eqs if cell in eq.cells}),
+                               "reason": f"read '{raw}' unsurely, and the rules allow only {value:g}"})
         elif p.kind == "blank" and value == 0:
             ex.values[cell] = Reading(0, raw, box, conf * 0.9, "blank", "blank cell read as 0")
         else:

@@ -135,12 +135,12 @@ class Pipeline:
         return doc
 
     def decode(self, doc: Document, template, hints: dict | None = None, effort: float = 1.0,
-               sections: set[str] | None = None) -> Extraction:
-        """`sections`: decode only these (the rest stay null); sections share no rule."""
+               sections: set[str] | None = None, doubts: bool = True) -> Extraction:
+        """`sections`: decode only these (the rest stay null); sections share no rule. `doubts`: see decode."""
         ex = self.assembler.run(doc, template)
         if sections is not None:
             ex.spans = [s for s in ex.spans if s.section in sections]
-        decode(ex, hints, self.prior, effort)
+        decode(ex, hints, self.prior, effort, doubts)
         return ex
 
     def second_look(self, doc: Document, ex: Extraction, template, eqs, hints: dict | None, timer: "Timer"):
@@ -156,7 +156,9 @@ class Pipeline:
         with timer.stage("second_look.read"):
             alt_doc = self._page_reader.read(doc, _pages_of(ex, doubtful, doc.pages))
         with timer.stage("second_look.decode"):
-            alt_ex = self.decode(alt_doc, template, hints, self.options.second_look_effort, doubtful)
+            # No doubts here: rows placed by order, with doubtful numbers valued by the rules, left the arithmetic
+            # too free (cells it could not decide came out null: synth fax doc-32, 153 -> 103 fields).
+            alt_ex = self.decode(alt_doc, template, hints, self.options.second_look_effort, doubtful, doubts=False)
         merged, taken = _by_section(ex, alt_ex, eqs)
         if len(taken) == len(template.sections):
             return alt_doc, _with_rows_of(alt_ex, ex, eqs)

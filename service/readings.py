@@ -35,13 +35,18 @@ STRAY = 70  # a number beside a row that is none of its cells
 REJOIN = 40  # a row's digits read as one stream, its cell borders ignored
 LEADING_ZERO = 60  # a number printed with a leading zero read as it stands
 UNSIGNED = 20  # a scanned number read without the minus the recogniser saw
+# A number the recogniser read unsurely may be valued by the rules instead: at a cost above any alternative's and far
+# below a broken rule's, growing with the recogniser's confidence (the least sure cell of a broken rule gives way).
+DOUBTFUL = 0.9
+DOUBT = 400  # plus DOUBT_PER_CONFIDENCE times the confidence
+DOUBT_PER_CONFIDENCE = 200
 UPPER = 10 ** MAX_DIGITS
 
 
 @dataclass(frozen=True)
 class Piece:
     """What one reading puts into one cell."""
-    kind: str  # read | split | repaired | na | blank | gap
+    kind: str  # read | split | repaired | na | blank | gap | doubt (a doubtful reading the rules value)
     value: float | int | None = None  # fixed value (read, split, repaired)
     token: Token | None = None
     note: str | None = None
@@ -49,7 +54,7 @@ class Piece:
 
     @property
     def free(self) -> bool:
-        return self.kind in ("blank", "gap")
+        return self.kind in ("blank", "gap", "doubt")
 
 
 @dataclass
@@ -227,10 +232,10 @@ def _shares(total: int, room: list[int]):
             yield (k, *rest)
 
 
-def _readings(tokens: list[Token], m: int, inside: Inside = ()) -> list[Option]:
+def _readings(tokens: list[Token], m: int, inside: Inside = (), doubt: bool = False) -> list[Option]:
     """Every reading of the tokens as m cells; with one number too many, that number at either end is a stray
     (a page number, a footnote mark) at a cost."""
-    out = _fitted(tokens, m, inside)
+    out = _fitted(tokens, m, inside, doubt)
     if len(tokens) == m + 1:
         for rest in (tokens[1:], tokens[:-1]):
             out += [Option(o.pieces, o.cost + STRAY) for o in _fitted(rest, m, inside)]
@@ -251,7 +256,7 @@ def _few_alternatives(choices: list[list]):
                 yield tuple(combo)
 
 
-def _fitted(tokens: list[Token], m: int, inside: Inside) -> list[Option]:
+def _fitted(tokens: list[Token], m: int, inside: Inside, doubt: bool = False) -> list[Option]:
     out: dict[tuple, Option] = {}
 
     def add(pieces: tuple[Piece, ...], cost: int):
@@ -282,6 +287,15 @@ def _fitted(tokens: list[Token], m: int, inside: Inside) -> list[Option]:
                 break
         if len(out) > MAX_OPTIONS:
             break
+    # One number of a row printed whole, read unsurely: the rules may value it instead. One per row, and in rows
+    # a label placed: more (every doubtful pair, rows placed by order) made a fax's model too large to solve.
+    if doubt and len(tokens) == m:
+        printed = [ps[0] for ps in plain]
+        for i, tok in enumerate(tokens):
+            if tok.kind == "number" and tok.cell.confidence < DOUBTFUL and len(printed[i][0]) == 1:
+                doubt = Piece("doubt", None, tok, f"'{tok.text}' read unsurely (p={tok.cell.confidence:.2f})")
+                add(tuple(doubt if j == i else ps[0] for j, (ps, _) in enumerate(printed)),
+                    sum(c for _, c in printed) + DOUBT + round(DOUBT_PER_CONFIDENCE * tok.cell.confidence))
     # Run-together digits: every cut that gives the span exactly its cells.
     if len(tokens) < m and any(_cuttable(t) for t in tokens):
         for pieces, cost in itertools.islice(_cuts(tokens, m, inside), MAX_OPTIONS):
@@ -309,7 +323,11 @@ def _holds(option: Option, inside: Inside) -> bool:
                or abs(sum(values[i] for i in left) - sum(values[i] for i in right)) < 1e-6 for left, right in inside)
 
 
-def options_of(span: Span, eqs: list[Equation]) -> list[Option]:
+def _doubts(option: Option) -> bool:
+    return any(p.kind == "doubt" for p in option.pieces)
+
+
+def options_of(span: Span, eqs: list[Equation], doubts: bool = True) -> list[Option]:
     """The span's readings at each of its places (a span's own rules prune its readings there, when any reading
     satisfies them), and leaving it out where it may be."""
     out: list[Option] = []
@@ -318,8 +336,9 @@ def options_of(span: Span, eqs: list[Equation]) -> list[Option]:
         inside = _inside(place.slots, span.section, eqs)
         key = (len(place.slots), inside)
         if key not in cache:
-            readings = _readings(span.tokens, len(place.slots), inside)
-            cache[key] = [o for o in readings if _holds(o, inside)] or readings
+            readings = _readings(span.tokens, len(place.slots), inside, doubt=doubts and len(span.candidates()) == 1)
+            # A doubtful number valued by the rules holds any rule: it is kept only where no reading holds.
+            cache[key] = [o for o in readings if _holds(o, inside) and not _doubts(o)] or readings
         out += [Option(o.pieces, o.cost + place.cost, place) for o in cache[key]]
     if span.optional or not out:
         # Numbers under a clear label are printed numbers: placed even where they break a rule (the finding says

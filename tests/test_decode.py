@@ -119,15 +119,45 @@ def test_a_cell_the_dump_lost_is_valued_by_the_arithmetic(pipeline):
 
 # -- OCR alternatives -----------------------------------------------------------------------------------------------
 
-def _ocr_doc(report: dict, row: str, col: str, printed: str, alternatives):
+def _ocr_doc(report: dict, row: str, col: str, printed: str, alternatives, confidence: float = 1.0):
     doc = read_text(Source("scan.txt", render(report, "tabs").encode("utf-8"), "text"))
     doc.method = "ocr"
     label = get_template(T2021).sections["requests"].row(row).label
     line = next(ln for ln in doc.lines if any(c.text == label for c in ln.cells))
     numbers = [c for c in line.cells if c.text.lstrip("-").isdigit()]
     cell = numbers[COLS.index(col)]
-    cell.text, cell.alternatives = printed, alternatives
+    cell.text, cell.alternatives, cell.confidence = printed, alternatives, confidence
     return doc
+
+
+def test_a_number_read_unsurely_gives_way_to_the_rules_it_breaks():
+    report = consistent_report(seed=6)
+    report["requests"]["granted"]["natural_person"] = 56
+    report = balanced(report)
+    cell = ("requests", "granted", "natural_person")
+    unsure = _ocr_doc(report, "granted", "natural_person", "84", [], confidence=0.6)
+    ex = decoded_doc(unsure)
+    assert (ex.values[cell].value, ex.values[cell].raw, ex.values[cell].how) == (56, "84", "arithmetic")
+    assert [(r["cell"], r["printed"], r["repaired"]) for r in ex.repairs] == [("requests.granted.natural_person", 84, 56)]
+    assert "unsurely" in ex.values[cell].note
+    # Read surely, or with doubts switched off (the second look's whole-page reading), it stays as read.
+    sure = decoded_doc(_ocr_doc(report, "granted", "natural_person", "84", [], confidence=0.95))
+    assert sure.values[cell].value == 84 and not sure.repairs
+    off = Assembler(FuzzyLabelMatcher()).run(_ocr_doc(report, "granted", "natural_person", "84", [], 0.6),
+                                             get_template(T2021))
+    decode(off, doubts=False)
+    assert off.values[cell].value == 84
+
+
+def test_an_unsure_number_may_gain_a_digit_but_not_become_any_number():
+    report = consistent_report(seed=6)
+    report["requests"]["granted"]["natural_person"] = 1288
+    report = balanced(report)
+    cell = ("requests", "granted", "natural_person")
+    dropped = decoded_doc(_ocr_doc(report, "granted", "natural_person", "128", [], confidence=0.6))
+    assert dropped.values[cell].value == 1288
+    far = decoded_doc(_ocr_doc(report, "granted", "natural_person", "12", [], confidence=0.6))
+    assert far.values[cell].value == 12 and far.values[cell].how == "read"
 
 
 def test_an_ocr_alternative_is_chosen_by_a_rule():
