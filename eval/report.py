@@ -84,7 +84,8 @@ def build_report(cases: list[Case], runs, scored: dict[str, list[dict]], set_dir
                           "right": sum(d["hits"].values()), "fields": len(d["hits"]), "exact": d["exact"],
                           "valid": d["valid"], "meta": d["meta"], "error": d["error"],
                           "wall": run.records[d["case"]]["wall"], "pages": run.records[d["case"]]["pages"],
-                          "second_look_s": run.records[d["case"]].get("timings", {}).get("second_look")}
+                          **{f"{k.replace('.', '_')}_s": run.records[d["case"]].get("timings", {}).get(k)
+                             for k in ("second_look", "second_look.read", "second_look.decode")}}
                          for d in docs],
             })
         systems[run.name] = entry
@@ -143,9 +144,12 @@ def _level_speed(docs: list[dict]) -> list[list]:
         pages, wall = sum(d["pages"] for d in ds), sum(d["wall"] for d in ds)
         looked = [d for d in ds if d.get("second_look_s") is not None]
         second = sum(d["second_look_s"] for d in looked)
+        read = sum(d.get("second_look_read_s") or 0.0 for d in looked)
+        decoded = sum(d.get("second_look_decode_s") or 0.0 for d in looked)
         rows.append([level, len(ds), pages, _num(wall / pages if pages else None, 3),
                      f"{len(looked)} reports, {sum(d['pages'] for d in looked)} pages",
-                     _num(second / pages if pages else None, 3), _pct(second / wall if wall else None)])
+                     _num(second / pages if pages else None, 3), _num(read / pages if pages else None, 3),
+                     _num(decoded / pages if pages else None, 3), _pct(second / wall if wall else None)])
     return rows
 
 
@@ -256,7 +260,8 @@ def markdown(data: dict) -> str:
         lines += ["By degradation level (this project; the second look is the whole-page reading a scan gets where its "
                   "cell grid left cells null or rules broken):", ""]
         lines += _table(["level", "reports", "pages", "s/page", "second look ran on", "second look s/page",
-                         "second look share of the time"], _level_speed(project["docs"]))
+                         "its page reading s/page", "its decoding s/page", "second look share of the time"],
+                        _level_speed(project["docs"]))
     stage_names = list(dict.fromkeys(st for n in names for v in systems[n]["speed"]["by_kind"].values()
                                      for st in v["stages_s_per_page"]))
     rows = [[n, k, v["reports"], v["pages"], _num(v["s_per_page"], 3), _num(v["s_per_report"], 3)]

@@ -109,9 +109,10 @@ def test_baseline_sample_takes_documents_from_every_level_in_turn():
 def test_speed_by_level_says_where_the_second_look_ran_and_what_it_cost():
     from eval.report import _level_speed
 
-    docs = [{"level": "heavy", "pages": 4, "wall": 8.0, "error": None, "second_look_s": 2.0},
+    docs = [{"level": "heavy", "pages": 4, "wall": 8.0, "error": None, "second_look_s": 2.0,
+             "second_look_read_s": 0.6, "second_look_decode_s": 1.2},
             {"level": "heavy", "pages": 2, "wall": 4.0, "error": None, "second_look_s": None},
             {"level": "light", "pages": 3, "wall": 3.0, "error": None, "second_look_s": None}]
     rows = {r[0]: r for r in _level_speed(docs)}
-    assert rows["heavy"][1:] == [2, 6, "2.000", "1 reports, 4 pages", "0.333", "16.7%"]
-    assert rows["light"][4:] == ["0 reports, 0 pages", "0.000", "0.0%"]
+    assert rows["heavy"][1:] == [2, 6, "2.000", "1 reports, 4 pages", "0.333", "0.100", "0.200", "16.7%"]
+    assert rows["light"][4:] == ["0 reports, 0 pages", "0.000", "0.000", "0.000", "0.0%"]
