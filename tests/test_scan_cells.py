@@ -211,3 +211,17 @@ def test_specks_far_from_the_text_are_dropped_but_not_a_faint_words_pieces():
     for x in range(30, 190, 20):
         faint[22:25, x:x + 5] = 255
     assert line_bands(faint, 8, 21) == [(5, 20, 175, 30)]
+
+
+def test_a_lone_zero_in_a_wide_value_cell_read_as_a_letter_is_a_number():
+    # Section 二 of a 2021 table gives a row one value across three columns; its "0" read "O" was taken for text and
+    # the row had no number.
+    gray, grid = _table([["行政许可", "0"], ["行政处罚", "12"]])
+    wide = grid.cells[1]
+    grid.cells[1] = GridCell(wide.row, wide.col, 1, 3, wide.x0, wide.y0, wide.x1, wide.y1)
+    readings = [Reading("行政许可", 0.95, "", 0.5), Reading("O", 0.71, "0", 0.9),
+                Reading("行政处罚", 0.95, "", 0.5), Reading("12", 0.99, "12", 0.99)]
+    out = {(ct.cell.row, ct.cell.col): ct for ct in read_grids(gray, binarize(gray), [grid], 0, 150,
+                                                               _Engine(readings))}
+    assert out[(0, 1)].text == "0" and out[(0, 1)].numeric
+    assert out[(0, 0)].text == "行政许可" and not out[(0, 0)].numeric

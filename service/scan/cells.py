@@ -247,7 +247,9 @@ def read_grids(gray_clean: np.ndarray, ink_clean: np.ndarray, grids: list[Grid],
             out.append(CellText(table, cell, "", 1.0))
             continue
         full = "".join(r.text for r in rs)
-        numeric = (table, cell.col) in numeric_cols and cell.colspan == 1
+        # A wide cell holds one value where a table gives a row a single number across its columns (section 二 of
+        # the 2021 table): a lone "0" there read "O" is a number too.
+        numeric = ((table, cell.col) in numeric_cols and cell.colspan == 1) or (cell.colspan > 1 and _number_like(rs))
         if (table, cell.row) in heading_rows and not _sure_number(rs):
             # A row of headings holds no values: a blurred word in a value column ("总计" read "01") is no number.
             numeric = False
