@@ -1,6 +1,7 @@
 """Reading of table cells (service/scan/cells.py): what a cell's crop is, and what its reading is taken for."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -225,3 +226,27 @@ def test_a_lone_zero_in_a_wide_value_cell_read_as_a_letter_is_a_number():
                                                                _Engine(readings))}
     assert out[(0, 1)].text == "0" and out[(0, 1)].numeric
     assert out[(0, 0)].text == "行政许可" and not out[(0, 0)].numeric
+
+
+def test_the_last_two_rows_of_a_table_carried_onto_the_next_page_keep_their_column_rules():
+    # Two ruled rows alone at the top of a page: each column rule is only two rows long, and the three row rules it
+    # crosses were a fifth of its length, taken for text beside it. The column rules were dropped, the middle row
+    # rule then taken for a streak, and the rows read as prose.
+    from service.scan.grid import find_rulings, find_tables
+
+    gray = np.full((400, 1000), 250, dtype=np.uint8)
+    xs, ys = [100, 400, 480, 560, 640, 720, 800, 880], [100, 128, 156]
+    for x in xs:  # rules blurred to 5 px, as a 150 DPI scan draws them
+        gray[ys[0]:ys[-1] + 5, x:x + 5] = 30
+    for y in ys:
+        gray[y:y + 5, xs[0]:xs[-1] + 5] = 30
+    for y in ys[:-1]:
+        gray = _text(gray, (110, y + 8), "四、结转下年度继续办理", size=13)
+        for x in xs[1:-1]:
+            gray = _text(gray, (x + 30, y + 8), "0", size=13)
+    ink = binarize(gray)
+    rulings = find_rulings(ink, 150)
+    for x in xs[1:-1]:
+        assert rulings.vertical[ys[0] + 6:ys[-1] - 2, x:x + 5].any(axis=1).all()
+    grids = find_tables(ink, rulings, 150, text=cv2.bitwise_and(ink, cv2.bitwise_not(rulings.mask())))
+    assert [(g.n_rows, g.n_cols) for g in grids] == [(2, len(xs) - 1)]

@@ -286,6 +286,15 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
         if max(near) > 0.45:  # a rule has paper on both sides, bar where text touches it
             continue
         if axis == 1:  # a stroke inside a line of text has the neighbouring characters left and right of it
+            # The row rules it crosses are no characters: on a column rule two rows long (a table's last rows,
+            # carried onto the next page) they are a fifth of its length. Only for a stroke two rows long, no
+            # thicker than the page's rules, crossing a rule between its ends: the strokes of a fax's characters,
+            # joined to the rules around them, are shorter or blotchier.
+            lines = other[ya:yb, xa:xb] > 0
+            crossing = lines[:, :pad].any(axis=1) & lines[:, -pad:].any(axis=1)
+            top, row = y - ya, long_enough // 6  # (long_enough: six rows)
+            if h >= 2 * row and w <= 1.5 * pen + 1 and crossing[top + row // 2:top + h - row // 2].any():
+                paper = paper | (lines & crossing[:, None])
             far = [_beside_density(own, paper, axis, sign, 1, 3 * side) for sign in (-1, 1)]
             if min(far) > 0.2:
                 continue
