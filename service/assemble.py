@@ -265,6 +265,9 @@ class Assembler:
     def _assign(self, events: list[_Event], template: Template, row_targets: list[LabelTarget], ex: Extraction,
                 doc: Document):
         row_lines = _has_row_lines(events)
+        # A scan whose tables the cell grid read: numbers in its prose ("2024年，共收到政府信息公开申请365件") are no
+        # table row; a sentence taken for one set the section for the table rows after it.
+        gridded = doc.method == "ocr" and any(c.row is not None for line in doc.lines for c in line.cells)
         # Score every suffix of every label run in one batch (the classifier may be a neural model).
         heads = frozenset(label[:2] for t in row_targets for label in t.labels if len(label) >= 2)
         suffixes = [_suffixes(ev.labels, heads) for ev in events]
@@ -296,6 +299,9 @@ class Assembler:
                 # A label on lines of its own, above a row of bare numbers, in a table whose rows print their
                 # labels beside their numbers: a label torn from its row, evidence for the decoder, not a verdict.
                 choice = None
+            if choice is not None and gridded and ev.numbers and all(doc.lines[n.line].table is None
+                                                                     for n in ev.numbers):
+                choice = None  # placed, if at all, by the printed order and the arithmetic
             if choice is None:
                 if any(n.kind == "number" for n in ev.numbers) and section:
                     self._pending.append((ev, section, self._run_scores(ev, section, row_targets)))

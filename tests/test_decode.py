@@ -8,7 +8,7 @@ import pytest
 from service.assemble import Assembler
 from service.decode import decode
 from service.readings import digit_cuts
-from service.document import Source
+from service.document import Cell, Line, Source
 from service.labels import FuzzyLabelMatcher
 from service.pipeline import Pipeline, PipelineOptions
 from service.template import get_template
@@ -538,3 +538,28 @@ def test_alternatives_of_many_cells_are_tried_two_at_a_time_and_unlikely_ones_no
     # A token of ten digits and more has no reading as printed: nothing to combine.
     long = _fitted([tok("1234567890", []), tok("5", [])], 2, ())
     assert all(p.kind != "read" or p.token.text != "1234567890" for o in long for p in o.pieces)
+
+
+def test_a_sentence_of_a_scans_prose_is_no_table_row_and_sets_no_section(pipeline):
+    # A scanned report whose heading of section 二 was not read, its prose saying "共收到政府信息公开申请365件":
+    # taken for the requests table's first row, the sentence put every row of section 二 after it into the requests
+    # table. The cell grid read the tables; a sentence outside them is prose.
+    from service.meta import detect_template
+
+    report = balanced(consistent_report(seed=12))
+    doc = read_text(Source("scan.txt", render(report, "tabs").encode("utf-8"), "text"))
+    doc.method = "ocr"
+    title = get_template(T2021).sections["proactive_disclosure"].title
+    doc.lines = [ln for ln in doc.lines if not any(title in c.text for c in ln.cells)]
+    for i, line in enumerate(doc.lines):
+        line.table = 0 if len(line.cells) > 1 else None
+        for j, c in enumerate(line.cells):
+            c.row, c.col = (i, j) if line.table is not None else (None, None)
+    sentence = Line([Cell("2024年，共收到本年新收政府信息公开申请数量365件")], table=None)
+    first = next(i for i, ln in enumerate(doc.lines) if ln.table is not None)
+    doc.lines.insert(first, sentence)
+    ex = pipeline.decode(doc, detect_template(doc, report["year"]))
+    section = report["proactive_disclosure"]
+    assert {(r, c): ex.value("proactive_disclosure", r, c) for r in section for c in section[r]} == \
+        {(r, c): v for r in section for c, v in section[r].items()}
+    assert ex.value("requests", "new", "natural_person") == report["requests"]["new"]["natural_person"]
