@@ -505,17 +505,14 @@ def _write(ex: Extraction, eqs: list[Equation], spans, chosen, piece_of, values,
             ex.values[cell] = Reading(p.value, raw, box, conf * 0.9, "split", p.note)
         elif p.kind == "repaired":
             ex.values[cell] = Reading(p.value, raw, box, min(conf, 0.8), "repaired", p.note)
-            ex.repairs.append({"cell": flat(cell), "printed": _printed(tok), "repaired": p.value,
-                               "rules": sorted({eq.rule for eq in eqs if cell in eq.cells}),
-                               "reason": f"read '{raw}', but the rules allow only {p.value:g}"})
+            ex.repairs.append(_repair(cell, tok, p.value, eqs, f"read '{raw}', but the rules allow only {p.value:g}"))
         elif p.kind == "doubt":
             # "arithmetic", not "repaired": the value is the rules', not a reading of the image (a second look
             # compares readings by what they read).
             ex.values[cell] = Reading(value, raw, box, min(conf, 0.6), "arithmetic",
                                       f"{p.note}; value implied by the template's arithmetic")
-            ex.repairs.append({"cell": flat(cell), "printed": _printed(tok), "repaired": value,
-                               "rules": sorted({eq.rule for eq in eqs if cell in eq.cells}),
-                               "reason": f"read '{raw}' unsurely, and the rules allow only {value:g}"})
+            ex.repairs.append(_repair(cell, tok, value, eqs,
+                                      f"read '{raw}' unsurely, and the rules allow only {value:g}"))
         elif p.kind == "blank" and value == 0:
             ex.values[cell] = Reading(0, raw, box, conf * 0.9, "blank", "blank cell read as 0")
         else:
@@ -577,6 +574,11 @@ def _name_ties(ex: Extraction, piece_of: dict, ambiguous: dict, likeliest: dict)
                            f"values for these columns were kept: {shown}")
             ex.issues.append({"rule": rule, "message": message, "cells": [flat(c) for c in group],
                               "severity": "warning" if rule == "decode.ambiguous" else "info"})
+
+
+def _repair(cell, tok: Token, value, eqs: list[Equation], reason: str) -> dict:
+    return {"cell": flat(cell), "printed": _printed(tok), "repaired": value,
+            "rules": sorted({eq.rule for eq in eqs if cell in eq.cells}), "reason": reason}
 
 
 def _printed(tok: Token) -> float | int | None:

@@ -143,7 +143,7 @@ class Pipeline:
         decode(ex, hints, self.prior, effort, doubts)
         return ex
 
-    def second_look(self, doc: Document, ex: Extraction, template, eqs, hints: dict | None, timer: "Timer"):
+    def second_look(self, doc: Document, ex: Extraction, template, eqs, hints: dict | None, timer: Timer):
         """The cell grid left rows out or rules broken: read the same page images whole, and keep, section by
         section, the reading that breaks fewer rules and leaves fewer cells null. Only the sections the cell grid
         read imperfectly are read again, and only the pages they can lie on."""

@@ -293,8 +293,8 @@ def _fitted(tokens: list[Token], m: int, inside: Inside, doubt: bool = False) ->
         printed = [ps[0] for ps in plain]
         for i, tok in enumerate(tokens):
             if tok.kind == "number" and tok.cell.confidence < DOUBTFUL and len(printed[i][0]) == 1:
-                doubt = Piece("doubt", None, tok, f"'{tok.text}' read unsurely (p={tok.cell.confidence:.2f})")
-                add(tuple(doubt if j == i else ps[0] for j, (ps, _) in enumerate(printed)),
+                unsure = Piece("doubt", None, tok, f"'{tok.text}' read unsurely (p={tok.cell.confidence:.2f})")
+                add(tuple(unsure if j == i else ps[0] for j, (ps, _) in enumerate(printed)),
                     sum(c for _, c in printed) + DOUBT + round(DOUBT_PER_CONFIDENCE * tok.cell.confidence))
     # Run-together digits: every cut that gives the span exactly its cells.
     if len(tokens) < m and any(_cuttable(t) for t in tokens):
@@ -323,7 +323,7 @@ def _holds(option: Option, inside: Inside) -> bool:
                or abs(sum(values[i] for i in left) - sum(values[i] for i in right)) < 1e-6 for left, right in inside)
 
 
-def _doubts(option: Option) -> bool:
+def _has_doubt(option: Option) -> bool:
     return any(p.kind == "doubt" for p in option.pieces)
 
 
@@ -338,7 +338,7 @@ def options_of(span: Span, eqs: list[Equation], doubts: bool = True) -> list[Opt
         if key not in cache:
             readings = _readings(span.tokens, len(place.slots), inside, doubt=doubts and len(span.candidates()) == 1)
             # A doubtful number valued by the rules holds any rule: it is kept only where no reading holds.
-            cache[key] = [o for o in readings if _holds(o, inside) and not _doubts(o)] or readings
+            cache[key] = [o for o in readings if _holds(o, inside) and not _has_doubt(o)] or readings
         out += [Option(o.pieces, o.cost + place.cost, place) for o in cache[key]]
     if span.optional or not out:
         # Numbers under a clear label are printed numbers: placed even where they break a rule (the finding says
