@@ -250,3 +250,29 @@ def test_the_last_two_rows_of_a_table_carried_onto_the_next_page_keep_their_colu
         assert rulings.vertical[ys[0] + 6:ys[-1] - 2, x:x + 5].any(axis=1).all()
     grids = find_tables(ink, rulings, 150, text=cv2.bitwise_and(ink, cv2.bitwise_not(rulings.mask())))
     assert [(g.n_rows, g.n_cols) for g in grids] == [(2, len(xs) - 1)]
+
+
+def test_rules_between_rows_of_a_faxs_bled_characters_are_no_streaks():
+    # A dark 100 DPI fax: characters bled into blobs fill each row and touch the rules above and below. Pressed on
+    # from both sides, every row rule was taken for a streak through text and cut away, and the requests table was
+    # read as a few tall rows of run-together cells. A streak runs through one row's characters; these rules lie
+    # between two rows of them.
+    from service.scan.grid import find_rulings, find_tables
+
+    gray = np.full((700, 800), 250, dtype=np.uint8)
+    xs, ys = [60, 740], list(range(80, 80 + 22 * 20, 22))
+    for x in xs:
+        gray[ys[0]:ys[-1] + 2, x:x + 2] = 20
+    for y in ys:
+        gray[y:y + 2, xs[0]:xs[-1] + 2] = 20
+    for y in ys[:-1]:
+        gray = _text(gray, (70, y + 3), "行政机关不予公开政府信息", size=14, fill=0)
+        for x in range(420, 720, 50):
+            gray = _text(gray, (x, y + 3), "0", size=14, fill=0)
+    gray = cv2.erode(gray, np.ones((3, 3), np.uint8))  # the fax's ink bleed
+    ink = binarize(gray)
+    rulings = find_rulings(ink, 100)
+    for y in ys[1:-1]:
+        assert rulings.horizontal[y - 2:y + 4, 300:700].any(axis=0).mean() > 0.9, y
+    grids = find_tables(ink, rulings, 100, text=cv2.bitwise_and(ink, cv2.bitwise_not(rulings.mask())))
+    assert [g.n_rows for g in grids] == [len(ys) - 1]

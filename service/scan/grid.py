@@ -135,9 +135,9 @@ def drop_streaks(rulings: Rulings, ink: np.ndarray, dpi: float) -> Rulings:
         text = np.where(big[labels], 255, 0).astype(np.uint8)
     near = max(2, int(dpi / 50))
     reach = max(3, int(dpi / 25))
-    horizontal, across = _cut_streaks(rulings.horizontal, rulings.vertical, text, 0, near, reach, 0.8 * glyph,
+    horizontal, across = _cut_streaks(rulings.horizontal, rulings.vertical, text, 0, near, reach, glyph,
                                       4 * dpi, dpi)
-    vertical, down = _cut_streaks(rulings.vertical, rulings.horizontal, text, 1, near, reach, 0.8 * glyph,
+    vertical, down = _cut_streaks(rulings.vertical, rulings.horizontal, text, 1, near, reach, glyph,
                                   1.5 * dpi, dpi)
     cut = None
     if across or down:
@@ -147,7 +147,7 @@ def drop_streaks(rulings: Rulings, ink: np.ndarray, dpi: float) -> Rulings:
 
 
 def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: int, near: int, reach: int,
-                 limit: float, bridge: float, overshoot: float) -> tuple[np.ndarray, list[tuple[int, int]]]:
+                 glyph: float, bridge: float, overshoot: float) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """A stroke with characters pressing on it from both sides, over more than a character's height in all, or (a
     vertical one) running on more than `overshoot` past the last stroke of the other direction it crosses, is a streak (a rule
     ends at the table's frame). It may lie on a rule (the two are one stroke then): the stroke is cut at its crossings with the other
@@ -158,6 +158,7 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
     out = mask
     cut: list[tuple[int, int]] = []
     pad = near + 3
+    limit = 0.8 * glyph
     ax = 0 if axis == 0 else 1  # summing over `ax` collapses the window across the stroke
     for i in range(1, n):
         x, y, w, h, _ = stats[i]
@@ -168,6 +169,8 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
         own = labels[ya:yb, xa:xb] == i
         txt = text[ya:yb, xa:xb] > 0
         cuts = _pressed(own, own, txt, ax, near)
+        if axis == 0 and cuts.any():
+            cuts = cuts & ~_between_rows(cuts, text, x, y, h, glyph)
         if axis == 0:
             crossing = other[max(0, y - reach):min(H, y + h + reach), x:x + w].any(axis=0)
         else:
@@ -210,6 +213,36 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
         out[sl][drop] = 0
         cut.append((int(y), int(y + h)) if axis == 0 else (int(x), int(x + w)))
     return out, cut
+
+
+def _between_rows(cuts: np.ndarray, text: np.ndarray, x: int, y: int, h: int, glyph: float) -> np.ndarray:
+    """Where characters press on a horizontal stroke from both sides because it lies between two rows of text (a
+    fax's bled characters touch the rules above and below them): the ink above runs a character's height up from
+    the stroke, and the ink below a character's height down. A streak through one row of text splits its
+    characters instead: less than a character's height on each side, or a sliver on one."""
+    out = np.zeros(len(cuts), dtype=bool)
+    H = text.shape[0]
+    span, wide = int(2 * glyph), int(glyph)  # (a band a few characters wide: one has gaps across it, 二)
+    gap = max(2, int(glyph / 6))
+    for a, b in runs(np.flatnonzero(cuts)):
+        lo, hi = max(0, x + a - wide), x + b + wide
+        ups = text[max(0, y - span):y, lo:hi].any(axis=1)[::-1]
+        downs = text[y + h:min(H, y + h + span), lo:hi].any(axis=1)
+        if min(_ink_extent(ups, gap), _ink_extent(downs, gap)) >= 0.7 * glyph:
+            out[a:b] = True
+    return out
+
+
+def _ink_extent(inked: np.ndarray, gap: int) -> int:
+    """Rows of ink from the first row on (rows without ink at the start, where the ink stops short of the stroke,
+    are allowed), up to the first run of more than `gap` rows without ink: the gaps inside a character are
+    shorter."""
+    rows = np.flatnonzero(inked)
+    if not len(rows) or rows[0] > 4:
+        return 0
+    breaks = np.flatnonzero(np.diff(rows) > gap + 1)
+    end = rows[breaks[0]] if len(breaks) else rows[-1]
+    return int(end - rows[0] + 1)
 
 
 def _pressed(line: np.ndarray, own: np.ndarray, text: np.ndarray, ax: int, near: int) -> np.ndarray:
