@@ -276,3 +276,37 @@ def test_rules_between_rows_of_a_faxs_bled_characters_are_no_streaks():
         assert rulings.horizontal[y - 2:y + 4, 300:700].any(axis=0).mean() > 0.9, y
     grids = find_tables(ink, rulings, 100, text=cv2.bitwise_and(ink, cv2.bitwise_not(rulings.mask())))
     assert [g.n_rows for g in grids] == [len(ys) - 1]
+
+
+def test_two_rows_whose_rule_a_fax_lost_are_cut_apart_where_their_cells_text_parts():
+    # A fax faded one row rule away: two rows of numbers became one tall row, each value cell holding two numbers
+    # one above the other, read as one ("1" over "0": "10"). A row whose label wraps over two lines keeps its
+    # numbers on one line, and stays one row.
+    from service.scan.grid import find_rulings, find_tables
+
+    gray = np.full((600, 1000), 250, dtype=np.uint8)
+    xs, ys = [100, 400, 500, 600, 700, 800], [100, 140, 180, 220, 260, 340, 380]
+    lost = 220
+    for x in xs:
+        gray[ys[0]:ys[-1] + 3, x:x + 3] = 30
+    for y in ys:
+        if y != lost:
+            gray[y:y + 3, xs[0]:xs[-1] + 3] = 30
+    for y0, y1 in zip(ys, ys[1:]):
+        if y1 - y0 > 40:  # the wrapped label: two lines, one number per cell
+            gray = _text(gray, (110, y0 + 8), "行政机关不予公开", size=20)
+            gray = _text(gray, (110, y0 + 42), "政府信息", size=20)
+            for x in xs[1:-1]:
+                gray = _text(gray, (x + 40, y0 + 25), "0", size=20)
+        else:
+            gray = _text(gray, (110, y0 + 8), "本年新收申请数量", size=20)
+            for x in xs[1:-1]:
+                gray = _text(gray, (x + 40, y0 + 8), "1", size=20)
+    ink = binarize(gray)
+    rulings = find_rulings(ink, 150)
+    grids = find_tables(ink, rulings, 150, text=cv2.bitwise_and(ink, cv2.bitwise_not(rulings.mask())))
+    assert len(grids) == 1
+    grid = grids[0]
+    assert grid.n_rows == len(ys) - 1  # the lost rule's row cut in two, the wrapped label's row left whole
+    assert any(abs(r - lost) <= 8 for r in grid.rows)
+    assert all(c.rowspan == 1 for c in grid.cells)

@@ -644,8 +644,10 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
         from_text = True
     if len(rows) < 2 or len(cols) < 2:
         return None
-    nr, nc = len(rows) - 1, len(cols) - 1
     thick = max(2, int(round(tol / 2)))
+    if text is not None and not from_text and len(cols) >= 4:
+        rows, hmask = _split_stacked_rows(rows, cols, text[y0:y1, x0:x1], hmask, glyph, thick)
+    nr, nc = len(rows) - 1, len(cols) - 1
 
     def has_vline(x: float, ya: float, yb: float) -> bool:
         xi = int(round(x))
@@ -721,6 +723,60 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
     return Grid(x0=int(cols[0] + x0), y0=int(rows[0] + y0), x1=int(round(cols[-1] + x0)),
                 y1=int(round(rows[-1] + y0)), rows=[r + y0 for r in rows], cols=[c + x0 for c in cols], cells=cells,
                 columns_from_text=from_text)
+
+
+def _split_stacked_rows(rows: list[float], cols: list[float], text: np.ndarray, hmask: np.ndarray, glyph: float,
+                        thick: int) -> tuple[list[float], np.ndarray]:
+    """A row rule lost to noise (a fax's faded line) leaves two rows as one: most of its cells then hold two lines
+    of text, one above the other, parted at one height. A label wrapped over two lines is one cell of a row; the
+    numbers beside it keep to one line. The row is cut there, and the cut drawn as a rule in the cells whose text
+    it does not cross (a label merged over both rows stays one cell)."""
+    heights = np.diff(rows)
+    if len(heights) < 3:
+        return rows, hmask
+    usual = float(np.median(heights))
+    out, mask = [rows[0]], hmask
+    for a, b in zip(rows, rows[1:]):
+        if b - a >= max(1.6 * usual, 2.2 * glyph):
+            cut = _stacked_cut(text[int(a) + thick + 1:int(b) - thick], cols, glyph, thick)
+            if cut is not None:
+                y = int(a) + thick + 1 + cut
+                if mask is hmask:
+                    mask = hmask.copy()
+                for c0, c1 in zip(cols, cols[1:]):
+                    if not text[y - 1:y + 2, int(c0) + thick + 1:int(c1) - thick].any():
+                        mask[max(0, y - 1):y + 2, int(c0):int(c1) + 1] = 255
+                out.append(float(y))
+        out.append(b)
+    return out, mask
+
+
+def _stacked_cut(band: np.ndarray, cols: list[float], glyph: float, thick: int) -> int | None:
+    """The height (in `band`) between two lines of text that most of the row's cells hold one above the other;
+    None where they do not."""
+    gaps, inked = [], 0
+    for c0, c1 in zip(cols, cols[1:]):
+        cell = band[:, int(c0) + thick + 1:int(c1) - thick]
+        lines = [(a, b) for a, b in runs(np.flatnonzero((cell > 0).sum(axis=1) >= 2)) if b - a >= 0.4 * glyph]
+        lines = _close_runs(lines, max(1, int(glyph / 8)))
+        if lines:
+            inked += 1
+        if len(lines) == 2:
+            gaps.append((lines[0][1], lines[1][0]))
+    if len(gaps) < 3 or len(gaps) < 0.6 * inked:
+        return None
+    mid = int(np.median([(a + b) / 2 for a, b in gaps]))
+    return mid if sum(a <= mid <= b for a, b in gaps) >= 0.8 * len(gaps) else None
+
+
+def _close_runs(spans: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        if out and a - out[-1][1] <= gap:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
 
 
 def columns_from_text(text: np.ndarray, rows: list[float], left: int, right: int, dpi: float, gap: float
