@@ -310,3 +310,26 @@ def test_two_rows_whose_rule_a_fax_lost_are_cut_apart_where_their_cells_text_par
     assert grid.n_rows == len(ys) - 1  # the lost rule's row cut in two, the wrapped label's row left whole
     assert any(abs(r - lost) <= 8 for r in grid.rows)
     assert all(c.rowspan == 1 for c in grid.cells)
+
+
+def test_a_column_of_zeros_on_a_fax_is_no_column_rule():
+    # At 100 DPI a column of "0"s, one per row, bled a little: the left sides of the digits and the row rules
+    # between them close into one long vertical stroke, anchored on the rules, which split every value cell
+    # through its digit. A rule's ink runs on; this stroke's breaks off above and below every digit.
+    from service.scan.grid import find_rulings, find_tables
+
+    gray = np.full((700, 800), 250, dtype=np.uint8)
+    xs, ys = [60, 300, 400, 500, 600, 700], list(range(80, 80 + 20 * 22, 20))
+    for x in xs:
+        gray[ys[0]:ys[-1] + 2, x:x + 2] = 20
+    for y in ys:
+        gray[y:y + 2, xs[0]:xs[-1] + 2] = 20
+    for y in ys[:-1]:
+        gray = _text(gray, (70, y + 3), "行政机关", size=13, fill=0)
+        for x in xs[1:-1]:
+            gray = _text(gray, (x + 45, y + 3), "0", size=13, fill=0)
+    gray = cv2.erode(gray, np.ones((2, 2), np.uint8))
+    ink = binarize(gray)
+    rulings = find_rulings(ink, 100)
+    grids = find_tables(ink, rulings, 100, text=cv2.bitwise_and(ink, cv2.bitwise_not(rulings.mask())))
+    assert [(g.n_rows, g.n_cols) for g in grids] == [(len(ys) - 1, len(xs) - 1)]

@@ -299,7 +299,8 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
             # (or it is far thicker than the page's rules and meets none of them: a line of blurred bold
             # characters run together, in the middle of a cell)
             bar = area / max(1, length) > 1.5 * pen and not _meets(other, x, y, w, h, axis, reach)
-            if not bar and (axis == 1 or _bare_somewhere(labels == i, ink, x, y, w, h, side)):
+            if not bar and (axis == 1 and not _stacked_strokes(ink[y:y + h, x:x + w])
+                            or axis == 0 and _bare_somewhere(labels == i, ink, x, y, w, h, side)):
                 keep[i] = True
             continue
         if axis == 0:  # both ends on a stroke of the other direction (cheap: tested first)
@@ -333,6 +334,15 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
                 continue
         keep[i] = True
     return np.where(keep[labels], 255, 0).astype(np.uint8)
+
+
+def _stacked_strokes(strip: np.ndarray) -> bool:
+    """A vertical stroke made of the strokes of characters one above the other (the left sides of a column of "0"s,
+    row after row, closed over the gaps between them and the row rules): its ink breaks off above and below every
+    character. A rule's ink runs on, bar a nibbled pixel or two."""
+    inked = strip.any(axis=1)
+    gaps = [(a, b) for a, b in runs(np.flatnonzero(~inked)) if b - a >= 2]
+    return len(gaps) >= 3 and sum(b - a for a, b in gaps) >= 0.08 * len(inked)
 
 
 def _pen_width(stats: np.ndarray, axis: int, long_enough: int) -> float:
