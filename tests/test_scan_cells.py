@@ -333,3 +333,22 @@ def test_a_column_of_zeros_on_a_fax_is_no_column_rule():
     rulings = find_rulings(ink, 100)
     grids = find_tables(ink, rulings, 100, text=cv2.bitwise_and(ink, cv2.bitwise_not(rulings.mask())))
     assert [(g.n_rows, g.n_cols) for g in grids] == [(len(ys) - 1, len(xs) - 1)]
+
+
+def test_a_one_digit_cell_read_unlike_its_lookalikes_on_the_page_is_read_as_they_are():
+    # A fax's "0" read "6", surely: every "0" of the page is the same printed glyph, and the misread one looks like
+    # the other "0"s, not like the page's real "6"s. It is read "0", with "6" kept as its alternative.
+    from service.scan.cells import CellText, Crop, _agree_with_lookalikes
+
+    def glyph(ch: str, shift: int) -> np.ndarray:
+        img = _text(np.full((24, 20), 255, dtype=np.uint8), (4 + shift % 2, 2), ch, size=16, fill=0)
+        return np.where(img < 160, 0, 255).astype(np.uint8)  # a fax's black and white
+
+    printed = ["0"] * 7 + ["6"] * 5
+    read = ["0"] * 6 + ["6"] + ["6"] * 5  # the seventh "0" misread
+    cells = [CellText(0, GridCell(i, 1, 1, 1, 0, 0, 10, 10), r, 0.97, True) for i, r in enumerate(read)]
+    crops = {i: Crop(glyph(p, i), i, (0, 0, 20, 24)) for i, p in enumerate(printed)}
+    _agree_with_lookalikes(cells, crops)
+    assert [c.text for c in cells] == printed
+    assert cells[6].alternatives[0][0] == "0" and cells[6].alternatives[1][0] == "6"
+    assert all(not c.alternatives for i, c in enumerate(cells) if i != 6)
