@@ -21,6 +21,9 @@ MAX_DIGITS = 9  # no count in these tables runs to nine digits: longer is the di
 MAX_OPTIONS = 4000  # readings of one span; beyond this only the plain readings are kept
 MAX_ALTERNATIVES = 2  # cells of one span read as a recogniser's alternative at once (three misread cells in one row
 #                       that alternatives mend is rarer than the model it costs: 7 cells of 3 readings are 2187 combos)
+# A row no label placed (a fax's unreadable labels: a dozen places) has one misread cell mended at a time: two at
+# once, at each place, made a fax's model of 4,400 readings that the solver's time limit cut off.
+FEW_PLACES = 3
 MAX_BROKEN_CUTS = 50  # cuts kept when none satisfies the rules within its row
 
 # Costs, in the decoder's units (a broken rule costs 1000): the plainer reading wins.
@@ -232,22 +235,23 @@ def _shares(total: int, room: list[int]):
             yield (k, *rest)
 
 
-def _readings(tokens: list[Token], m: int, inside: Inside = (), doubt: bool = False) -> list[Option]:
+def _readings(tokens: list[Token], m: int, inside: Inside = (), doubt: bool = False,
+              alternatives: int = MAX_ALTERNATIVES) -> list[Option]:
     """Every reading of the tokens as m cells; with one number too many, that number at either end is a stray
     (a page number, a footnote mark) at a cost."""
-    out = _fitted(tokens, m, inside, doubt)
+    out = _fitted(tokens, m, inside, doubt, alternatives)
     if len(tokens) == m + 1:
         for rest in (tokens[1:], tokens[:-1]):
-            out += [Option(o.pieces, o.cost + STRAY) for o in _fitted(rest, m, inside)]
+            out += [Option(o.pieces, o.cost + STRAY) for o in _fitted(rest, m, inside, alternatives=alternatives)]
     return out
 
 
-def _few_alternatives(choices: list[list]):
-    """Each token's first reading, with at most MAX_ALTERNATIVES tokens read otherwise."""
+def _few_alternatives(choices: list[list], most: int = MAX_ALTERNATIVES):
+    """Each token's first reading, with at most `most` tokens read otherwise."""
     if not all(choices):
         return  # a token with no reading at all (ten digits and more): no reading of the span as printed
     firsts = [c[0] for c in choices]
-    for k in range(MAX_ALTERNATIVES + 1):
+    for k in range(most + 1):
         for at in itertools.combinations([i for i, c in enumerate(choices) if len(c) > 1], k):
             for others in itertools.product(*(choices[i][1:] for i in at)):
                 combo = list(firsts)
@@ -256,7 +260,8 @@ def _few_alternatives(choices: list[list]):
                 yield tuple(combo)
 
 
-def _fitted(tokens: list[Token], m: int, inside: Inside, doubt: bool = False) -> list[Option]:
+def _fitted(tokens: list[Token], m: int, inside: Inside, doubt: bool = False,
+            alternatives: int = MAX_ALTERNATIVES) -> list[Option]:
     out: dict[tuple, Option] = {}
 
     def add(pieces: tuple[Piece, ...], cost: int):
@@ -272,7 +277,7 @@ def _fitted(tokens: list[Token], m: int, inside: Inside, doubt: bool = False) ->
     blanks = [i for i, t in enumerate(tokens) if t.kind == "blank"]
     for dropped in itertools.combinations(blanks, min(max(0, len(tokens) - m), len(blanks))):
         choices = [[ps[1]] if i in dropped else ps[:1] if i in blanks else ps for i, ps in enumerate(plain)]
-        for combo in itertools.islice(_few_alternatives(choices), MAX_OPTIONS):
+        for combo in itertools.islice(_few_alternatives(choices, alternatives), MAX_OPTIONS):
             pieces = tuple(p for ps, _ in combo for p in ps)
             cost = sum(c for _, c in combo)
             if len(pieces) > m:
@@ -336,7 +341,8 @@ def options_of(span: Span, eqs: list[Equation], doubts: bool = True) -> list[Opt
         inside = _inside(place.slots, span.section, eqs)
         key = (len(place.slots), inside)
         if key not in cache:
-            readings = _readings(span.tokens, len(place.slots), inside, doubt=doubts and len(span.candidates()) == 1)
+            readings = _readings(span.tokens, len(place.slots), inside, doubt=doubts and len(span.candidates()) == 1,
+                                 alternatives=MAX_ALTERNATIVES if len(span.candidates()) <= FEW_PLACES else 1)
             # A doubtful number valued by the rules holds any rule: it is kept only where no reading holds.
             cache[key] = [o for o in readings if _holds(o, inside) and not _has_doubt(o)] or readings
         out += [Option(o.pieces, o.cost + place.cost, place) for o in cache[key]]

@@ -563,3 +563,26 @@ def test_a_sentence_of_a_scans_prose_is_no_table_row_and_sets_no_section(pipelin
     assert {(r, c): ex.value("proactive_disclosure", r, c) for r in section for c in section[r]} == \
         {(r, c): v for r in section for c, v in section[r].items()}
     assert ex.value("requests", "new", "natural_person") == report["requests"]["new"]["natural_person"]
+
+
+def test_a_row_no_label_placed_mends_one_misread_cell_at_a_time():
+    """A fax's row whose label was unreadable may fill a dozen rows: two alternatives at once, at every place, made
+    a model of thousands of readings the solver's time limit cut off. Where a label placed the row, two stay."""
+    from service.assemble import Place, Span
+    from service.document import Cell
+    from service.readings import MAX_ALTERNATIVES, options_of
+    from service.values import Token
+
+    cols = ["natural_person", "commercial_enterprise", "research_institution", "social_welfare_org",
+            "legal_service_org", "other_org", "total"]
+    tokens = [Token("number", str(i), Cell(str(i), alternatives=[(str(i), 0.9), (str(i + 1), 0.05)]), 0)
+              for i in range(7)]
+    rows = ["granted", "partially_granted", "denied_state_secret", "denied_prohibited_by_law", "denied_internal_affairs"]
+
+    def most_mended(places: list[str]) -> int:
+        span = Span("requests", [(places[0], c) for c in cols], tokens,
+                    places=[Place([(r, c) for c in cols]) for r in places])
+        return max(sum(p.kind == "repaired" for p in o.pieces) for o in options_of(span, []))
+
+    assert most_mended(rows[:1]) == MAX_ALTERNATIVES == 2
+    assert most_mended(rows) == 1
