@@ -352,3 +352,27 @@ def test_a_one_digit_cell_read_unlike_its_lookalikes_on_the_page_is_read_as_they
     assert [c.text for c in cells] == printed
     assert cells[6].alternatives[0][0] == "0" and cells[6].alternatives[1][0] == "6"
     assert all(not c.alternatives for i, c in enumerate(cells) if i != 6)
+
+
+def test_the_aligned_first_strokes_of_two_labels_on_a_fax_are_no_column_rule():
+    # Two rows of a 100 DPI fax whose labels both begin with 行: its left strokes, one above the other and closed
+    # over the row rule between them, made a stroke two rows long crossing a rule, kept as the column rule of a
+    # table's last two rows carried onto a page. It split each label in two ("1" | "政许可"). A rule's ink runs on;
+    # these strokes break off above and below the characters.
+    from service.scan.grid import find_rulings, find_tables
+
+    gray = np.full((400, 800), 250, dtype=np.uint8)
+    xs, ys = [60, 260, 420, 580, 740], [100, 120, 140]
+    for x in xs:
+        gray[ys[0]:ys[-1] + 2, x:x + 2] = 20
+    for y in ys:
+        gray[y:y + 2, xs[0]:xs[-1] + 2] = 20
+    for y, label in zip(ys, ["行政许可", "行政处罚"]):
+        gray = _text(gray, (66, y + 3), label, size=13, fill=0)
+        for x in xs[1:-1]:
+            gray = _text(gray, (x + 60, y + 3), "0", size=13, fill=0)
+    gray = cv2.erode(gray, np.ones((2, 2), np.uint8))
+    ink = binarize(gray)
+    rulings = find_rulings(ink, 100)
+    grids = find_tables(ink, rulings, 100, text=cv2.bitwise_and(ink, cv2.bitwise_not(rulings.mask())))
+    assert [(g.n_rows, g.n_cols) for g in grids] == [(2, len(xs) - 1)]

@@ -322,12 +322,13 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
         if axis == 1:  # a stroke inside a line of text has the neighbouring characters left and right of it
             # The row rules it crosses are no characters: on a column rule two rows long (a table's last rows,
             # carried onto the next page) they are a fifth of its length. Only for a stroke two rows long, no
-            # thicker than the page's rules, crossing a rule between its ends: the strokes of a fax's characters,
-            # joined to the rules around them, are shorter or blotchier.
+            # thicker than the page's rules, crossing a rule between its ends, its ink unbroken: the strokes of a
+            # fax's characters, joined to the rules around them, are shorter or blotchier, or break off at each.
             lines = other[ya:yb, xa:xb] > 0
             crossing = lines[:, :pad].any(axis=1) & lines[:, -pad:].any(axis=1)
             top, row = y - ya, long_enough // 6  # (long_enough: six rows)
-            if h >= 2 * row and w <= 1.5 * pen + 1 and crossing[top + row // 2:top + h - row // 2].any():
+            if h >= 2 * row and w <= 1.5 * pen + 1 and crossing[top + row // 2:top + h - row // 2].any() \
+                    and not _stacked_strokes(ink[y:y + h, x:x + w], least=2):
                 paper = paper | (lines & crossing[:, None])
             far = [_beside_density(own, paper, axis, sign, 1, 3 * side) for sign in (-1, 1)]
             if min(far) > 0.2:
@@ -336,13 +337,13 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
     return np.where(keep[labels], 255, 0).astype(np.uint8)
 
 
-def _stacked_strokes(strip: np.ndarray) -> bool:
+def _stacked_strokes(strip: np.ndarray, least: int = 3) -> bool:
     """A vertical stroke made of the strokes of characters one above the other (the left sides of a column of "0"s,
     row after row, closed over the gaps between them and the row rules): its ink breaks off above and below every
     character. A rule's ink runs on, bar a nibbled pixel or two."""
     inked = strip.any(axis=1)
     gaps = [(a, b) for a, b in runs(np.flatnonzero(~inked)) if b - a >= 2]
-    return len(gaps) >= 3 and sum(b - a for a, b in gaps) >= 0.08 * len(inked)
+    return len(gaps) >= least and sum(b - a for a, b in gaps) >= 0.08 * len(inked)
 
 
 def _pen_width(stats: np.ndarray, axis: int, long_enough: int) -> float:
