@@ -112,6 +112,31 @@ def _text(gray: np.ndarray, xy: tuple[int, int], text: str, size: int = 20, fill
     return np.asarray(img).copy()
 
 
+def _fax_table(xs: list[int], ys: list[int], labels: list[str], values_at: list[int], size: int, bleed: int,
+               shape: tuple[int, int] = (700, 800)) -> np.ndarray:
+    """A table ruled at xs and ys (2 px rules) as a 100 DPI fax prints it: each row's label, a "0" at each x of
+    values_at, black, the ink bled by `bleed` px."""
+    gray = np.full(shape, 250, dtype=np.uint8)
+    for x in xs:
+        gray[ys[0]:ys[-1] + 2, x:x + 2] = 20
+    for y in ys:
+        gray[y:y + 2, xs[0]:xs[-1] + 2] = 20
+    for y, label in zip(ys, labels):
+        gray = _text(gray, (xs[0] + 8, y + 3), label, size=size, fill=0)
+        for x in values_at:
+            gray = _text(gray, (x, y + 3), "0", size=size, fill=0)
+    return cv2.erode(gray, np.ones((bleed, bleed), np.uint8))
+
+
+def _ruled(gray: np.ndarray, dpi: float):
+    """The page's rulings and the tables found by them."""
+    from service.scan.grid import find_rulings, find_tables
+
+    ink = binarize(gray)
+    rulings = find_rulings(ink, dpi)
+    return rulings, find_tables(ink, rulings, dpi, text=cv2.bitwise_and(ink, cv2.bitwise_not(rulings.mask())))
+
+
 def test_a_streak_through_a_cell_is_kept_out_of_its_text_line():
     # A copier's streak runs down the whole page, through a label cell: left in the cell's ink it stretched the
     # label's text line to the cell's full height, and the label was read as noise.
@@ -257,24 +282,11 @@ def test_rules_between_rows_of_a_faxs_bled_characters_are_no_streaks():
     # from both sides, every row rule was taken for a streak through text and cut away, and the requests table was
     # read as a few tall rows of run-together cells. A streak runs through one row's characters; these rules lie
     # between two rows of them.
-    from service.scan.grid import find_rulings, find_tables
-
-    gray = np.full((700, 800), 250, dtype=np.uint8)
     xs, ys = [60, 740], list(range(80, 80 + 22 * 20, 22))
-    for x in xs:
-        gray[ys[0]:ys[-1] + 2, x:x + 2] = 20
-    for y in ys:
-        gray[y:y + 2, xs[0]:xs[-1] + 2] = 20
-    for y in ys[:-1]:
-        gray = _text(gray, (70, y + 3), "行政机关不予公开政府信息", size=14, fill=0)
-        for x in range(420, 720, 50):
-            gray = _text(gray, (x, y + 3), "0", size=14, fill=0)
-    gray = cv2.erode(gray, np.ones((3, 3), np.uint8))  # the fax's ink bleed
-    ink = binarize(gray)
-    rulings = find_rulings(ink, 100)
+    gray = _fax_table(xs, ys, ["行政机关不予公开政府信息"] * (len(ys) - 1), list(range(420, 720, 50)), 14, 3)
+    rulings, grids = _ruled(gray, 100)
     for y in ys[1:-1]:
         assert rulings.horizontal[y - 2:y + 4, 300:700].any(axis=0).mean() > 0.9, y
-    grids = find_tables(ink, rulings, 100, text=cv2.bitwise_and(ink, cv2.bitwise_not(rulings.mask())))
     assert [g.n_rows for g in grids] == [len(ys) - 1]
 
 
@@ -316,22 +328,9 @@ def test_a_column_of_zeros_on_a_fax_is_no_column_rule():
     # At 100 DPI a column of "0"s, one per row, bled a little: the left sides of the digits and the row rules
     # between them close into one long vertical stroke, anchored on the rules, which split every value cell
     # through its digit. A rule's ink runs on; this stroke's breaks off above and below every digit.
-    from service.scan.grid import find_rulings, find_tables
-
-    gray = np.full((700, 800), 250, dtype=np.uint8)
     xs, ys = [60, 300, 400, 500, 600, 700], list(range(80, 80 + 20 * 22, 20))
-    for x in xs:
-        gray[ys[0]:ys[-1] + 2, x:x + 2] = 20
-    for y in ys:
-        gray[y:y + 2, xs[0]:xs[-1] + 2] = 20
-    for y in ys[:-1]:
-        gray = _text(gray, (70, y + 3), "行政机关", size=13, fill=0)
-        for x in xs[1:-1]:
-            gray = _text(gray, (x + 45, y + 3), "0", size=13, fill=0)
-    gray = cv2.erode(gray, np.ones((2, 2), np.uint8))
-    ink = binarize(gray)
-    rulings = find_rulings(ink, 100)
-    grids = find_tables(ink, rulings, 100, text=cv2.bitwise_and(ink, cv2.bitwise_not(rulings.mask())))
+    gray = _fax_table(xs, ys, ["行政机关"] * (len(ys) - 1), [x + 45 for x in xs[1:-1]], 13, 2)
+    _, grids = _ruled(gray, 100)
     assert [(g.n_rows, g.n_cols) for g in grids] == [(len(ys) - 1, len(xs) - 1)]
 
 
@@ -359,20 +358,7 @@ def test_the_aligned_first_strokes_of_two_labels_on_a_fax_are_no_column_rule():
     # over the row rule between them, made a stroke two rows long crossing a rule, kept as the column rule of a
     # table's last two rows carried onto a page. It split each label in two ("1" | "政许可"). A rule's ink runs on;
     # these strokes break off above and below the characters.
-    from service.scan.grid import find_rulings, find_tables
-
-    gray = np.full((400, 800), 250, dtype=np.uint8)
     xs, ys = [60, 260, 420, 580, 740], [100, 120, 140]
-    for x in xs:
-        gray[ys[0]:ys[-1] + 2, x:x + 2] = 20
-    for y in ys:
-        gray[y:y + 2, xs[0]:xs[-1] + 2] = 20
-    for y, label in zip(ys, ["行政许可", "行政处罚"]):
-        gray = _text(gray, (66, y + 3), label, size=13, fill=0)
-        for x in xs[1:-1]:
-            gray = _text(gray, (x + 60, y + 3), "0", size=13, fill=0)
-    gray = cv2.erode(gray, np.ones((2, 2), np.uint8))
-    ink = binarize(gray)
-    rulings = find_rulings(ink, 100)
-    grids = find_tables(ink, rulings, 100, text=cv2.bitwise_and(ink, cv2.bitwise_not(rulings.mask())))
+    gray = _fax_table(xs, ys, ["行政许可", "行政处罚"], [x + 60 for x in xs[1:-1]], 13, 2, shape=(400, 800))
+    _, grids = _ruled(gray, 100)
     assert [(g.n_rows, g.n_cols) for g in grids] == [(2, len(xs) - 1)]
