@@ -337,12 +337,14 @@ def options_of(span: Span, eqs: list[Equation], doubts: bool = True) -> list[Opt
     satisfies them), and leaving it out where it may be."""
     out: list[Option] = []
     cache: dict[tuple, list[Option]] = {}
-    for place in span.candidates():
+    places = span.candidates()
+    alternatives = MAX_ALTERNATIVES if len(places) <= FEW_PLACES else 1
+    for place in places:
         inside = _inside(place.slots, span.section, eqs)
         key = (len(place.slots), inside)
         if key not in cache:
-            readings = _readings(span.tokens, len(place.slots), inside, doubt=doubts and len(span.candidates()) == 1,
-                                 alternatives=MAX_ALTERNATIVES if len(span.candidates()) <= FEW_PLACES else 1)
+            readings = _readings(span.tokens, len(place.slots), inside, doubt=doubts and len(places) == 1,
+                                 alternatives=alternatives)
             # A doubtful number valued by the rules holds any rule: it is kept only where no reading holds.
             cache[key] = [o for o in readings if _holds(o, inside) and not _has_doubt(o)] or readings
         out += [Option(o.pieces, o.cost + place.cost, place) for o in cache[key]]

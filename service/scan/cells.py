@@ -7,6 +7,7 @@ their cells take the digit-restricted reading of the same network output.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import cv2
@@ -271,7 +272,8 @@ def read_grids(gray_clean: np.ndarray, ink_clean: np.ndarray, grids: list[Grid],
             conf = sum(r.confidence * max(1, len(r.text)) for r in rs) / sum(max(1, len(r.text)) for r in rs)
         out.append(CellText(table, cell, text, round(float(conf), 4), numeric, alternatives))
     if bilevel:
-        _agree_with_lookalikes(out, {c.owner: c for c in crops if sum(x.owner == c.owner for x in crops) == 1})
+        lines = Counter(c.owner for c in crops)
+        _agree_with_lookalikes(out, {c.owner: c for c in crops if lines[c.owner] == 1})
     return out
 
 
