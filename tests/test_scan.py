@@ -82,6 +82,35 @@ def test_table_ruled_only_across_gets_value_columns_from_text():
     assert {(r, c - page.cols + g.n_cols) for r, c in values} <= got
 
 
+def test_stacked_tables_ruled_across_keep_a_column_few_rows_fill():
+    """Section 二's four small tables in one frame ruled only across: the first has three value columns, the rest
+    one value under a heading wide across the others. The third value column of the first is nearly empty over the
+    frame's rows, but a number stands there: it gets a column of its own, not its neighbour's."""
+    from service.scan.grid import columns_from_text
+
+    dpi, row_h = 150, 40
+    text = np.zeros((row_h * 14, 900), np.uint8)
+
+    def ink(row: int, *pieces: tuple[int, int]) -> None:
+        for x0, x1 in pieces:
+            text[row * row_h + 11:row * row_h + 29, x0:x1] = 255
+
+    heading = ((330, 400), (420, 470), (490, 540))  # 第二十条第 (一) 项: three pieces
+    for row in (0, 4, 7, 11):
+        ink(row, *heading)
+    ink(1, (20, 140), (300, 420), (500, 620), (700, 820))  # 信息内容 本年制发件数 本年废止件数 现行有效件数
+    for row in (2, 3):  # 规章 0 10 1
+        ink(row, (20, 140), (350, 362), (550, 574), (760, 772))
+    for row in (5, 8):  # 信息内容 本年处理决定数量, wide across the first table's last two value columns
+        ink(row, (20, 140), (460, 720))
+    for row in (6, 9, 10, 13):  # 行政许可 72
+        ink(row, (20, 140), (548, 576))
+    ink(12, (20, 140), (400, 460), (480, 540), (560, 620), (640, 720))  # 本年收费金额 (单位: 万元)
+    cols, _ = columns_from_text(text, [float(r * row_h) for r in range(15)], 0, 900, dpi, 23.0)
+    between = [c for c in cols if 576 < c < 760]
+    assert between, cols
+
+
 def test_table_without_rules_gets_rows_and_columns_from_text():
     from service.scan.grid import grid_from_text
 

@@ -811,6 +811,14 @@ def columns_from_text(text: np.ndarray, rows: list[float], left: int, right: int
                               dtype=float)
     weights = pieces_per_row ** 2 * inked
     empty = 1.0 - (occupied * weights[:, None]).sum(axis=0) / weights.sum()
+    # A number in a row of numbers has a column of its own, however few rows have text there: tables of different
+    # columns stacked in one frame (section 二) leave their last value column nearly empty.
+    # (A row of numbers: a label, then pieces a few digits wide and one line high; not a row of wrapped headings.)
+    for (top, bottom), o in zip(bands, occupied):
+        values = runs(np.flatnonzero(o))[1:]
+        if len(values) >= 2 and all(b - a <= 3 * gap and _one_line(text[top:bottom, a:b], gap) for a, b in values):
+            for a, b in values:
+                empty[a:b] = np.minimum(empty[a:b], 0.5)
     lo = max(left, int(np.argmax(occupied.any(axis=0))))
     hi = min(right, w - int(np.argmax(occupied.any(axis=0)[::-1])))
     cols = [float(left)]
@@ -860,6 +868,11 @@ def columns_from_text(text: np.ndarray, rows: list[float], left: int, right: int
             if not occ[max(0, ci - 1):ci + 2].any():
                 vmask[a - 2:b + 2, max(0, ci - 1):ci + 1] = 255
     return cols, vmask
+
+
+def _one_line(piece: np.ndarray, gap: float) -> bool:
+    inked = np.flatnonzero(piece.any(axis=1))
+    return len(inked) > 0 and inked[-1] - inked[0] < gap
 
 
 def _spans(seg: tuple[float, int, int, int], lines: list[float], tol: float) -> bool:
