@@ -184,7 +184,7 @@ class Pipeline:
         hints = prose_hints(prose) if hints is None else hints
         with timer.stage("decode"):
             ex = self.decode(doc, template, hints)
-        if doc.method == "ocr" and self.options.second_look and doc.images and _incomplete(ex):
+        if doc.method == "ocr" and self.options.second_look and doc.images and _incomplete(ex, eqs):
             with timer.stage("second_look"):
                 doc, ex = self.second_look(doc, ex, template, eqs, hints, timer)
         if not doc.lines:
@@ -199,9 +199,20 @@ class Pipeline:
         return build_result(source, doc, ex, agency, year, findings, timer, prose)
 
 
-def _incomplete(ex: Extraction) -> bool:
-    """Cells left null, or a rule broken (the decoder's cost counts both)."""
-    return any(ex.value(*cell) is None for cell in ex.template.cells()) or ex.cost >= RULE
+SURE_READ = 0.99  # a cell read this surely is printed as read: another reading of its page will not change it
+
+
+def _incomplete(ex: Extraction, eqs) -> bool:
+    """Cells left null, or a rule broken where some cell of it was not read surely. A table printed with a broken
+    sum, every cell of it read surely, is what the findings report: reading its pages again changes nothing (synth
+    scans: 2 second looks of 6 s that changed no value)."""
+    if any(ex.value(*cell) is None for cell in ex.template.cells()):
+        return True
+    return any(not _surely_read(ex.values.get(cell)) for eq in violations(ex.current_values(), eqs) for cell in eq.cells)
+
+
+def _surely_read(reading: Reading | None) -> bool:
+    return reading is not None and reading.how in ("read", "blank") and reading.confidence >= SURE_READ
 
 
 def _pages_of(ex: Extraction, sections: set[str], last: int) -> set[int]:

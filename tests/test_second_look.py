@@ -96,6 +96,27 @@ def test_complete_grid_reading_needs_no_second_look(report):
     assert pipeline._page_reader.calls == 0 and result.valid
 
 
+def test_a_sum_printed_wrong_and_read_surely_needs_no_second_look(report):
+    """A broken rule whose every cell was read surely is the table as printed (the findings report it); a broken
+    rule with a doubtful cell, or a cell left null, is worth reading the pages again."""
+    from service.pipeline import _incomplete
+    from service.template import get_template
+    from service.validate import equations
+
+    eqs = equations(get_template(report["template"]))
+    ex = _extraction(report, {"proactive_disclosure", "requests", "review_and_litigation"})
+    assert not _incomplete(ex, eqs)
+    cell = ("requests", "granted", "natural_person")
+    ex.values[cell] = replace(ex.values[cell], value=ex.values[cell].value + 7)
+    assert not _incomplete(ex, eqs)
+    ex.values[cell] = replace(ex.values[cell], confidence=0.8)
+    assert _incomplete(ex, eqs)
+    ex.values[cell] = replace(ex.values[cell], confidence=1.0, how="arithmetic")
+    assert _incomplete(ex, eqs)
+    ex.values[cell] = replace(ex.values[cell], value=None, how="read")
+    assert _incomplete(ex, eqs)
+
+
 def test_each_reading_gives_the_rows_the_other_lost(report):
     # The grid lost one row, whole-page OCR another (a line missed): the result has both.
     lines = render(report, "tabs").splitlines()
