@@ -362,3 +362,24 @@ def test_the_aligned_first_strokes_of_two_labels_on_a_fax_are_no_column_rule():
     gray = _fax_table(xs, ys, ["行政许可", "行政处罚"], [x + 60 for x in xs[1:-1]], 13, 2, shape=(400, 800))
     _, grids = _ruled(gray, 100)
     assert [(g.n_rows, g.n_cols) for g in grids] == [(2, len(xs) - 1)]
+
+
+def test_a_light_copys_grey_digits_reach_the_recogniser_black_on_white():
+    # A light copy prints grey on grey paper; the recogniser learned black on white and misread such digits (0 as 6,
+    # 25 as 26). Each crop is stretched from its darkest ink to its paper.
+    class Capture(_Engine):
+        def read(self, crops):
+            self.crops = crops
+            return super().read(crops)
+
+    img = Image.new("L", (300, 70), 215)
+    ImageDraw.Draw(img).text((22, 24), "25", font=ImageFont.truetype(FONT, 20), fill=150)
+    ImageDraw.Draw(img).text((112, 24), "0", font=ImageFont.truetype(FONT, 20), fill=150)
+    gray = np.asarray(img)
+    cells = [GridCell(0, c, 1, 1, 10 + 90 * c, 10, 100 + 90 * c, 60) for c in range(3)]
+    grid = Grid(10, 10, 280, 60, [10, 60], [10, 100, 190, 280], cells)
+    engine = Capture([Reading(t, 0.99, t, 0.99) for t in ("25", "0")])
+    read_grids(gray, binarize(gray), [grid], 0, 150, engine)
+    assert len(engine.crops) == 2  # the empty third cell has no crop
+    for crop in engine.crops:
+        assert crop.min() <= 10 and np.percentile(crop, 90) >= 245

@@ -226,6 +226,21 @@ def soften(image: np.ndarray, dpi: float) -> np.ndarray:
     return cv2.GaussianBlur(thinned, (5, 5), dpi / 150)
 
 
+# Grey levels between a crop's ink and its paper: below FAINTEST no stroke worth stretching; from CLEAR on, black on
+# white already (stretching a fax-like crop's few grey pixels changed its readings for the worse).
+FAINTEST, CLEAR = 40, 200
+
+
+def stretch(image: np.ndarray) -> np.ndarray:
+    """The crop's darkest ink made black and its paper white. A light or dark copy's strokes are grey on grey; the
+    recogniser, which learned black on white, then misreads their digits (0 as 6, 25 as 26) or drops them."""
+    ink, paper = np.percentile(image, (1, 90))
+    if not FAINTEST <= paper - ink < CLEAR:
+        return image
+    out = (image.astype(np.float32) - ink) * (255.0 / (paper - ink))
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
 def read_grids(gray_clean: np.ndarray, ink_clean: np.ndarray, grids: list[Grid], first_table: int, dpi: float,
                engine: OcrEngine, bilevel: bool = False) -> list[CellText]:
     """Read every cell of the page's tables in one batched recognition call (a bilevel page's crops softened)."""
@@ -235,7 +250,7 @@ def read_grids(gray_clean: np.ndarray, ink_clean: np.ndarray, grids: list[Grid],
         for cell in grid.cells:
             crops += cell_crops(gray_clean, ink_clean, cell, len(owners), dpi, bilevel)
             owners.append((first_table + t, cell))
-    readings = engine.read([soften(c.image, dpi) if bilevel else c.image for c in crops])
+    readings = engine.read([soften(c.image, dpi) if bilevel else stretch(c.image) for c in crops])
     per_cell: dict[int, list] = {}
     for crop, reading in zip(crops, readings):
         per_cell.setdefault(crop.owner, []).append(reading)
