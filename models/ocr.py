@@ -99,6 +99,10 @@ class OcrEngine(Protocol):
     def read(self, crops: Sequence[np.ndarray]) -> list[Reading]:
         """Both readings of every crop, from one pass of the network."""
 
+    def read_blended(self, renderings: Sequence[Sequence[np.ndarray]]) -> list[Reading]:
+        """Every crop drawn several ways (each rendering a list of the crops, same sizes): both readings of each
+        from its renderings' network outputs averaged."""
+
     def detect(self, image: np.ndarray) -> list[TextLine]:
         """Find and read the text lines of a region (detection + recognition, no angle classifier)."""
 
@@ -307,6 +311,19 @@ class RapidOcrEngine:
         if not crops:
             return []
         return self._readings(self._probs(crops))
+
+    def read_blended(self, renderings: Sequence[Sequence[np.ndarray]]) -> list[Reading]:
+        outputs = [self._probs(r) for r in renderings if len(r)]
+        return self._readings([self._blend(list(frames)) for frames in zip(*outputs)])
+
+    def _blend(self, outputs: list[np.ndarray]) -> np.ndarray:
+        """One crop's outputs for several renderings, averaged frame by frame (the renderings have one size, so
+        their frames line up); the torch runtime's best symbol and its probability come from the surest rendering."""
+        mean = sum(outputs) / len(outputs)
+        if self._reduced:
+            surest = np.stack([o[:, -2] for o in outputs]).argmax(axis=0)
+            mean[:, -2:] = np.stack([o[:, -2:] for o in outputs])[surest, np.arange(len(mean))]
+        return mean
 
     def _readings(self, probs: list[np.ndarray]) -> list[Reading]:
         """Both readings of each crop from its `_probs` output."""

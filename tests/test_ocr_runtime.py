@@ -196,3 +196,19 @@ def test_default_runtime_is_onnxruntime_on_the_cpu_and_torch_where_cuda_works():
 
     assert default_runtime("cpu") == "onnxruntime"
     assert default_runtime("cuda") == ("torch" if torch.cuda.is_available() else "onnxruntime")
+
+
+def test_blended_readings_average_the_outputs_of_a_crops_renderings(page_crops, engines):
+    """A fax's crops are read from two blurs at once: the network's outputs for both, averaged frame by frame."""
+    import cv2
+
+    crops = page_crops[0][:24]
+    blurred = [cv2.GaussianBlur(c, (5, 5), 1.5) for c in crops]
+    ref, tor = engines
+    assert [(r.text, r.digits) for r in ref.read_blended([crops, crops])] == [(r.text, r.digits) for r in ref.read(crops)]
+    mixed = ref.read_blended([crops, blurred])
+    average = [(a + b) / 2 for a, b in zip(ref._probs(crops), ref._probs(blurred))]
+    assert [(r.text, r.digits, r.digits_confidence) for r in mixed] == \
+        [(r.text, r.digits, r.digits_confidence) for r in ref._readings(average)]
+    # The torch runtime's reduced output blends its digit columns the same way.
+    assert [r.digits for r in tor.read_blended([crops, blurred])] == [r.digits for r in mixed]

@@ -136,6 +136,8 @@ def test_the_server_process_reads_like_a_workers_own_engine_for_many_clients(pag
         assert [t for t, _ in got] == [t for t, _ in expected]
         assert max(abs(a - b) for (_, a), (_, b) in zip(got, expected)) < CONFIDENCE
         assert [f for f, _ in engine.upside_down(crops[:4])] == [f for f, _ in local.upside_down(crops[:4])]
+        two = [crops[:6], [c[::-1] for c in crops[:6]]]  # (upside down: another rendering of the same size)
+        assert [r.digits for r in engine.read_blended(two)] == [r.digits for r in local.read_blended(two)]
         stats = server.client()("stats", None)
     for k in range(4):
         expected = want[k % 2]

@@ -167,6 +167,8 @@ class OcrService:
         engine = self.engine
         if kind == "read":
             return self.batcher.read(payload)
+        if kind == "read_blended":
+            return self.batcher.call(engine.read_blended, payload)
         if kind == "upside_down":
             return self.batcher.call(engine.upside_down, payload)
         if kind == "detect":
@@ -186,6 +188,10 @@ class ClientOcrEngine:
 
     def read(self, crops: Sequence[np.ndarray]) -> list[Reading]:
         return self.send("read", [np.ascontiguousarray(c) for c in crops]) if len(crops) else []
+
+    def read_blended(self, renderings: Sequence[Sequence[np.ndarray]]) -> list[Reading]:
+        return self.send("read_blended", [[np.ascontiguousarray(c) for c in r] for r in renderings]) \
+            if any(len(r) for r in renderings) else []
 
     def recognize(self, crops: Sequence[np.ndarray], numeric: Sequence[bool]) -> list[tuple[str, float]]:
         # The digit reading is the network output decoded over the digits: the same as the engine's recognize().
