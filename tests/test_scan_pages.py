@@ -52,7 +52,9 @@ def test_bold_text_is_not_a_rule_and_rows_start_right_of_merged_labels(tmp_path)
     # The table runs on over page 3: every one of its rows (25, under two or three header rows) is found.
     first = grids_of(straighten(synth_page(tmp_path / "2", "moderate", 16, 2), 2, 150).gray)[-1]
     rest = grids_of(straighten(synth_page(tmp_path / "3", "moderate", 16, 3), 3, 150).gray)[0]
-    assert first.n_cols >= 10 and rest.n_cols >= 10
+    # The label columns and the seven value columns (page 3's 10th column was a speck's sliver between two value
+    # columns, gone since a number in a row of numbers keeps its column).
+    assert first.n_cols >= 9 and rest.n_cols >= 9
     assert first.n_rows + rest.n_rows >= 27
 
 
