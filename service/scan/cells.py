@@ -326,11 +326,8 @@ def _agree_with_lookalikes(cells: list[CellText], crops: dict[int, Crop]) -> Non
         near = [j for j in np.argsort(-sim[k])[:NEIGHBOURS] if sim[k, j] > LOOKALIKE]
         if len(near) < 3:
             continue
-        votes: dict[str, int] = {}
-        for j in near:
-            votes[texts[j]] = votes.get(texts[j], 0) + 1
-        best = max(votes, key=votes.get)
-        share = votes[best] / len(near)
+        best, count = Counter(texts[j] for j in near).most_common(1)[0]
+        share = count / len(near)
         if best != ct.text and share >= AGREE:
             cells[i] = CellText(ct.table, ct.cell, best, round(share, 4), True,
                                 [(best, share), (ct.text, round(1.0 - share, 4))])
