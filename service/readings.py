@@ -294,7 +294,7 @@ def _fitted(tokens: list[Token], m: int, inside: Inside, doubt: bool = False,
             break
     # One number of a row printed whole, read unsurely: the rules may value it instead. One per row, and in rows
     # a label placed: more (every doubtful pair, rows placed by order) made a fax's model too large to solve.
-    if doubt and len(tokens) == m:
+    if doubt and len(tokens) == m and all(plain):  # (a token of ten digits and more has no reading as printed)
         printed = [ps[0] for ps in plain]
         for i, tok in enumerate(tokens):
             if tok.kind == "number" and tok.cell.confidence < DOUBTFUL and len(printed[i][0]) == 1:

@@ -538,6 +538,10 @@ def test_alternatives_of_many_cells_are_tried_two_at_a_time_and_unlikely_ones_no
     # A token of ten digits and more has no reading as printed: nothing to combine.
     long = _fitted([tok("1234567890", []), tok("5", [])], 2, ())
     assert all(p.kind != "read" or p.token.text != "1234567890" for o in long for p in o.pieces)
+    # ... and none to doubt beside it: a row holding one and a doubtful number is read without crashing (a fax's
+    # merged cells, seen on a factory fax).
+    unsure = Token("number", "5", Cell("5", confidence=0.5), 0)
+    assert _fitted([tok("1234567890", []), unsure], 2, (), doubt=True) == []
 
 
 def test_a_sentence_of_a_scans_prose_is_no_table_row_and_sets_no_section(pipeline):
