@@ -352,5 +352,10 @@ def options_of(span: Span, eqs: list[Equation], doubts: bool = True) -> list[Opt
         # Numbers under a clear label are printed numbers: placed even where they break a rule (the finding says
         # so), never left out to keep the arithmetic whole.
         named = out and max(span.scores.values(), default=0.0) >= ACCEPT
-        out.append(Option((), LEFT_OUT_NAMED if named else LEFT_OUT, None))
+        # So are a whole row's numbers that the rows read around them leave one place: a fax's "(七)总计" read
+        # "(化)好十", its seven numbers three of them misread, was left out whole (7 fields) rather than break
+        # the column sums it sits under.
+        whole = len(places) == 1 and len(span.tokens) == len(places[0].slots) and all(
+            t.kind == "number" for t in span.tokens)
+        out.append(Option((), LEFT_OUT_NAMED if named or whole else LEFT_OUT, None))
     return out
