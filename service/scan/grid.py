@@ -184,6 +184,10 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
                               and len(cuts) - centres[-1] > overshoot / 2)
         if int(cuts.sum()) <= limit and not overrun:
             continue
+        # A column stroke that starts and ends on rules across, as a table's column rule does (a streak runs on
+        # past the frame): characters pressing on it in a few cells are digits bled onto it (a 100-DPI fax's
+        # column rules were all cut, every value of the requests table lost).
+        framed = axis == 1 and bool(centres) and centres[0] <= reach and len(cuts) - 1 - centres[-1] <= reach
         # A slanted streak that crosses a rule is one stroke with it, spread over more than a character's width
         # (a streak alone wobbles by a few px): whether the rule is there is judged by the characters pressing on
         # the stroke's densest line only (the rule), not along the slant through the text.
@@ -199,7 +203,7 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
                 # through a row of text presses in most of its cells; a streak down a column of numbers may miss
                 # most of them)
                 pressed = sum(int(on_line[a:b].sum()) > 2 for a, b in zip(centres[start:k - 1], centres[start + 1:k]))
-                few = axis == 0 and pressed <= (k - start - 1) // 4
+                few = (axis == 0 or framed) and pressed <= (k - start - 1) // 4
                 if k - start >= 3 and (int(on_line[lo:hi].sum()) <= limit / 4 or few):
                     keep[lo:hi] = True
                 start = k
@@ -210,6 +214,8 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
         if line is not own:  # of a rule crossed by a slanted streak, only the rule stays
             kept = kept & (line[y - ya:y - ya + h, :] if axis == 0 else line[:, x - xa:x - xa + w])
         drop = (labels[sl] == i) & ~kept
+        if not drop.any():
+            continue  # kept whole: a rule, no streak
         out[sl][drop] = 0
         cut.append((int(y), int(y + h)) if axis == 0 else (int(x), int(x + w)))
     return out, cut
@@ -621,10 +627,13 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
         at = [p for p, _, _, _ in vsegs]
         faded = [_faded_rule(s, rows, at, reach, inner_text, glyph) for s in vsegs if s not in whole]
         whole += [s for s in faded if s is not None and _spans(s, rows, reach) and _ends_on_rules(s, hmask, tol, reach)]
+    # Where a row rule may start or end: a column rule, or a rule down part of the table (the border of a merged
+    # label beside some rows only: a 100-DPI fax lost the rows under it with it).
+    stops = [p for p, _, _, _ in vsegs]
     vsegs = whole
     cols = _cluster([(p, e - s) for p, s, e, _ in vsegs], tol, gap)
     if len(cols) >= 3:  # (with no column rules inside, rows under a merged label start further right: keep them)
-        hsegs = [s for s in hsegs if _spans(s, cols, reach)] or hsegs
+        hsegs = [s for s in hsegs if _spans(s, sorted({*cols, *stops}), reach)] or hsegs
     rows = _cluster([(p, e - s) for p, s, e, _ in hsegs], tol, gap)
     # A table always has its outer frame; when the scan lost an edge, the extent of the other lines stands in.
     if hsegs and vsegs:
