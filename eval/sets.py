@@ -88,6 +88,9 @@ SETS: dict[str, SynthSet | RealScanSet | FolderSet] = {s.name: s for s in (
     SynthSet("synth-scans", "40 synthetic scans, 10 at each degradation level (light; moderate: 150-200 DPI scanner; "
                             "heavy: ink bleed, bad photocopy, phone photo; fax)", n=10,
              seed=2027, kinds="scan", levels=("light", "moderate", "heavy", "fax")),
+    SynthSet("synth-faxes", "24 synthetic faxes of another draw than synth-scans' ten (100-200 DPI, bled, speckled, "
+                            "skewed): the fax level measured on more pages", n=24, seed=7001, kinds="scan",
+             levels=("fax",)),
     SynthSet("synth-digital", "40 synthetic reports as text, HTML, DOCX and digital PDF only (fast)", n=40, seed=2028,
              kinds="text,html,docx,pdf"),
     SynthSet("synth-formats", "60 synthetic text dumps in the serializations real page texts show, 10 each (one cell "
