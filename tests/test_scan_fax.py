@@ -182,21 +182,23 @@ def test_a_column_rule_touched_by_a_label_above_it_still_parts_its_rows():
     assert (grids[0].n_rows, grids[0].n_cols) == (len(ys) - 1, len(xs) - 1)
 
 
-def test_a_100_dpi_faxs_column_rules_and_the_rows_beside_a_merged_label_are_found(tmp_path):
+def test_a_100_dpi_faxs_column_rules_and_the_rows_beside_a_merged_label_are_found(tmp_path, monkeypatch):
     # A factory fax at 100 DPI: its digits bled onto the column rules in a few cells, and every column rule of the
     # requests table was cut away as a streak; then the row rules that start at the border of a merged label (not
     # a rule down the whole table) were dropped, and the table was read as 11 tall rows.
     import subprocess
     import sys
+    from pathlib import Path
 
     import service.scan.reader as reader
     from service.ingest import load_source
 
     subprocess.run([sys.executable, "-m", "training.synth", "--seed", "7001", "--kinds", "scan", "--n", "1",
-                    "--start", "26", "--levels", "fax", "--out", str(tmp_path)], check=True, capture_output=True)
+                    "--start", "26", "--levels", "fax", "--out", str(tmp_path)], check=True, capture_output=True,
+                   cwd=Path(__file__).resolve().parents[1])
     found: dict[int, list] = {}
-    read_page, read_grids = reader.ScanReader._read_page, reader.read_grids
     page_now = {}
+    read_page, read_grids = reader.ScanReader._read_page, reader.read_grids
 
     def on_page(self, page, first, last):
         page_now["n"] = page.number
@@ -206,11 +208,9 @@ def test_a_100_dpi_faxs_column_rules_and_the_rows_beside_a_merged_label_are_foun
         found[page_now["n"]] = grids
         return read_grids(gray_clean, ink_clean, grids, *args, **kwargs)
 
-    reader.ScanReader._read_page, reader.read_grids = on_page, on_grids
-    try:
-        reader.ScanReader().read(load_source(tmp_path / "doc-000027.scan.pdf"))
-    finally:
-        reader.ScanReader._read_page, reader.read_grids = read_page, read_grids
+    monkeypatch.setattr(reader.ScanReader, "_read_page", on_page)
+    monkeypatch.setattr(reader, "read_grids", on_grids)
+    reader.ScanReader().read(load_source(tmp_path / "doc-000027.scan.pdf"))
     requests = max(found[2], key=lambda g: g.n_rows)
     assert requests.n_cols >= 9  # two label columns and seven of values
     assert requests.n_rows >= 24  # of the table's 27, the 3 heading rows aside

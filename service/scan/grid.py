@@ -620,16 +620,15 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
         vsegs = [(p, max(s, top), min(e, bottom), t) for p, s, e, t in vsegs]
         vsegs = [s for s in vsegs if s[2] - s[1] >= dpi / 8]
     whole = [s for s in vsegs if _spans(s, rows, reach) and _ends_on_rules(s, hmask, tol, reach)]
+    # Every rule down, whole or not: where a faded rule may lie, and where a row rule may start or end (the border
+    # of a merged label beside some rows only: a 100-DPI fax lost the rows under it with it).
+    stops = [p for p, _, _, _ in vsegs]
     if len(_cluster([(p, e - s) for p, s, e, _ in whole], tol, gap)) >= 4:
         # A table ruled down (its frame and two inner rules at least; a streak across a table ruled only across is
         # no evidence of one) may have a rule that fades out mid-row.
         inner_text = text[y0:y1, x0:x1] if text is not None else None
-        at = [p for p, _, _, _ in vsegs]
-        faded = [_faded_rule(s, rows, at, reach, inner_text, glyph) for s in vsegs if s not in whole]
+        faded = [_faded_rule(s, rows, stops, reach, inner_text, glyph) for s in vsegs if s not in whole]
         whole += [s for s in faded if s is not None and _spans(s, rows, reach) and _ends_on_rules(s, hmask, tol, reach)]
-    # Where a row rule may start or end: a column rule, or a rule down part of the table (the border of a merged
-    # label beside some rows only: a 100-DPI fax lost the rows under it with it).
-    stops = [p for p, _, _, _ in vsegs]
     vsegs = whole
     cols = _cluster([(p, e - s) for p, s, e, _ in vsegs], tol, gap)
     if len(cols) >= 3:  # (with no column rules inside, rows under a merged label start further right: keep them)
