@@ -226,7 +226,7 @@ class Assembler:
 
     def run(self, doc: Document, template: Template) -> Extraction:
         ex = Extraction(template=template)
-        self._pending: list[tuple[_Event, str, dict[str, float]]] = []
+        self._pending: list[tuple[_Event, str, tuple]] = []
         tokens = _value_blanks_only(doc, _enumerators_back([t for i, line in enumerate(doc.lines) if not _rule_line(line)
                                                             for c in line.cells for t in tokenize(c, i)]))
         if doc.method == "ocr":
@@ -277,6 +277,10 @@ class Assembler:
         last: dict[str, int] = {}
         wide_cursor: dict[str, int] = {}
         section_of_last: str | None = None
+        # (printed table, section of the headings above it) -> the sections its rows' labels placed them in: the
+        # section of the table's rows no label places (a misread heading leaves the section before it in force; a
+        # grid run across two tables has the heading between them inside it)
+        went: dict[tuple[int | None, str | None], set[str]] = {}
         for ev, group in zip(events, suffixes):
             scores = flat_scores[pos: pos + len(group)]
             pos += len(group)
@@ -285,6 +289,12 @@ class Assembler:
                 self._fill_wide(ev, template.sections[section], wide_cursor, ex)
                 continue
             choice = self._choose(ev, section, scores, group, row_targets, template, last, ex)
+            table = (doc.lines[ev.numbers[0].line].table, ev.section) if ev.numbers else (None, None)
+            known = _one(went.get(table))
+            if known and known != section and (choice is None or choice[3] == "order"):
+                # No label read: the section of the rows of its printed table whose labels were read
+                section = known
+                choice = self._choose(ev, section, scores, group, row_targets, template, last, ex)
             row_scores = {t.key: max((row[j] for row in scores), default=0.0)
                           for j, t in enumerate(row_targets) if t.section == (choice[0].section if choice else section)}
             if choice is not None and _stacked(ev, template.sections[choice[0].section]):
@@ -304,17 +314,21 @@ class Assembler:
                 choice = None  # placed, if at all, by the printed order and the arithmetic
             if choice is None:
                 if any(n.kind == "number" for n in ev.numbers) and section:
-                    self._pending.append((ev, section, self._run_scores(ev, section, row_targets)))
+                    self._pending.append((ev, section, table))
                 continue
             target, label, score, how = choice
             section_of_last = target.section
+            if how == "label" and table[0] is not None:
+                went.setdefault(table, set()).add(target.section)
             sec = template.sections[target.section]
             first = len(ex.spans)
             self._fill_rows(ev.numbers, sec, target.key, label, score, how, last, ex)
             if len(ex.spans) > first:
                 ex.spans[first].scores = row_scores
         # Numbers no label placed: free spans, placed by the printed order among the rows around them.
-        for ev, section, row_scores in self._pending:
+        for ev, section, table in self._pending:
+            section = _one(went.get(table)) or section
+            row_scores = self._run_scores(ev, section, row_targets)
             ex.spans.insert(self._position(ex, ev), Span(section, [], ev.numbers, 0.5, "order", places=[],
                                                          optional=True, scores=row_scores,
                                                          label="".join(t.text for t in ev.labels)[-40:]))
@@ -455,6 +469,10 @@ def _rows_of(tokens: list[Token], width: int) -> list[list[Token]]:
     if len(tokens) % width == 0:
         return [tokens[i: i + width] for i in range(0, len(tokens), width)]
     return [tokens]
+
+
+def _one(sections: set[str] | None) -> str | None:
+    return next(iter(sections)) if sections and len(sections) == 1 else None
 
 
 def _anchors(rows: list[tuple[int, float]]) -> set[int]:

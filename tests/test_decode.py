@@ -620,3 +620,27 @@ def test_a_whole_row_of_numbers_left_one_place_is_placed_though_misread():
     decode(ex)
     for c in cols[3:]:
         assert ex.value("requests", "outcome_total", c) == req["outcome_total"][c]
+
+
+def test_unlabelled_rows_go_to_the_section_of_their_printed_tables_labelled_rows():
+    """A fax's heading "三、收到和处理政府信息公开申请情况" misread leaves section 二 in force for the table under it;
+    its first row's label is read, the rest are not. The unlabelled rows belong where the labelled rows of the same
+    printed table went, not to the section of the last heading read (where they matched no row and were dropped)."""
+    report = balanced(consistent_report(seed=21))
+    template = get_template(T2021)
+    doc = _scanned(read_text(Source("scan.txt", render(report, "tabs").encode("utf-8"), "text")))
+    doc.method = "ocr"
+    heading = next(i for i, ln in enumerate(doc.lines) if ln.cells and "收到和处理" in ln.cells[0].text)
+    review = next(i for i, ln in enumerate(doc.lines) if ln.cells and "行政复议" in ln.cells[0].text
+                  and i > heading)
+    doc.lines[heading].cells[0].text = "三、口口口口口口口口口口口口口口口"
+    labels = {r.label for r in template.sections["requests"].rows if r.key != "new"}
+    for i, line in enumerate(doc.lines):
+        line.table = 0 if i < heading else 1 if i < review else 2
+        for c in line.cells:
+            if heading < i < review and (c.text in labels or not any(ch.isdigit() for ch in c.text)) \
+                    and "新收" not in c.text:
+                c.text = "口口口口"
+    ex = decoded_doc(doc)
+    assert {(r, c): ex.value("requests", r, c) for r in report["requests"] for c in report["requests"][r]} == {
+        (r, c): v for r in report["requests"] for c, v in report["requests"][r].items()}
