@@ -19,7 +19,7 @@ import unicodedata
 from service.cpsat import cp_model
 
 from service.assemble import LABEL_COST, Extraction, Place, Reading, RowEvidence, Span
-from service.readings import UPPER, Option, options_of
+from service.readings import UPPER, Option, forced_spans, options_of
 from service.template import MergedRow, Template
 from service.validate import Equation, equations, flat
 from service.values import Token, parse_number
@@ -59,7 +59,9 @@ class _Model:
         self.template = template
         self.model = cp_model.CpModel()
         self.spans = spans
-        self.options: list[list[Option]] = [self._signs_fit(s, options_of(s, eqs, doubts)) for s in spans]
+        forced = forced_spans(spans)
+        self.options: list[list[Option]] = [self._signs_fit(s, options_of(s, eqs, doubts, id(s) in forced))
+                                            for s in spans]
         self.choice: list[list[cp_model.IntVar]] = []
         self.vars: dict[tuple[str, str, str], cp_model.IntVar] = {}
         self.bounds: dict[tuple[str, str, str], tuple[int, int]] = {}

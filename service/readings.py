@@ -328,13 +328,36 @@ def _holds(option: Option, inside: Inside) -> bool:
                or abs(sum(values[i] for i in left) - sum(values[i] for i in right)) < 1e-6 for left, right in inside)
 
 
+def _whole_row(span: Span) -> bool:
+    """A number in each cell of every place the span may take."""
+    places = span.candidates()
+    return bool(places) and all(t.kind == "number" for t in span.tokens) and all(
+        len(span.tokens) == len(p.slots) for p in places)
+
+
+def forced_spans(spans: list[Span]) -> set[int]:
+    """ids of spans whose group is a run of whole rows as many as the rows it may take: kept in printed order,
+    each has one row to fill (two rows of a fax both unlabelled between two rows read: each is that row's)."""
+    groups: dict[tuple, list[Span]] = {}
+    for s in spans:
+        if s.group is not None:
+            groups.setdefault(s.group, []).append(s)
+    out: set[int] = set()
+    for members in groups.values():
+        rows = {p.slots[0][0] for s in members for p in s.candidates()}
+        if len(members) > 1 and len(rows) == len(members) and all(_whole_row(s) for s in members):
+            out |= {id(s) for s in members}
+    return out
+
+
 def _has_doubt(option: Option) -> bool:
     return any(p.kind == "doubt" for p in option.pieces)
 
 
-def options_of(span: Span, eqs: list[Equation], doubts: bool = True) -> list[Option]:
+def options_of(span: Span, eqs: list[Equation], doubts: bool = True, forced: bool = False) -> list[Option]:
     """The span's readings at each of its places (a span's own rules prune its readings there, when any reading
-    satisfies them), and leaving it out where it may be."""
+    satisfies them), and leaving it out where it may be. `forced`: the span is one of a run of whole rows that
+    fill the rows between the rows read around them, one each, in printed order."""
     out: list[Option] = []
     cache: dict[tuple, list[Option]] = {}
     places = span.candidates()
@@ -355,7 +378,6 @@ def options_of(span: Span, eqs: list[Equation], doubts: bool = True) -> list[Opt
         # So are a whole row's numbers that the rows read around them leave one place: a fax's "(七)总计" read
         # "(化)好十", its seven numbers three of them misread, was left out whole (7 fields) rather than break
         # the column sums it sits under.
-        whole = len(places) == 1 and len(span.tokens) == len(places[0].slots) and all(
-            t.kind == "number" for t in span.tokens)
+        whole = (len(places) == 1 or forced) and _whole_row(span)
         out.append(Option((), LEFT_OUT_NAMED if named or whole else LEFT_OUT, None))
     return out

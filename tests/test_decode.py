@@ -644,3 +644,34 @@ def test_unlabelled_rows_go_to_the_section_of_their_printed_tables_labelled_rows
     ex = decoded_doc(doc)
     assert {(r, c): ex.value("requests", r, c) for r in report["requests"] for c in report["requests"][r]} == {
         (r, c): v for r in report["requests"] for c, v in report["requests"][r].items()}
+
+
+def test_two_unlabelled_rows_that_fill_the_rows_between_their_neighbours_are_placed_though_misread():
+    """A phone photo's last two rows of a page, labels unreadable, two numbers misread in each: the rows read around
+    them leave them two rows, one each in printed order. Left out, fourteen cells were null; placed, the ten read
+    right are kept and the findings name the sums the misread ones break."""
+    from service.assemble import Extraction, Place, Span
+    from service.document import Cell
+    from service.values import Token
+
+    template = get_template("gov-info-disclosure/2021")
+    req = consistent_report(seed=5)["requests"]
+    cols = list(template.sections["requests"].columns)
+    torn = ("denied_administrative_inquiry", "unavailable_not_held")
+
+    def tokens(values) -> list[Token]:
+        return [Token("number", str(v), Cell(str(v), confidence=0.97), 0) for v in values]
+
+    ex = Extraction(template=template)
+    for row, values in req.items():
+        printed = [values[c] for c in cols]
+        if row not in torn:
+            ex.spans.append(Span("requests", [(row, c) for c in cols], tokens(printed)))
+            continue
+        misread = [printed[0] + 7, *printed[1:-1], printed[-1] + 50]
+        ex.spans.append(Span("requests", [], tokens(misread), 0.5, "order", optional=True, group=("requests", 9),
+                             places=[Place([(r, c) for c in cols]) for r in torn]))
+    decode(ex)
+    for row in torn:
+        assert [ex.value("requests", row, c) for c in cols[1:-1]] == [req[row][c] for c in cols[1:-1]]
+        assert ex.value("requests", row, cols[0]) == req[row][cols[0]] + 7
