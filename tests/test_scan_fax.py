@@ -214,24 +214,3 @@ def test_a_100_dpi_faxs_column_rules_and_the_rows_beside_a_merged_label_are_foun
     requests = max(found[2], key=lambda g: g.n_rows)
     assert requests.n_cols >= 9  # two label columns and seven of values
     assert requests.n_rows >= 24  # of the table's 27, the 3 heading rows aside
-
-
-def test_a_table_whose_rules_a_fax_thinned_to_dots_is_found(tmp_path):
-    # A factory fax sent at 200x100 lines per inch from an eroded print: the review table's thin rules are dots a few
-    # pixels apart, no rule survived the ordinary search, and its page was read as prose: the line of its 15
-    # numbers was never read. Found, the table's lines are read, and the decoder cuts its digits by the arithmetic.
-    import json
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from service.ingest import load_source
-    from service.pipeline import Pipeline, PipelineOptions
-
-    subprocess.run([sys.executable, "-m", "training.synth", "--seed", "7001", "--kinds", "scan", "--n", "1",
-                    "--start", "14", "--levels", "fax", "--out", str(tmp_path)], check=True, capture_output=True,
-                   cwd=Path(__file__).resolve().parents[1])
-    truth = json.loads((tmp_path / "doc-000015.truth.json").read_text(encoding="utf-8"))["report"]
-    result = Pipeline(PipelineOptions(classifier="fuzzy", second_look=False)).run(
-        load_source(tmp_path / "doc-000015.scan.pdf"))
-    assert result.review_and_litigation == truth["review_and_litigation"]

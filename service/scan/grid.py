@@ -72,7 +72,7 @@ class Rulings:
         return lines if self.cut is None else cv2.bitwise_or(lines, self.cut)
 
 
-def find_rulings(ink: np.ndarray, dpi: float, gray: np.ndarray | None = None, gaps: int = 5) -> Rulings:
+def find_rulings(ink: np.ndarray, dpi: float, gray: np.ndarray | None = None) -> Rulings:
     """Strokes longer than any character: ~1/25 of the page width across, ~1/6 inch down (one table row).
 
     Text can still leave long strokes (neighbouring characters' strokes in one row join), so a stroke is kept only
@@ -83,10 +83,9 @@ def find_rulings(ink: np.ndarray, dpi: float, gray: np.ndarray | None = None, ga
     hk = max(25, w // 25)
     vk = max(12, int(dpi / 6.5))
     # Close tiny breaks first (scans and JPEG nibble thin lines), then keep only long runs.
-    # (`gaps`: wider breaks closed too, where no table was found: a thin rule a fax thinned to dots)
-    horiz = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gaps, 1)))
-    vert = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, gaps)))
+    horiz = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 1)))
     horiz = cv2.morphologyEx(horiz, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (hk, 1)))
+    vert = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 5)))
     vert = cv2.morphologyEx(vert, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, vk)))
     reach = max(3, int(dpi / 25))
     side = max(2, int(dpi / 40))

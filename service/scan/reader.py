@@ -33,7 +33,6 @@ from service.scan.raster import Page, binarize, load_pages, straighten, turn, un
 
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-DOTTED = 12  # a dotted rule's gaps, closed on a page where no table was found otherwise: 1/12 inch (12 px at 150 DPI)
 
 
 @dataclass
@@ -162,13 +161,6 @@ class ScanReader:
                 found = find_tables(ink, faint, page.dpi, text=faint_text)
                 if found:
                     rulings, lines_mask, ink_clean, grids = faint, faint_mask, faint_text, found
-            if not grids:  # nor at that level: rules a fax thinned to dots (an eroded 200x100 fax), gaps closed
-                dotted = find_rulings(ink, page.dpi, gaps=int(page.dpi / DOTTED))
-                dotted_mask = dotted.mask()
-                dotted_text = text_ink(ink, dotted_mask)
-                found = find_tables(ink, dotted, page.dpi, text=dotted_text)
-                if found:
-                    rulings, lines_mask, ink_clean, grids = dotted, dotted_mask, dotted_text, found
             gray_clean = clean_page(page.gray, lines_mask, rulings.cut)
         with self._stage("text"):
             text_lines = find_text_lines(ink_clean, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
