@@ -226,7 +226,7 @@ class Assembler:
 
     def run(self, doc: Document, template: Template) -> Extraction:
         ex = Extraction(template=template)
-        self._pending: list[tuple[_Event, str, tuple]] = []
+        self._pending: list[tuple[_Event, str, tuple[int | None, str | None]]] = []
         tokens = _value_blanks_only(doc, _enumerators_back([t for i, line in enumerate(doc.lines) if not _rule_line(line)
                                                             for c in line.cells for t in tokenize(c, i)]))
         if doc.method == "ocr":
@@ -289,8 +289,8 @@ class Assembler:
                 self._fill_wide(ev, template.sections[section], wide_cursor, ex)
                 continue
             choice = self._choose(ev, section, scores, group, row_targets, template, last, ex)
-            table = (doc.lines[ev.numbers[0].line].table, ev.section) if ev.numbers else (None, None)
-            known = _one(went.get(table))
+            where = (doc.lines[ev.numbers[0].line].table, ev.section) if ev.numbers else (None, None)
+            known = _one(went.get(where))
             if known and known != section and (choice is None or choice[3] == "order"):
                 # No label read: the section of the rows of its printed table whose labels were read
                 section = known
@@ -314,20 +314,20 @@ class Assembler:
                 choice = None  # placed, if at all, by the printed order and the arithmetic
             if choice is None:
                 if any(n.kind == "number" for n in ev.numbers) and section:
-                    self._pending.append((ev, section, table))
+                    self._pending.append((ev, section, where))
                 continue
             target, label, score, how = choice
             section_of_last = target.section
-            if how == "label" and table[0] is not None:
-                went.setdefault(table, set()).add(target.section)
+            if how == "label" and where[0] is not None:
+                went.setdefault(where, set()).add(target.section)
             sec = template.sections[target.section]
             first = len(ex.spans)
             self._fill_rows(ev.numbers, sec, target.key, label, score, how, last, ex)
             if len(ex.spans) > first:
                 ex.spans[first].scores = row_scores
         # Numbers no label placed: free spans, placed by the printed order among the rows around them.
-        for ev, section, table in self._pending:
-            section = _one(went.get(table)) or section
+        for ev, section, where in self._pending:
+            section = _one(went.get(where)) or section
             row_scores = self._run_scores(ev, section, row_targets)
             ex.spans.insert(self._position(ex, ev), Span(section, [], ev.numbers, 0.5, "order", places=[],
                                                          optional=True, scores=row_scores,

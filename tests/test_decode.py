@@ -592,33 +592,35 @@ def test_a_row_no_label_placed_mends_one_misread_cell_at_a_time():
     assert most_mended(rows) == 1
 
 
-def test_a_whole_row_of_numbers_left_one_place_is_placed_though_misread():
-    """A fax's "(七)总计" read "(化)好十": its row is placed by the printed order, and the rows read around it leave
-    it one place. Three of its seven numbers misread, placing it breaks the column sums it sits under; left out,
-    all seven cells were null. Placed, the four read right are kept and the findings name the sums it breaks."""
+def _read_rows_but(req: dict, torn: tuple[str, ...], misread, group=None):
+    """The requests table as a scan's rows come to the decoder: each row at its read label, but the rows `torn`
+    unlabelled, their numbers `misread(printed)`, each free to take any of the torn rows (`group`: in printed order)."""
     from service.assemble import Extraction, Place, Span
     from service.document import Cell
     from service.values import Token
-    from tests.textgen import consistent_report
-
-    template = get_template("gov-info-disclosure/2021")
-    req = consistent_report(seed=3)["requests"]
-    cols = list(template.sections["requests"].columns)
 
     def tokens(values) -> list[Token]:
         return [Token("number", str(v), Cell(str(v), confidence=0.97), 0) for v in values]
 
-    ex = Extraction(template=template)
+    ex = Extraction(template=get_template(T2021))
     for row, values in req.items():
-        printed = [values[c] for c in cols]
-        if row != "outcome_total":
-            ex.spans.append(Span("requests", [(row, c) for c in cols], tokens(printed)))
-            continue
-        misread = [printed[0] + 10, printed[1] + 30, 6, *printed[3:]]
-        ex.spans.append(Span("requests", [], tokens(misread), 0.5, "order", optional=True,
-                             places=[Place([(row, c) for c in cols])]))
+        printed = [values[c] for c in COLS]
+        if row not in torn:
+            ex.spans.append(Span("requests", [(row, c) for c in COLS], tokens(printed)))
+        else:
+            ex.spans.append(Span("requests", [], tokens(misread(printed)), 0.5, "order", optional=True, group=group,
+                                 places=[Place([(r, c) for c in COLS]) for r in torn]))
+    return ex
+
+
+def test_a_whole_row_of_numbers_left_one_place_is_placed_though_misread():
+    """A fax's "(七)总计" read "(化)好十": its row is placed by the printed order, and the rows read around it leave
+    it one place. Three of its seven numbers misread, placing it breaks the column sums it sits under; left out,
+    all seven cells were null. Placed, the four read right are kept and the findings name the sums it breaks."""
+    req = consistent_report(seed=3)["requests"]
+    ex = _read_rows_but(req, ("outcome_total",), lambda p: [p[0] + 10, p[1] + 30, 6, *p[3:]])
     decode(ex)
-    for c in cols[3:]:
+    for c in COLS[3:]:
         assert ex.value("requests", "outcome_total", c) == req["outcome_total"][c]
 
 
@@ -650,28 +652,10 @@ def test_two_unlabelled_rows_that_fill_the_rows_between_their_neighbours_are_pla
     """A phone photo's last two rows of a page, labels unreadable, two numbers misread in each: the rows read around
     them leave them two rows, one each in printed order. Left out, fourteen cells were null; placed, the ten read
     right are kept and the findings name the sums the misread ones break."""
-    from service.assemble import Extraction, Place, Span
-    from service.document import Cell
-    from service.values import Token
-
-    template = get_template("gov-info-disclosure/2021")
     req = consistent_report(seed=5)["requests"]
-    cols = list(template.sections["requests"].columns)
     torn = ("denied_administrative_inquiry", "unavailable_not_held")
-
-    def tokens(values) -> list[Token]:
-        return [Token("number", str(v), Cell(str(v), confidence=0.97), 0) for v in values]
-
-    ex = Extraction(template=template)
-    for row, values in req.items():
-        printed = [values[c] for c in cols]
-        if row not in torn:
-            ex.spans.append(Span("requests", [(row, c) for c in cols], tokens(printed)))
-            continue
-        misread = [printed[0] + 7, *printed[1:-1], printed[-1] + 50]
-        ex.spans.append(Span("requests", [], tokens(misread), 0.5, "order", optional=True, group=("requests", 9),
-                             places=[Place([(r, c) for c in cols]) for r in torn]))
+    ex = _read_rows_but(req, torn, lambda p: [p[0] + 7, *p[1:-1], p[-1] + 50], group=("requests", 9))
     decode(ex)
     for row in torn:
-        assert [ex.value("requests", row, c) for c in cols[1:-1]] == [req[row][c] for c in cols[1:-1]]
-        assert ex.value("requests", row, cols[0]) == req[row][cols[0]] + 7
+        assert [ex.value("requests", row, c) for c in COLS[1:-1]] == [req[row][c] for c in COLS[1:-1]]
+        assert ex.value("requests", row, COLS[0]) == req[row][COLS[0]] + 7
