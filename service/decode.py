@@ -8,7 +8,8 @@ satisfies it, so printed numbers that break a rule stay as printed and validatio
 
 A value that was not simply read (a cut, a blank, a lost cell, an alternative, a reading chosen among several
 placements) is kept only when it is the same in every optimal solution; otherwise it is null with a finding that
-lists what it could be. Figures from the report's prose (`hints`) only break such ties.
+lists what it could be. Where the time limit ends the search before a solution is proven optimal, its choices are
+kept at lower confidence, with a warning. Figures from the report's prose (`hints`) only break such ties.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ QUICK_SECONDS = 0.5  # the search without the LP relaxation, before the LP is tr
 # A probe needs any solution that differs, not the one that differs most: the most it finds in this time. A probe
 # that finds none in it counts as none (on a scan's largest models the search for one can outlast any budget).
 PROBE_SECONDS = 0.5
+UNPROVEN = 0.7  # confidence kept by a choice among readings that the solver's time limit left unproven
 PRIOR_SCALE = 100  # the value prior's nats, as integers for the solver
 PRIOR_MARGIN = 3.0  # nats: a reading the prior decides is twenty times likelier than any other reading of its cells
 
@@ -237,6 +239,10 @@ def _solve(model: cp_model.CpModel, seconds: float = SOLVE_SECONDS, prove: bool 
     return solver if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
 
 
+def _proven(solver) -> bool:
+    return solver.response_proto.status == cp_model.OPTIMAL
+
+
 def _run(model: cp_model.CpModel, seconds: float, quick: bool):
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
@@ -371,6 +377,14 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
     readings = {id(s): len(opts) for s, opts in zip(spans, model.options)}
     uncertain = [c for c, (p, s, o) in piece_of.items() if p.kind != "na" and (readings[id(s)] > 1 or p.free)]
     uncertain += [c for c in model.within if c not in piece_of]
+    unproven: set = set()
+    if not _proven(solver):
+        # Time ran out before the reading was proven best: other solutions at its cost are then no ties but
+        # readings not yet ruled out, and probing for them spends the time again to null cells. The reading stands,
+        # its choices marked unproven.
+        unproven, uncertain = set(uncertain), []
+        ex.warnings.append(f"the decoder's time ran out before its reading was proven the best; {len(unproven)} "
+                           f"cells chosen among several readings are kept, at lower confidence")
     base = model.fixed_to(best)
     ambiguous = _others(base, model, values, uncertain) if uncertain else {}
     prose: set = set()
@@ -382,7 +396,7 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
         first = dict(values)
         likeliest = {c: ({first[c], *ambiguous[c]} - {values[c]}) for c in _by_prior(base, model, prior, values, ambiguous)}
         ambiguous = {c: v for c, v in ambiguous.items() if c not in likeliest}
-    _write(ex, eqs, spans, chosen, piece_of, values, ambiguous, prose, likeliest)
+    _write(ex, eqs, spans, chosen, piece_of, values, ambiguous, prose, likeliest, unproven)
     _write_merged(ex, model, values, ambiguous)
     # Comparable between two readings of one document (the scan's second look): numbers left out are not counted,
     # a whole-page reading holds more of them (prose) without being worse.
@@ -466,7 +480,8 @@ def _settle(base: cp_model.CpModel, model: _Model, solver, values: dict, ambiguo
     return decided
 
 
-def _write(ex: Extraction, eqs: list[Equation], spans, chosen, piece_of, values, ambiguous, prose, likeliest):
+def _write(ex: Extraction, eqs: list[Equation], spans, chosen, piece_of, values, ambiguous, prose, likeliest,
+           unproven: set):
     template = ex.template
     for span, o in zip(spans, chosen):
         numbers = " ".join(t.text for t in span.tokens)[:60]
@@ -482,7 +497,8 @@ def _write(ex: Extraction, eqs: list[Equation], spans, chosen, piece_of, values,
         tok = p.token
         raw = tok.text if tok else ""
         box = tok.cell.box if tok else None
-        conf = (tok.cell.confidence if tok else 0.9) * span.confidence
+        mark = UNPROVEN if cell in unproven else 1.0
+        conf = (tok.cell.confidence if tok else 0.9) * span.confidence * mark
         value = _unscale(template, cell, values[cell])
         if cell in ambiguous:
             options = sorted({value, *(_unscale(template, cell, v) for v in ambiguous[cell] if v is not None)})
@@ -519,7 +535,7 @@ def _write(ex: Extraction, eqs: list[Equation], spans, chosen, piece_of, values,
             ex.values[cell] = Reading(0, raw, box, conf * 0.9, "blank", "blank cell read as 0")
         else:
             what = "blank cell" if p.kind == "blank" else "unreadable cell" if tok else "cell lost in the text"
-            ex.values[cell] = Reading(value, raw, box, 0.9, "arithmetic",
+            ex.values[cell] = Reading(value, raw, box, 0.9 * mark, "arithmetic",
                                       f"{what}; value implied by the template's arithmetic")
     _name_ties(ex, piece_of, ambiguous, likeliest)
 
