@@ -385,7 +385,7 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
         unproven, uncertain = set(uncertain), []
         ex.warnings.append(f"the decoder's time ran out before its reading was proven the best; {len(unproven)} "
                            f"cells chosen among several readings are kept, at lower confidence")
-    base = model.fixed_to(best)
+    base = model.fixed_to(best) if uncertain else None  # a clone of the model: only for cells to probe
     ambiguous = _others(base, model, values, uncertain) if uncertain else {}
     prose: set = set()
     if ambiguous and hints:
