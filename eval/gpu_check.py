@@ -402,9 +402,9 @@ def _scan_crops(pages: int) -> tuple[list, list, int]:
     crops: list = []
 
     class Recording(RapidOcrEngine):
-        def _probs(self, batch):
-            crops.extend(batch)
-            return super()._probs(batch)
+        def _outputs(self, renderings, reduce):
+            crops.extend(renderings[0])
+            return super()._outputs(renderings, reduce)
 
     reader = ScanReader(ScanOptions(max_pages=4), engine=Recording(runtime="onnxruntime"))
     images: list = []

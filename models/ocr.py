@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 import cv2
 import numpy as np
@@ -184,6 +185,9 @@ class RapidOcrEngine:
         self.squeeze = squeeze
         self._rec = None
         self._pool = None
+        # Batches in flight at once, over every caller (a scan's pages are read side by side): each holds its full
+        # output until reduced, and more at once than cores only adds memory.
+        self._running = threading.BoundedSemaphore(self.threads)
         self._digit_ids: np.ndarray | None = None
         self._reduced = False
         self.calls = {"rec_crops": 0, "det_calls": 0}
@@ -262,18 +266,30 @@ class RapidOcrEngine:
         frames = preds.shape[1]
         return [preds[k, :max(1, int(math.ceil(frames * w / width)))] for k, w in enumerate(widths)]
 
-    def _probs(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """CTC probabilities (frames x alphabet, or the torch runtime's reduced columns) per crop, batched by
-        similar aspect ratio."""
+    def _outputs(self, renderings: Sequence[Sequence[np.ndarray]], reduce: Callable[[int, np.ndarray], object]
+                 ) -> list:
+        """`reduce(i, output)` for each crop i, its output the CTC probabilities (frames x alphabet, or the torch
+        runtime's reduced columns) averaged over its renderings (lists of the same crops, drawn alike in size).
+        Crops are batched by similar aspect ratio, and each batch is reduced as it comes: a page's crops held all
+        their full outputs at once (18710 symbols a frame), 0.5 GB on a fax."""
         self._recognizer()
-        imgs, ratios, batches = self._plan(crops)
-        out: list[np.ndarray | None] = [None] * len(imgs)
+        plans = [self._plan(crops) for crops in renderings]
+        _, ratios, batches = plans[0]
+        out: list = [None] * len(ratios)
 
         def run(batch_plan: tuple[list[int], int]) -> None:
+            with self._running:
+                read(batch_plan)
+
+        def read(batch_plan: tuple[list[int], int]) -> None:
             idx, width = batch_plan
-            batch, widths = self._input(imgs, ratios, idx, width)
-            for i, p in zip(idx, self._frames(self._session(batch), widths, width)):
-                out[i] = p
+            outputs = []
+            for imgs, _, _ in plans:  # the renderings have one size: one plan, and their frames line up
+                batch, widths = self._input(imgs, ratios, idx, width)
+                outputs.append(self._frames(self._session(batch), widths, width))
+            for k, i in enumerate(idx):
+                frames = [o[k] for o in outputs]
+                out[i] = reduce(i, frames[0] if len(frames) == 1 else self._blend(frames))
 
         if self.threads > 1 and len(batches) > 1:
             if self._pool is None:
@@ -283,8 +299,12 @@ class RapidOcrEngine:
         else:
             for b in batches:
                 run(b)
-        self.calls["rec_crops"] += len(imgs)
-        return out  # type: ignore[return-value]
+        self.calls["rec_crops"] += len(ratios)
+        return out
+
+    def _probs(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Each crop's CTC probabilities (see `_outputs`), whole."""
+        return self._outputs([crops], lambda i, p: p) if len(crops) else []
 
     def _decode(self, probs: np.ndarray, allowed: np.ndarray | None) -> tuple[str, float]:
         if allowed is not None:
@@ -310,11 +330,11 @@ class RapidOcrEngine:
     def read(self, crops: Sequence[np.ndarray]) -> list[Reading]:
         if not crops:
             return []
-        return self._readings(self._probs(crops))
+        return self._outputs([crops], lambda i, p: self._reading(p))
 
     def read_blended(self, renderings: Sequence[Sequence[np.ndarray]]) -> list[Reading]:
-        outputs = [self._probs(r) for r in renderings if len(r)]
-        return self._readings([self._blend(list(frames)) for frames in zip(*outputs)])
+        renderings = [r for r in renderings if len(r)]
+        return self._outputs(renderings, lambda i, p: self._reading(p)) if renderings else []
 
     def _blend(self, outputs: list[np.ndarray]) -> np.ndarray:
         """One crop's outputs for several renderings, averaged frame by frame (the renderings have one size, so
@@ -327,12 +347,12 @@ class RapidOcrEngine:
 
     def _readings(self, probs: list[np.ndarray]) -> list[Reading]:
         """Both readings of each crop from its `_probs` output."""
-        readings = []
-        for p in probs:
-            text, conf = self._decode(p, None)
-            digits, dconf = self._decode(p, self._digit_ids)
-            readings.append(Reading(text, conf, digits, dconf, self._digit_alternatives(p)))
-        return readings
+        return [self._reading(p) for p in probs]
+
+    def _reading(self, probs: np.ndarray) -> Reading:
+        text, conf = self._decode(probs, None)
+        digits, dconf = self._decode(probs, self._digit_ids)
+        return Reading(text, conf, digits, dconf, self._digit_alternatives(probs))
 
     def _digit_alternatives(self, probs: np.ndarray) -> list[tuple[str, float]]:
         """Top-k digit readings where some frame is in doubt; [] where every frame is sure."""
@@ -345,8 +365,7 @@ class RapidOcrEngine:
     def recognize(self, crops: Sequence[np.ndarray], numeric: Sequence[bool]) -> list[tuple[str, float]]:
         if not crops:
             return []
-        self._recognizer()
-        return [self._decode(p, self._digit_ids if num else None) for p, num in zip(self._probs(crops), numeric)]
+        return self._outputs([crops], lambda i, p: self._decode(p, self._digit_ids if numeric[i] else None))
 
     def upside_down(self, crops: Sequence[np.ndarray]) -> list[tuple[bool, float]]:
         if not crops:

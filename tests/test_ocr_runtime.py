@@ -37,9 +37,9 @@ class Recording(RapidOcrEngine):
         super().__init__(runtime="onnxruntime")
         self.crops: list[np.ndarray] = []
 
-    def _probs(self, crops):
-        self.crops += list(crops)
-        return super()._probs(crops)
+    def _outputs(self, renderings, reduce):
+        self.crops += list(renderings[0])
+        return super()._outputs(renderings, reduce)
 
 
 def read_page(path: Path, page: int, tmp: Path) -> tuple[Recording, object]:

@@ -172,6 +172,22 @@ def test_read_scan_digits_labels_and_conventions(reader):
     assert set(reader.timings) >= {"raster", "rulings", "cells", "text"}
 
 
+def test_pages_read_side_by_side_read_as_one_at_a_time(reader):
+    """Two page threads share the recogniser and the timings; the document is the same, its pages in order."""
+    from pathlib import Path
+
+    scan = Path(__file__).resolve().parent.parent / "training" / "samples" / "doc-000001.scan.pdf"
+    source = Source(scan.name, scan.read_bytes(), "pdf")
+    alone = ScanReader(ScanOptions(use_layout_model=False, threads=1), engine=reader.engine).read(source)
+    paired = ScanReader(ScanOptions(use_layout_model=False, threads=2), engine=reader.engine)
+    both = paired.read(source)
+    assert both.pages == alone.pages >= 3
+    lines = [[(c.text, c.box.page, c.box.y, c.row, c.col) for c in line.cells] for line in both.lines]
+    assert lines == [[(c.text, c.box.page, c.box.y, c.row, c.col) for c in line.cells] for line in alone.lines]
+    assert [p["page"] for p in paired.pages] == list(range(1, both.pages + 1))
+    assert paired.timings["cells"] > 0
+
+
 def test_cells_are_recognised_without_detection(reader):
     page = make_page(seed=8, body_rows=2)
     reader.read(Source("scan.png", to_png(page.image), "image"))
