@@ -188,6 +188,7 @@ def test_a_100_dpi_faxs_column_rules_and_the_rows_beside_a_merged_label_are_foun
     # a rule down the whole table) were dropped, and the table was read as 11 tall rows.
     import subprocess
     import sys
+    import threading
     from pathlib import Path
 
     import service.scan.reader as reader
@@ -197,15 +198,15 @@ def test_a_100_dpi_faxs_column_rules_and_the_rows_beside_a_merged_label_are_foun
                     "--start", "26", "--levels", "fax", "--out", str(tmp_path)], check=True, capture_output=True,
                    cwd=Path(__file__).resolve().parents[1])
     found: dict[int, list] = {}
-    page_now = {}
+    page_now = threading.local()  # pages are read side by side, one per thread
     read_page, read_grids = reader.ScanReader._read_page, reader.read_grids
 
     def on_page(self, page, first, last):
-        page_now["n"] = page.number
+        page_now.n = page.number
         return read_page(self, page, first, last)
 
     def on_grids(gray_clean, ink_clean, grids, *args, **kwargs):
-        found[page_now["n"]] = grids
+        found[page_now.n] = grids
         return read_grids(gray_clean, ink_clean, grids, *args, **kwargs)
 
     monkeypatch.setattr(reader.ScanReader, "_read_page", on_page)
