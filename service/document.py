@@ -37,6 +37,8 @@ class Cell:
     col: int | None = None
     # OCR'd cells: the recogniser's other readings, best first, as (text, probability); the decoder may choose one.
     alternatives: list[tuple[str, float]] = field(default_factory=list)
+    # A number another reading of the same page (a whole-page OCR second look) read in this cell, where it differs.
+    other: str | None = None
 
 
 @dataclass

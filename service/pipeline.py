@@ -159,6 +159,13 @@ class Pipeline:
             # No doubts here: rows placed by order, with doubtful numbers valued by the rules, left the arithmetic
             # too free (cells it could not decide came out null: synth fax doc-32, 153 -> 103 fields).
             alt_ex = self.decode(alt_doc, template, hints, self.options.second_look_effort, doubtful, doubts=False)
+        offered = _offered(doc, ex, alt_ex, doubtful)
+        if offered is not None:
+            with timer.stage("second_look.fuse"):
+                # The first reading again, each number the whole-page reading read otherwise offered as one of its
+                # cell's alternatives: a digit blurred in one reading is often read right in the other.
+                fused = self.decode(offered, template, hints, self.options.second_look_effort, doubtful)
+                ex, _ = _by_section(ex, fused, eqs)
         merged, taken = _by_section(ex, alt_ex, eqs)
         if len(taken) == len(template.sections):
             return alt_doc, _with_rows_of(alt_ex, ex, eqs)
@@ -230,6 +237,32 @@ def _pages_of(ex: Extraction, sections: set[str], last: int) -> set[int]:
         after = [min(pages[t]) for t in order[i + 1:] if t in pages] or [last]
         wanted |= set(range(before[-1], after[0] + 1))
     return wanted
+
+
+def _offered(doc: Document, ex: Extraction, other: Extraction, sections: set[str]) -> Document | None:
+    """`doc`, its number cells in `sections` that `other` (another reading of the same pages) reads as another whole
+    number carrying that number; None where there is none to offer."""
+    by_box: dict[int, list[tuple]] = {}
+    for cell, reading in ex.values.items():
+        if cell[0] in sections and reading.box is not None:
+            by_box.setdefault(id(reading.box), []).append(cell)
+    offers: dict[int, str] = {}
+    for box, cells in by_box.items():
+        theirs = other.values.get(cells[0])
+        if len(cells) > 1 or theirs is None or theirs.how == "arithmetic" or not isinstance(theirs.value, int):
+            continue  # a cut token fills several cells; a number the rules made up is no reading
+        if theirs.value != ex.value(*cells[0]):
+            offers[box] = str(theirs.value)
+    if not offers:
+        return None
+    lines = []
+    for line in doc.lines:
+        cells = []
+        for c in line.cells:
+            offer = offers.get(id(c.box)) if c.box is not None else None
+            cells.append(c if offer is None else replace(c, other=offer))
+        lines.append(replace(line, cells=cells))
+    return replace(doc, lines=lines)
 
 
 def _with_rows_of(best: Extraction, other: Extraction, eqs) -> Extraction:

@@ -38,6 +38,7 @@ STRAY = 70  # a number beside a row that is none of its cells
 REJOIN = 40  # a row's digits read as one stream, its cell borders ignored
 LEADING_ZERO = 60  # a number printed with a leading zero read as it stands
 UNSIGNED = 20  # a scanned number read without the minus the recogniser saw
+OTHER = 30  # a number read as another reading of the page read it (a digit blurred in one is often clear in the other)
 # A number the recogniser read unsurely may be valued by the rules instead: at a cost above any alternative's and far
 # below a broken rule's, growing with the recogniser's confidence (the least sure cell of a broken rule gives way).
 DOUBTFUL = 0.9
@@ -106,6 +107,7 @@ def _plain(tok: Token) -> list[tuple[tuple[Piece, ...], int]]:
     out = [((_number(tok.text, tok),), odd)]
     if tok.text[:1] in "-−" and tok.cell.confidence < 1:  # a recognised minus is as often a speck or a rule
         out.append(((_number(tok.text[1:], tok, "repaired", f"'{tok.text}' read without its sign"),), UNSIGNED))
+    out += _other(tok)
     alts = tok.cell.alternatives
     if len(alts) > 1 and unicodedata.normalize("NFKC", tok.cell.text).strip() == tok.text:
         best = max(alts[0][1], 1e-9)
@@ -119,6 +121,14 @@ def _plain(tok: Token) -> list[tuple[tuple[Piece, ...], int]]:
             out.append(((_number(text, tok, "repaired", f"recogniser's alternative to '{tok.text}' "
                                                          f"(p={prob:.2f})"),), cost))
     return out
+
+
+def _other(tok: Token) -> list[tuple[tuple[Piece, ...], int]]:
+    """The number another reading of the page read in the token's cell, where it differs."""
+    other = tok.cell.other
+    if other is None or other == tok.text or not tok.text.isdigit():
+        return []
+    return [((_number(other, tok, "repaired", f"'{tok.text}' read '{other}' by a whole-page reading"),), OTHER)]
 
 
 # A sign, which belongs to the first cell only ("增98": +9 and 8); digits; what belongs to the last cell only.
@@ -269,6 +279,18 @@ def _fitted(tokens: list[Token], m: int, inside: Inside, doubt: bool = False,
         if key not in out or out[key].cost > cost:
             out[key] = Option(pieces, cost)
 
+    def spread(combo):  # the pieces in order, with the cells a dump lost anywhere in between
+        pieces = tuple(p for ps, _ in combo for p in ps)
+        cost = sum(c for _, c in combo)
+        if len(pieces) > m:
+            return
+        gaps = m - len(pieces)
+        for where in itertools.islice(itertools.combinations(range(m), len(pieces)), MAX_OPTIONS):
+            cells = [Piece("gap")] * m
+            for i, p in zip(where, pieces):
+                cells[i] = p
+            add(tuple(cells), cost + GAP * gaps)
+
     # Cells as printed (or an OCR alternative), with the cells a dump lost anywhere in between. Blanks are dropped
     # (another group's column) only as many as the span has tokens beyond its cells: a blank dropped where a lost
     # cell is then placed is the blank read as that cell, and trying both made blank-heavy rows thousands of
@@ -278,20 +300,15 @@ def _fitted(tokens: list[Token], m: int, inside: Inside, doubt: bool = False,
     for dropped in itertools.combinations(blanks, min(max(0, len(tokens) - m), len(blanks))):
         choices = [[ps[1]] if i in dropped else ps[:1] if i in blanks else ps for i, ps in enumerate(plain)]
         for combo in itertools.islice(_few_alternatives(choices, alternatives), MAX_OPTIONS):
-            pieces = tuple(p for ps, _ in combo for p in ps)
-            cost = sum(c for _, c in combo)
-            if len(pieces) > m:
-                continue
-            gaps = m - len(pieces)
-            for where in itertools.islice(itertools.combinations(range(m), len(pieces)), MAX_OPTIONS):
-                cells = [Piece("gap")] * m
-                for i, p in zip(where, pieces):
-                    cells[i] = p
-                add(tuple(cells), cost + GAP * gaps)
+            spread(combo)
             if len(out) > MAX_OPTIONS:
                 break
         if len(out) > MAX_OPTIONS:
             break
+    # Every number as the other reading of the page read it, at once (a row of blurred digits).
+    others = [_other(t) for t in tokens]
+    if sum(map(len, others)) > alternatives and all(plain):
+        spread([(o or ps)[0] for o, ps in zip(others, plain)])
     # One number of a row printed whole, read unsurely: the rules may value it instead. One per row, and in rows
     # a label placed: more (every doubtful pair, rows placed by order) made a fax's model too large to solve.
     if doubt and len(tokens) == m and all(plain):  # (a token of ten digits and more has no reading as printed)

@@ -183,6 +183,53 @@ def test_an_ocr_reading_no_alternative_mends_stays_as_read():
     assert not ex.repairs
 
 
+def test_a_row_misread_in_three_cells_takes_the_other_reading_of_its_page():
+    """Three numbers of one row misread (more than the recogniser's alternatives mend at once), each read right by
+    another reading of the page: the row is read as that reading read it, and only where the rules say so."""
+    report = balanced(consistent_report(seed=8))
+    truth = dict(report["requests"]["granted"])
+    cols = ["natural_person", "commercial_enterprise", "total"]
+
+    def doc(others):  # others(column, true value) -> the other reading's text
+        d = read_text(Source("scan.txt", render(report, "tabs").encode("utf-8"), "text"))
+        d.method = "ocr"
+        label = get_template(T2021).sections["requests"].row("granted").label
+        line = next(ln for ln in d.lines if any(c.text == label for c in ln.cells))
+        numbers = [c for c in line.cells if c.text.isdigit()]
+        for col in cols:
+            cell = numbers[COLS.index(col)]
+            cell.text, cell.confidence, cell.other = str(truth[col] + 10), 0.95, others(col, truth[col])
+        return d
+
+    ex = decoded_doc(doc(lambda col, v: str(v)))
+    assert {c: ex.value("requests", "granted", c) for c in cols} == {c: truth[c] for c in cols}
+    assert {ex.values[("requests", "granted", c)].how for c in cols} == {"repaired"}
+    assert "whole-page reading" in ex.values[("requests", "granted", "total")].note
+    # Without the other reading, or where it read other wrong numbers, the row stays as read.
+    for others in (lambda col, v: None, lambda col, v: str(v + 13 + 2 * cols.index(col))):
+        ex = decoded_doc(doc(others))
+        assert {c: ex.value("requests", "granted", c) for c in cols} == {c: truth[c] + 10 for c in cols}
+
+
+def test_only_numbers_another_reading_reads_otherwise_are_offered():
+    from service.assemble import Extraction, Reading
+    from service.document import Box, Document
+    from service.pipeline import _offered
+
+    template = get_template(T2021)
+    boxes = [Box(1, 10.0 * i, 0, 8, 8) for i in range(4)]
+    doc = Document("scan", "image", [Line([Cell(t, b) for t, b in zip(["12", "7", "3", "40"], boxes)], 0)],
+                   method="ocr")
+    cells = [("requests", "granted", c) for c in COLS[:4]]
+    first = Extraction(template, {c: Reading(int(t), t, b) for c, t, b in zip(cells, ["12", "7", "3", "40"], boxes)})
+    other = Extraction(template, {cells[0]: Reading(12), cells[1]: Reading(1), cells[2]: Reading(8, how="arithmetic"),
+                                  cells[3]: Reading(46)})
+    offered = _offered(doc, first, other, {"requests"})
+    assert [c.other for c in offered.lines[0].cells] == [None, "1", None, "46"]
+    assert [c.other for c in doc.lines[0].cells] == [None] * 4  # the first reading itself is left as it was
+    assert _offered(doc, first, other, {"review_and_litigation"}) is None
+
+
 def _scanned(doc):
     """Every cell of every line at its grid column, as a scan's reader gives them."""
     for line in doc.lines:
