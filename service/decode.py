@@ -71,8 +71,10 @@ class _Model:
         self.terms: list = []
         self.effort = effort  # scales the solver's time limits
         m = self.model
-        # No count exceeds what all the numbers read add up to: a tight bound keeps the solver's propagation
-        # through chains of equations short (a bound of 10^9 makes it creep).
+        # No count in a rule exceeds what all the numbers read add up to: a tight bound keeps the solver's
+        # propagation through chains of equations short (a bound of 10^9 makes it creep). A cell in no rule needs no
+        # such bound, and one count can exceed all the others together (a city's 行政处罚 decisions, in millions).
+        self.ruled = {c for eq in eqs for c in eq.cells}
         bound = 2 * sum(min((sum(abs(p.value) for p in o.pieces if p.value is not None) for o in opts if o.place),
                             default=0) for opts in self.options) + 1000
         bound = min(UPPER, round(bound))
@@ -211,7 +213,7 @@ class _Model:
     def _var(self, cell, bound: int):
         if cell not in self.vars:
             spec = self.template.sections[cell[0]].columns[cell[2]]
-            top = UPPER * DECIMAL_SCALE if spec.decimal else bound
+            top = UPPER * DECIMAL_SCALE if spec.decimal else bound if cell in self.ruled else UPPER
             self.bounds[cell] = (-top if spec.signed else 0, top)
             self.vars[cell] = self.model.new_int_var(*self.bounds[cell], flat(cell))
         return self.vars[cell]

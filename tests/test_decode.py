@@ -211,6 +211,25 @@ def test_a_row_misread_in_three_cells_takes_the_other_reading_of_its_page():
         assert {c: ex.value("requests", "granted", c) for c in cols} == {c: truth[c] + 10 for c in cols}
 
 
+def test_a_count_in_no_rule_may_exceed_all_the_others_together():
+    """A city's 行政处罚 decisions run to millions, more than twice every other number of its report together; the
+    bound that keeps the solver's propagation short (what the numbers read add up to, each read its smallest way)
+    holds only for cells in a rule. Read clearly, with a recogniser's unlikely alternative a digit short, the count
+    stays as read."""
+    report = balanced(consistent_report(seed=3))
+    others = sum(abs(v) for sec in ("requests", "review_and_litigation") for row in report[sec].values()
+                 for v in row.values() if isinstance(v, (int, float)))
+    big = 10 * others + 7
+    report["proactive_disclosure"]["administrative_penalty"]["decisions"] = big
+    doc = read_text(Source("scan.txt", render(report, "tabs").encode("utf-8"), "text"))
+    doc.method = "ocr"
+    cell = next(c for ln in doc.lines for c in ln.cells if c.text == str(big))
+    cell.confidence, cell.alternatives = 0.9, [(str(big), 0.9), (str(big // 10), 0.25)]
+    ex = decoded_doc(doc)
+    assert ex.value("proactive_disclosure", "administrative_penalty", "decisions") == big
+    assert ex.values[("proactive_disclosure", "administrative_penalty", "decisions")].how == "read"
+
+
 def test_only_numbers_another_reading_reads_otherwise_are_offered():
     from service.assemble import Extraction, Reading
     from service.document import Box, Document
