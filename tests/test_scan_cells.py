@@ -324,6 +324,44 @@ def test_two_rows_whose_rule_a_fax_lost_are_cut_apart_where_their_cells_text_par
     assert all(c.rowspan == 1 for c in grid.cells)
 
 
+def test_a_heading_row_over_one_value_whose_rule_a_fax_lost_is_cut_from_the_row_under_it():
+    # Section 二's small tables under the one of three values, in its columns: a label and one value, the value's
+    # cell over the three columns. The rule under such a heading row faded: "信息内容" over a row label and
+    # "本年处理决定数量" over its number were read as one cell each, the number joined to the heading. A label
+    # wrapped over two lines beside a number on one line stays one row.
+    from service.scan.grid import find_rulings, find_tables
+
+    gray = np.full((560, 900), 250, dtype=np.uint8)
+    xs, ys = [100, 400, 530, 660, 790], [100, 140, 180, 220, 260, 300, 380, 420]
+    lost, split = 220, 180  # the inner column rules end at `split`: the three value columns merged below
+    for x in xs:
+        gray[ys[0]:(ys[-1] if x in (xs[0], xs[-1]) else split) + 3, x:x + 3] = 30
+    for y in ys:
+        if y != lost:
+            gray[y:y + 3, xs[0]:xs[-1] + 3] = 30
+    gray = _text(gray, (110, ys[0] + 8), "信息内容", size=20)
+    for x, v in zip(xs[1:], ("1", "0", "11")):
+        gray = _text(gray, (x + 40, ys[1] + 8), v, size=20)
+    gray = _text(gray, (110, ys[1] + 8), "规章", size=20)
+    rows = [("信息内容", "本年处理决定数量"), ("行政许可", "447228"), ("行政处罚", "3985"), ("行政强制", "88"), None,
+            ("行政诉讼", "7")]
+    for y0, row in zip(ys[2:], rows):
+        if row is None:  # the wrapped label
+            gray = _text(gray, (110, y0 + 8), "行政事业性收费", size=20)
+            gray = _text(gray, (110, y0 + 42), "金额", size=20)
+            gray = _text(gray, (xs[1] + 40, y0 + 25), "961", size=20)
+            continue
+        gray = _text(gray, (110, y0 + 8), row[0], size=20)
+        gray = _text(gray, (xs[1] + 40, y0 + 8), row[1], size=20)
+    ink = binarize(gray)
+    rulings = find_rulings(ink, 150)
+    grids = find_tables(ink, rulings, 150, text=cv2.bitwise_and(ink, cv2.bitwise_not(rulings.mask())))
+    assert len(grids) == 1
+    grid = grids[0]
+    assert grid.n_rows == len(ys) - 1
+    assert any(abs(r - lost) <= 8 for r in grid.rows)
+
+
 def test_a_column_of_zeros_on_a_fax_is_no_column_rule():
     # At 100 DPI a column of "0"s, one per row, bled a little: the left sides of the digits and the row rules
     # between them close into one long vertical stroke, anchored on the rules, which split every value cell
