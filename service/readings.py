@@ -305,7 +305,8 @@ def _fitted(tokens: list[Token], m: int, inside: Inside, doubt: bool = False,
                 break
         if len(out) > MAX_OPTIONS:
             break
-    # Every number as the other reading of the page read it, at once (a row of blurred digits).
+    # Every number as the other reading of the page read it, at once (a row of blurred digits): as many as
+    # `alternatives` the combinations above have tried already.
     others = [_other(t) for t in tokens]
     if sum(map(len, others)) > alternatives and all(plain):
         spread([(o or ps)[0] for o, ps in zip(others, plain)])

@@ -784,7 +784,8 @@ def _stacked_cut(band: np.ndarray, cols: list[float], glyph: float, thick: int) 
             gaps.append((lines[0][1], lines[1][0]))
     # Three cells at least; two where the table has three or four columns (section 二's small tables share the
     # columns of the one above them: a label and one value under a heading, the value's cell over three columns).
-    if len(gaps) < max(2, min(3, len(cols) - 3)) or len(gaps) < 0.6 * inked:
+    least = 2 if len(cols) <= 5 else 3
+    if len(gaps) < least or len(gaps) < 0.6 * inked:
         return None
     mid = int(np.median([(a + b) / 2 for a, b in gaps]))
     return mid if sum(a <= mid <= b for a, b in gaps) >= 0.8 * len(gaps) else None
