@@ -26,6 +26,7 @@ from service.report import ExtractionResult, FindingOut, Provenance, RepairOut, 
 from service.validate import Finding, check, equations, violations
 
 DERIVED = 100  # per cell valued by the rules alone, when two readings of one document are compared
+UNCHECKED = 200  # per rule with such a cell, or a null one
 
 
 @dataclass
@@ -316,7 +317,9 @@ def _unread(ex: Extraction, cells) -> int:
 def _section_costs(ex: Extraction, eqs) -> dict[str, int]:
     """Per section (every rule lies within one), the decoder's objective for values already chosen: rules broken,
     cells left null, and cells only the rules valued. A reading that lost most numbers can satisfy every rule with
-    cells the rules fill: those are no evidence that it read the page."""
+    cells the rules fill: those are no evidence that it read the page. Nor is a rule with such a cell, or a null one,
+    evidence that its other cells were read right: it cannot be checked, and a rule of a heavy scan checked is
+    broken about one time in five."""
     costs = dict.fromkeys(ex.template.sections, 0)
     for eq in violations(ex.current_values(), eqs):
         costs[eq.cells[0][0]] += RULE
@@ -325,6 +328,9 @@ def _section_costs(ex: Extraction, eqs) -> dict[str, int]:
             costs[c[0]] += MISSING
         elif ex.values[c].how == "arithmetic":
             costs[c[0]] += DERIVED
+    for eq in eqs:
+        if any(ex.value(*c) is None or ex.values[c].how == "arithmetic" for c in eq.cells):
+            costs[eq.cells[0][0]] += UNCHECKED
     return costs
 
 

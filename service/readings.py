@@ -285,7 +285,9 @@ def _fitted(tokens: list[Token], m: int, inside: Inside, doubt: bool = False,
         if len(pieces) > m:
             return
         gaps = m - len(pieces)
-        for where in itertools.islice(itertools.combinations(range(m), len(pieces)), MAX_OPTIONS):
+        known = _columns(pieces, m) if gaps else None
+        for where in [known] if known else itertools.islice(itertools.combinations(range(m), len(pieces)),
+                                                              MAX_OPTIONS):
             cells = [Piece("gap")] * m
             for i, p in zip(where, pieces):
                 cells[i] = p
@@ -331,6 +333,16 @@ def _fitted(tokens: list[Token], m: int, inside: Inside, doubt: bool = False,
         for pieces, cost in itertools.islice(_cuts([stream], m, inside), MAX_OPTIONS):
             add(pieces, cost + REJOIN)
     return list(out.values())
+
+
+def _columns(pieces: tuple[Piece, ...], m: int) -> tuple[int, ...] | None:
+    """The cells of a row of m that the pieces' numbers were seen under (whole-page OCR: Cell.under), where every
+    piece has its own one; None where any is unknown."""
+    under = [p.token.cell.under if p.token is not None else None for p in pieces]
+    if not under or any(u is None or u[1] != m for u in under):
+        return None
+    at = tuple(i for i, _ in under)
+    return at if all(a < b for a, b in zip(at, at[1:])) else None
 
 
 def _inside(slots: list[tuple[str, str]], section: str, eqs: list[Equation]) -> Inside:

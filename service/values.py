@@ -30,6 +30,16 @@ def is_value(text: str) -> bool:
     return not text or bool(_NUMBER.match(text) or _NA.match(text))
 
 
+def is_number(text: str) -> bool:
+    """One number, as printed (a sign, digits, a decimal, a unit)."""
+    return bool(_NUMBER.match(unicodedata.normalize("NFKC", text).strip()))
+
+
+def is_numbers(text: str) -> bool:
+    """Several numbers parted by spaces."""
+    return bool(_NUMBERS.match(unicodedata.normalize("NFKC", text).strip()))
+
+
 def parse_number(text: str) -> tuple[float | int, str | None]:
     """The value of a number token and a note when its unit changed it ("251000元" -> 25.1 万元)."""
     t = unicodedata.normalize("NFKC", text).replace(",", "").replace("，", "").replace(" ", "")

@@ -3,10 +3,13 @@ from dataclasses import replace
 
 import pytest
 
-from service.document import PageImage, Source
+from service.document import Cell, PageImage, Source
 from service.pipeline import Pipeline, PipelineOptions
 from service.textdump import read_text
 from tests.textgen import consistent_report, render
+
+COLS = ["natural_person", "commercial_enterprise", "research_institution", "social_welfare_org", "legal_service_org",
+        "other_org", "total"]
 
 
 class FakePageReader:
@@ -222,3 +225,87 @@ def test_a_streak_read_as_text_does_not_join_the_rows_it_crosses():
     streak = (600, 90, 18, 300, "2", 0.5)  # a dirty drum's vertical line, detected as a box of text
     grouped = group_rows(rows + [streak])
     assert [[b[4] for b in r] for r in grouped] == [[f"label {i}", str(i)] for i in range(5)]
+
+
+def _table_row(y: int, texts: list[str | None], x0: int = 400, step: int = 60) -> list[tuple]:
+    """A label and a row of boxes at a table's column places; None: detection found nothing there."""
+    return [(100, y, 200, 20, "本年新收", 0.9)] + [(x0 + step * i + 10 * (len(t) == 1), y, 12 * len(t), 20, t, 0.9)
+                                                for i, t in enumerate(texts) if t is not None]
+
+
+def test_the_numbers_of_a_row_the_page_reading_lost_some_of_keep_their_columns():
+    """Detection missed a number, or read a blurred one as a blot: the row's other numbers sit under the columns of
+    the rows around it, so the cells left are known, not anywhere in the row."""
+    from service.scan.page_ocr import columns_under, group_rows
+
+    full = ["12", "3", "0", "0", "1", "0", "16"]
+    rows = group_rows(
+        _table_row(100, full) + _table_row(130, full)
+        + _table_row(160, ["12", "3", "0", None, "1", "0", "16"])  # a zero detection missed
+        + _table_row(190, ["12", "a", "0", "0", "1", "0", "16"])  # a blurred 3 read as a blot
+        + _table_row(220, full) + _table_row(250, ["9", "9", "9"], x0=100, step=40))  # another table's row
+    under = columns_under(rows)
+    numbers = [[u for b, u in zip(row, hints) if b[4] not in ("本年新收", "a")] for row, hints in zip(rows, under)]
+    assert numbers[2] == [(0, 7), (1, 7), (2, 7), (4, 7), (5, 7), (6, 7)]
+    assert numbers[3] == [(0, 7), (2, 7), (3, 7), (4, 7), (5, 7), (6, 7)]
+    assert numbers[0] == [(i, 7) for i in range(7)]
+
+
+def test_a_row_whose_numbers_sit_under_no_columns_gets_no_places():
+    from service.scan.page_ocr import columns_under, group_rows
+
+    full = ["12", "3", "0", "0", "1", "0", "16"]
+    rows = group_rows(_table_row(100, full) + _table_row(130, full)
+                      + [(100, 160, 200, 20, "本年新收", 0.9), (430, 160, 20, 20, "5", 0.9), (455, 160, 20, 20, "7", 0.9)])
+    assert columns_under(rows)[2] == [None, None, None]  # two numbers under one column: a doubled row, not places
+
+
+def test_a_row_with_known_places_is_read_with_its_lost_cells_there_only():
+    from service.readings import _fitted
+    from service.values import Token
+
+    def tok(text, under=None):
+        return Token("number", text, Cell(text, under=under), 0)
+
+    printed = [("12", 0), ("3", 1), ("0", 2), ("1", 4), ("0", 5), ("16", 6)]
+    def gaps(tokens):  # the readings with a lost cell (the others cut the two-digit numbers)
+        return [[p.kind for p in o.pieces] for o in _fitted(tokens, 7, ()) if any(p.kind == "gap" for p in o.pieces)]
+
+    assert gaps([tok(t, (i, 7)) for t, i in printed]) == [["read"] * 3 + ["gap"] + ["read"] * 3]
+    assert len(gaps([tok(t) for t, _ in printed])) == 7  # the lost cell anywhere in the row
+    assert len(gaps([tok(t, (i, 9)) for t, i in printed])) == 7  # places in a row of nine say nothing of seven
+
+
+def test_a_reading_whose_misreads_the_rules_absorbed_does_not_replace_one_that_shows_its_misread(report):
+    """The whole-page reading read eight numbers as blots, and the rules valued them: they absorbed its misreads
+    (two by two, every sum still holds) and no rule can check those rows. The grid read every number, one misread,
+    and two rules show it. The grid's reading is kept: a rule that cannot be checked is no evidence."""
+    import itertools
+
+    from service.pipeline import _by_section
+    from service.template import get_template
+    from service.validate import equations, violations
+
+    eqs = equations(get_template(report["template"]))
+    sections = {"proactive_disclosure", "requests", "review_and_litigation"}
+    grid, page = _extraction(report, sections), _extraction(report, sections)
+    rows = ["granted", "partially_granted", "denied_state_secret", "denied_prohibited_by_law"]
+    cols = COLS[:4]
+    rectangles = [(r1, r2, c1, c2) for (r1, r2), (c1, c2) in itertools.product(
+        itertools.combinations(rows, 2), itertools.combinations(cols, 2))
+        if report["requests"][r1][c2] and report["requests"][r2][c1]]
+    used: set = set()
+    for r1, r2, c1, c2 in rectangles:
+        cells = [(r1, c1, 1), (r2, c2, 1), (r1, c2, -1), (r2, c1, -1)]
+        if used & {(r, c) for r, c, _ in cells} or len(used) == 8:
+            continue
+        used |= {(r, c) for r, c, _ in cells}
+        for r, c, d in cells:
+            cell = ("requests", r, c)
+            page.values[cell] = replace(page.values[cell], value=page.values[cell].value + d, how="arithmetic")
+    assert len(used) == 8 and not violations(page.current_values(), eqs)
+    misread = ("requests", "carried_over", "natural_person")
+    grid.values[misread] = replace(grid.values[misread], value=grid.values[misread].value + 7)
+    assert len(violations(grid.current_values(), eqs)) == 2
+    _, taken = _by_section(grid, page, eqs)
+    assert "requests" not in taken

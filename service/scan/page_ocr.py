@@ -15,6 +15,7 @@ import numpy as np
 from models.ocr import OcrEngine, onnx_engine_params
 from service.scan.cells import looks_numeric
 from service.document import Box, Cell, Document, Line
+from service.values import is_number, is_numbers
 
 _CJK = r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef（）]"
 _CJK_GAP = re.compile(rf"(?<={_CJK}) +(?={_CJK})")
@@ -50,6 +51,82 @@ def group_rows(items: list[tuple], overlap: float = 0.5) -> list[list]:
             spans.append([y, y + h])
     order = sorted(range(len(rows)), key=lambda i: spans[i][0])
     return [sorted(rows[i], key=lambda b: b[0]) for i in order]
+
+
+NEAR_ROWS = 6  # rows above and below a row looked at for its table's places
+SPECK = 0.5  # of the row's median box height: a box neither as wide nor as tall is a speck
+ALIGNED = 0.4  # of the gap between a row's neighbouring numbers: how far off a number still sits under one
+
+
+def columns_under(rows: list[list]) -> list[list[tuple[int, int] | None]]:
+    """Per row of boxes, per box that is a number: (i, n), it sits at the i-th of the n places a row of its table
+    has for numbers, where that is known, else None. A row's places are its boxes right of its label (numbers, and
+    blots read where a number is printed); n is the most places two rows near it have. A row with fewer places
+    (detection missed a number) takes the places of such a row that its boxes sit under. Without them, a row's
+    missed numbers could be in any of its cells: a row of 4 numbers in 7 columns is 35 readings before any
+    recogniser alternative, and a fax's whole-page reading made models the solver's time limit cut off."""
+    places = [_places(row) for row in rows]
+    out: list[list[tuple[int, int] | None]] = [[None] * len(row) for row in rows]
+    for r, row in enumerate(rows):
+        mine = places[r]
+        if not mine:
+            continue
+        near = range(max(0, r - NEAR_ROWS), min(len(rows), r + NEAR_ROWS + 1))
+        counts = [len(places[q]) for q in near if len(places[q]) > 1]
+        # The most places two rows near it share: rows that lost a number are many on a fax, and a photo's doubled
+        # row reads nine numbers where the table has seven.
+        n = max((k for k in set(counts) if counts.count(k) > 1), default=0)
+        if n == len(mine):
+            at: tuple[int, ...] | None = tuple(range(n))
+        elif n > len(mine):
+            fuller = sorted((q for q in near if len(places[q]) == n), key=lambda q: abs(q - r))
+            at = next((a for q in fuller if (a := _under([row[i] for i in mine], [rows[q][i] for i in places[q]]))
+                       is not None), None)
+        else:
+            at = None
+        if at is not None:
+            for i, j in zip(mine, at):
+                if is_number(row[i][4]):
+                    out[r][i] = (j, n)
+    return out
+
+
+def _places(row: list) -> list[int]:
+    """The boxes of a row at places for numbers: every box right of its last label (numbers, and blots or junk read
+    where a number is printed: "a", "口", "J050"); none where a box holds several numbers (the places are then
+    unknown) or none is a number."""
+    labels = [i for i, b in enumerate(row) if _CJK_LABEL.search(b[4]) and not is_number(b[4])]
+    # A box far smaller than the row's characters is a speck or a stop: no place of its own.
+    line = float(np.median([b[3] for b in row]))
+    places = [i for i in range(labels[-1] + 1 if labels else 0, len(row)) if max(row[i][2:4]) >= SPECK * line]
+    if any(is_numbers(row[i][4]) for i in places) or not any(is_number(row[i][4]) for i in places):
+        return []
+    return places
+
+
+_CJK_LABEL = re.compile(rf"{_CJK}.*\S|\S.*{_CJK}")  # two characters or more, one of them Chinese
+
+
+def _under(boxes: list, fuller: list) -> tuple[int, ...] | None:
+    """The numbers of `fuller` that `boxes` sit under, one each in order, by left edges, centres or right edges
+    (numbers are printed left-aligned, centred or right-aligned), whichever lies closest; None where none fits."""
+    best = None
+    for edge in (0.0, 0.5, 1.0):
+        theirs = [b[0] + edge * b[2] for b in fuller]
+        reach = [ALIGNED * min(abs(theirs[j] - theirs[k]) for k in (j - 1, j + 1) if 0 <= k < len(theirs))
+                 for j in range(len(theirs))]
+        at, off = [], 0.0
+        for b in boxes:
+            x = b[0] + edge * b[2]
+            j = min(range(len(theirs)), key=lambda k: abs(theirs[k] - x))
+            if abs(theirs[j] - x) > reach[j] or (at and j <= at[-1]):
+                break
+            at.append(j)
+            off += abs(theirs[j] - x)
+        else:
+            if best is None or off < best[0]:
+                best = (off, tuple(at))
+    return None if best is None else best[1]
 
 
 # Detection on the page scaled to 1280 px at most (0.35 s instead of 0.85 s, the same lines found); a lower box
@@ -115,9 +192,10 @@ class PageOcrReader:
             if page.number not in table_pages:
                 lines += [line for line in scanned.lines if page_of(line) == page.number]
                 continue
-            for row in group_rows(self.boxes(page.image)):
-                cells = [Cell(text, Box(page.number, x, y, w, h), conf, alternatives=alts)
-                         for x, y, w, h, text, conf, alts in row if text]
+            rows = group_rows(self.boxes(page.image))
+            for row, under in zip(rows, columns_under(rows)):
+                cells = [Cell(text, Box(page.number, x, y, w, h), conf, alternatives=alts, under=at)
+                         for (x, y, w, h, text, conf, alts), at in zip(row, under) if text]
                 if cells:
                     lines.append(Line(cells, table=None if len(cells) == 1 else 0))
         return Document(source=scanned.source, kind=scanned.kind, lines=lines, pages=scanned.pages, method="ocr",
