@@ -39,8 +39,8 @@ class Cell:
     alternatives: list[tuple[str, float]] = field(default_factory=list)
     # A number another reading of the same page (a whole-page OCR second look) read in this cell, where it differs.
     other: str | None = None
-    # Whole-page OCR: (i, n), the number printed under the i-th of the n numbers of a fuller row nearby (the cells
-    # a row's missed numbers leave are then known, not anywhere in the row).
+    # Whole-page OCR: (i, n), the number printed at the i-th of the n places its table's rows have for numbers
+    # (service.scan.page_ocr.columns_under): the cells a row's missed numbers leave are then known.
     under: tuple[int, int] | None = None
 
 

@@ -329,7 +329,7 @@ def _section_costs(ex: Extraction, eqs) -> dict[str, int]:
         elif ex.values[c].how == "arithmetic":
             costs[c[0]] += DERIVED
     for eq in eqs:
-        if any(ex.value(*c) is None or ex.values[c].how == "arithmetic" for c in eq.cells):
+        if _unread(ex, eq.cells):
             costs[eq.cells[0][0]] += UNCHECKED
     return costs
 

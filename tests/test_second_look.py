@@ -268,6 +268,7 @@ def test_a_row_with_known_places_is_read_with_its_lost_cells_there_only():
         return Token("number", text, Cell(text, under=under), 0)
 
     printed = [("12", 0), ("3", 1), ("0", 2), ("1", 4), ("0", 5), ("16", 6)]
+
     def gaps(tokens):  # the readings with a lost cell (the others cut the two-digit numbers)
         return [[p.kind for p in o.pieces] for o in _fitted(tokens, 7, ()) if any(p.kind == "gap" for p in o.pieces)]
 
