@@ -398,7 +398,7 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
         first = dict(values)
         likeliest = {c: ({first[c], *ambiguous[c]} - {values[c]}) for c in _by_prior(base, model, prior, values, ambiguous)}
         ambiguous = {c: v for c, v in ambiguous.items() if c not in likeliest}
-    _write(ex, eqs, spans, chosen, piece_of, values, ambiguous, prose, likeliest, unproven)
+    _write(ex, eqs, spans, chosen, piece_of, values, ambiguous, prose, likeliest, unproven, model.ruled)
     _write_merged(ex, model, values, ambiguous)
     # Comparable between two readings of one document (the scan's second look): numbers left out are not counted,
     # a whole-page reading holds more of them (prose) without being worse.
@@ -483,7 +483,7 @@ def _settle(base: cp_model.CpModel, model: _Model, solver, values: dict, ambiguo
 
 
 def _write(ex: Extraction, eqs: list[Equation], spans, chosen, piece_of, values, ambiguous, prose, likeliest,
-           unproven: set):
+           unproven: set, ruled: set):
     template = ex.template
     for span, o in zip(spans, chosen):
         numbers = " ".join(t.text for t in span.tokens)[:60]
@@ -502,6 +502,12 @@ def _write(ex: Extraction, eqs: list[Equation], spans, chosen, piece_of, values,
         mark = UNPROVEN if cell in unproven else 1.0
         conf = (tok.cell.confidence if tok else 0.9) * span.confidence * mark
         value = _unscale(template, cell, values[cell])
+        if p.free and cell not in ruled and not (p.kind == "blank" and value == 0):
+            # No rule values this cell: any value fits. Probing says so where the solver's time allows; an unproven
+            # solution held an arbitrary one (a fax's blotted 变化情况 cell came out as the solver's bound, -10^9).
+            ex.values[cell] = Reading(None, raw, box, 0.0, "arithmetic",
+                                      "unreadable, and in no rule of the template that could give its value; left null")
+            continue
         if cell in ambiguous:
             options = sorted({value, *(_unscale(template, cell, v) for v in ambiguous[cell] if v is not None)})
             shown = ", ".join(f"{v:g}" for v in options[:4]) + (", ..." if len(options) > 4 else "")

@@ -269,6 +269,33 @@ def test_a_scanned_number_misread_as_text_is_valued_by_the_arithmetic_and_parts_
         assert ex.values[("requests", "granted", col)].value == v
 
 
+@pytest.mark.parametrize("proven", [True, False])
+def test_an_unreadable_cell_in_no_rule_is_null_even_when_the_solver_runs_out_of_time(monkeypatch, proven):
+    """A blotted cell that no rule of the template involves (section 二's counts) could hold any value. Where the
+    solver's time ends before its reading is proven, probing for other values is skipped: the value it held then
+    was arbitrary (seen on a fax: -10^9, the solver's bound). Either way it is null."""
+    import service.decode as decoder
+
+    if not proven:
+        monkeypatch.setattr(decoder, "_proven", lambda solver: False)
+    report = balanced(consistent_report(seed=5))
+    report["proactive_disclosure"]["regulations"] = {"issued": 3, "repealed": 1, "in_force": 24}
+    doc = read_text(Source("scan.txt", render(report, "tabs").encode("utf-8"), "text"))
+    doc.method = "ocr"
+    _scanned(doc)
+    label = get_template(T2021).sections["proactive_disclosure"].row("regulations").label
+    line = next(ln for ln in doc.lines if any(c.text == label for c in ln.cells))
+    assert [c.text for c in line.cells[-3:]] == ["3", "1", "24"]
+    line.cells[-2].text = "章"
+    ex = decoded_doc(doc)
+    reading = ex.values[("proactive_disclosure", "regulations", "repealed")]
+    assert (reading.value, reading.raw) == (None, "章")
+    assert "no rule" in reading.note
+    assert ex.value("proactive_disclosure", "regulations", "in_force") == 24
+    # The cells a rule does value are still valued (the numbers read beside it stay as read).
+    assert ex.value("requests", "granted", "total") == report["requests"]["granted"]["total"]
+
+
 def test_a_longer_text_after_numbers_stays_a_label():
     report = balanced(consistent_report(seed=11))
     doc = _scanned(_ocr_doc(report, "granted", "commercial_enterprise", "其他处理情况", []))
