@@ -20,6 +20,7 @@ import unicodedata
 from service.cpsat import cp_model
 
 from service.assemble import LABEL_COST, Extraction, Place, Reading, RowEvidence, Span
+from service.first_reading import first_reading
 from service.readings import UPPER, Option, forced_spans, options_of
 from service.template import MergedRow, Template
 from service.validate import Equation, equations, flat
@@ -82,14 +83,12 @@ class _Model:
         valued: dict[tuple, list] = {}  # cell -> literals of the options that put a value there (not "n/a")
         sure: set = set()  # cells every reading of some span fills with a value
         putting: dict[tuple, list] = {}  # (cell, value or "blank") -> literals of the options that put it there
+        barred: set[tuple[int, int]] = set()  # (span, reading) that a bound rules out
         for k, (s, opts) in enumerate(zip(spans, self.options)):
             lits = [m.new_bool_var(f"s{k}o{j}") for j in range(len(opts))]
             self.choice.append(lits)
             m.add_exactly_one(lits)
-            cheapest = min(range(len(opts)), key=lambda j: opts[j].cost)
-            for j, lit in enumerate(lits):  # a first solution to start from: the plainest readings
-                m.add_hint(lit, j == cheapest)
-            for lit, o in zip(lits, opts):
+            for j, (lit, o) in enumerate(zip(lits, opts)):
                 if o.cost:
                     self.terms.append(o.cost * lit)
                 if o.place is None:
@@ -112,6 +111,7 @@ class _Model:
                             putting.setdefault((cell, value), []).append(lit)
                         else:  # beyond any count in the document: not a reading
                             m.add_bool_or([lit.Not()])
+                            barred.add((k, j))
             if len(s.candidates()) == 1 and all(o.place for o in opts):
                 for i, slot in enumerate(s.slots):
                     if all(o.pieces[i].kind != "na" for o in opts):
@@ -128,6 +128,9 @@ class _Model:
                 self.terms.append(BLANK_NONZERO * nonzero)
             else:
                 m.add(self.vars[cell] == what).only_enforce_if(here)
+        for k, j in enumerate(first_reading(template, spans, self.options, eqs, barred)):
+            for i, lit in enumerate(self.choice[k]):  # a first solution to start from
+                m.add_hint(lit, i == j)
         self._keep_order(spans)
         self.within: dict[tuple, tuple] = {}  # a row's cell under a merged row -> the merged row's cell
         for section, group in _merged_in(template, self.vars):
@@ -199,16 +202,25 @@ class _Model:
                 here[r] = m.new_bool_var("")
                 m.add(here[r] == sum(ls))
             at_row.append(here)
-        for i in range(len(spans)):
-            if spans[i].group is None:
+        # Each span of a group placed below the lowest row its group has filled so far, a span left out between
+        # them included (pairs of neighbours alone let the rows around a left-out span go out of order).
+        reach: dict[tuple, cp_model.IntVar] = {}  # group -> the lowest row filled so far (-1: none)
+        for s, here in zip(spans, at_row):
+            if s.group is None or not here:
                 continue
-            j = next((j for j in range(i + 1, len(spans)) if spans[j].group == spans[i].group), None)
-            if j is None:
-                continue
-            for r1, a in at_row[i].items():
-                for r2, b in at_row[j].items():
-                    if r1 >= r2:
-                        m.add_bool_or([a.Not(), b.Not()])
+            top = max(here)
+            at = m.new_int_var(-1, top, "")
+            m.add(at == sum((r + 1) * b for r, b in here.items()) - 1)
+            placed = m.new_bool_var("")
+            m.add(placed == sum(here.values()))
+            if s.group in reach:
+                before = reach[s.group]
+                m.add(at > before).only_enforce_if(placed)
+                after = m.new_int_var(-1, max(top, before.proto.domain[-1]), "")
+                m.add_max_equality(after, [before, at])
+                reach[s.group] = after
+            else:
+                reach[s.group] = at
 
     def _var(self, cell, bound: int):
         if cell not in self.vars:
@@ -235,10 +247,16 @@ def _solve(model: cp_model.CpModel, seconds: float = SOLVE_SECONDS, prove: bool 
     symmetry detection and the LP cost more than they save; measured on synth-formats: median solve time down by a
     third); where that finds no proven optimum and `prove` asks for one, the full LP relaxation, whose bound proves
     what the search alone did not in 60 s on a scan's largest models."""
+    found = (cp_model.OPTIMAL, cp_model.FEASIBLE)
     solver, status = _run(model, min(seconds, QUICK_SECONDS), quick=True)
     if prove and status not in (cp_model.OPTIMAL, cp_model.INFEASIBLE, cp_model.MODEL_INVALID):
+        quick = solver if status in found else None
         solver, status = _run(model, seconds, quick=False)
-    return solver if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+        if status not in found or (quick is not None and status != cp_model.OPTIMAL
+                                   and quick.objective_value < solver.objective_value):
+            # The LP's search can end with nothing, or worse, where the quick one found a solution.
+            return quick
+    return solver if status in found else None
 
 
 def _proven(solver) -> bool:
