@@ -36,9 +36,9 @@ QUICK_SECONDS = 0.5  # the search without the LP relaxation, before the LP is tr
 # A probe needs any solution that differs, not the one that differs most: the most it finds in this time. A probe
 # that finds none in it counts as none (on a scan's largest models the search for one can outlast any budget).
 PROBE_SECONDS = 0.5
-# After an unproven search, the neighbourhood search's time (synth faxes: 3893 -> 3937 fields at 2 s, 5-10% more
-# time on them; the models proven in time never get here).
-WINDOW_SECONDS = 2.0
+# After an unproven search, the neighbourhood search's time (synth faxes: 3893 -> 3937 fields at 2 s, 3979 at 4 s,
+# each about 5% more time on them; the models proven in time never get here).
+WINDOW_SECONDS = 4.0
 UNPROVEN = 0.7  # confidence kept by a choice among readings that the solver's time limit left unproven
 PRIOR_SCALE = 100  # the value prior's nats, as integers for the solver
 PRIOR_MARGIN = 3.0  # nats: a reading the prior decides is twenty times likelier than any other reading of its cells
