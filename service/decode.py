@@ -20,7 +20,7 @@ import unicodedata
 from service.cpsat import cp_model
 
 from service.assemble import LABEL_COST, Extraction, Place, Reading, RowEvidence, Span
-from service.first_reading import first_reading
+from service.first_reading import first_reading, row_order
 from service.neighbourhoods import improve
 from service.readings import UPPER, Option, forced_spans, options_of
 from service.template import MergedRow, Template
@@ -132,7 +132,7 @@ class _Model:
                 self.terms.append(BLANK_NONZERO * nonzero)
             else:
                 m.add(self.vars[cell] == what).only_enforce_if(here)
-        for k, j in enumerate(first_reading(template, spans, self.options, eqs, barred)):
+        for k, j in enumerate(first_reading(template, spans, self.options, eqs, barred, RULE, UNFILLED)):
             for i, lit in enumerate(self.choice[k]):  # a first solution to start from
                 m.add_hint(lit, i == j)
         self._keep_order(spans)
@@ -194,13 +194,10 @@ class _Model:
         for s, opts, lits in zip(spans, self.options, self.choice):
             rows: dict[int, list] = {}
             if s.group is not None:
-                section = self.template.sections[s.section]
-                keys = section.row_keys()
-                first = {g.key: g.rows[0] for g in section.merged}
+                order = row_order(self.template, s.section)
                 for o, lit in zip(opts, lits):
                     if o.place:
-                        row = o.place.slots[0][0]
-                        rows.setdefault(keys.index(first.get(row, row)), []).append(lit)
+                        rows.setdefault(order[o.place.slots[0][0]], []).append(lit)
             here = {}
             for r, ls in rows.items():
                 here[r] = m.new_bool_var("")
@@ -397,8 +394,8 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
     if solver is not None and not proven:
         # The search ended unproven: windows of spans re-solved one after another (service/neighbourhoods.py).
         sections = [s.section if len(opts) > 1 else None for s, opts in zip(spans, model.options)]
-        solver, _ = improve(model.model, model.choice, sections, model.cost, solver, WINDOW_SECONDS * effort,
-                            _window_run)
+        solver = improve(model.model, model.choice, sections, model.cost, solver, WINDOW_SECONDS * effort,
+                         _window_run)
     if solver is None:
         ex.warnings.append("the decoder found no reading within its time limit")
         ex.cost = float("inf")  # no reading: never the better of two (a second look must not win by having none)

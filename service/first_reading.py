@@ -12,8 +12,14 @@ from service.readings import Option
 from service.template import Template
 from service.validate import Equation
 
-RULE = 1000  # a rule inside the row that the reading breaks (as the decoder's RULE)
-UNFILLED = 300  # per cell of a template row passed over between two placed spans (as the decoder's UNFILLED)
+
+def row_order(template: Template, section: str) -> dict[str, int]:
+    """Each row key's place in the section's printed order; a merged row (（六）其他处理 printed as one) at its first
+    row's place."""
+    rows = template.sections[section]
+    order = {key: i for i, key in enumerate(rows.row_keys())}
+    order.update({g.key: order[g.rows[0]] for g in rows.merged})
+    return order
 
 
 def _row_rules(eqs: list[Equation]) -> dict[tuple[str, str], list[Equation]]:
@@ -26,8 +32,8 @@ def _row_rules(eqs: list[Equation]) -> dict[tuple[str, str], list[Equation]]:
     return out
 
 
-def _cost(section: str, option: Option, rules: dict) -> int:
-    """The reading's own cost, and RULE for each rule inside its row that its numbers break (a cell the rules value
+def _cost(section: str, option: Option, rules: dict, rule: int) -> int:
+    """The reading's own cost, and `rule` for each rule inside its row that its numbers break (a cell the rules value
     breaks none)."""
     if option.place is None:
         return option.cost
@@ -38,15 +44,16 @@ def _cost(section: str, option: Option, rules: dict) -> int:
         if all(c in values and values[c] is not None for c in eq.cells):
             if abs(sum(values[c] for c in eq.left) - sum(values[c] for c in eq.right)) > 1e-6:
                 broken += 1
-    return option.cost + RULE * broken
+    return option.cost + rule * broken
 
 
 def first_reading(template: Template, spans: list, options: list[list[Option]], eqs: list[Equation],
-                  barred: set[tuple[int, int]]) -> list[int]:
+                  barred: set[tuple[int, int]], rule: int, unfilled: int) -> list[int]:
     """The index of one reading per span: the cheapest for a span with its row, and for each group of spans placed
-    by the printed order the cheapest readings whose rows rise with it. `barred`: (span, reading) pairs ruled out."""
+    by the printed order the cheapest readings whose rows rise with it. `barred`: (span, reading) pairs ruled out;
+    `rule`, `unfilled`: the decoder's costs of a broken rule and of a cell left unfilled."""
     rules = _row_rules(eqs)
-    costs = [[None if (k, j) in barred else _cost(s.section, o, rules) for j, o in enumerate(opts)]
+    costs = [[None if (k, j) in barred else _cost(s.section, o, rules, rule) for j, o in enumerate(opts)]
              for k, (s, opts) in enumerate(zip(spans, options))]
     chosen = [min((j for j, c in enumerate(cs) if c is not None), key=lambda j: cs[j], default=0) for cs in costs]
     taken: set[tuple[str, str]] = set()  # rows the spans placed by their labels fill
@@ -59,20 +66,18 @@ def first_reading(template: Template, spans: list, options: list[list[Option]], 
             groups.setdefault(s.group, []).append(k)
     for members in groups.values():
         section = spans[members[0]].section
-        keys = template.sections[section].row_keys()
-        first = {g.key: g.rows[0] for g in template.sections[section].merged}
         rows = template.sections[section].rows
-        gap = [0 if (section, r) in taken else UNFILLED * len(rows[i].columns) for i, r in enumerate(keys)]
-        for k, j in zip(members, _along(members, options, costs, keys, first, gap)):
+        gap = [0 if (section, r.key) in taken else unfilled * len(r.columns) for r in rows]
+        for k, j in zip(members, _along(members, options, costs, row_order(template, section), gap)):
             chosen[k] = j
     return chosen
 
 
-def _along(members: list[int], options, costs, keys: list[str], first: dict, gap: list[int]) -> list[int]:
+def _along(members: list[int], options, costs, order: dict[str, int], gap: list[int]) -> list[int]:
     """Dynamic programming over the group's spans in printed order: state = the last template row filled (-1: none
     yet). Each span takes a reading on a later row no label took (gap > 0), or a reading that leaves it out; each
     row passed over costs its gap."""
-    n_rows = len(keys)
+    n_rows = len(gap)
     INF = float("inf")
     best = {-1: 0.0}  # last row -> least cost so far
     back: list[dict[int, tuple[int, int]]] = []  # per span: new last row -> (previous last row, reading)
@@ -87,8 +92,7 @@ def _along(members: list[int], options, costs, keys: list[str], first: dict, gap
                     if total + c < nxt.get(last, INF):
                         nxt[last], how[last] = total + c, (last, j)
                 continue
-            row = o.place.slots[0][0]
-            r = keys.index(first.get(row, row))
+            r = order[o.place.slots[0][0]]
             if not gap[r]:
                 continue
             for last, total in best.items():

@@ -33,11 +33,11 @@ def windows(sections: list[str | None]) -> list[list[int]]:
 
 
 def improve(model: cp_model.CpModel, choice: list[list], sections: list[str | None], cost, solver, budget: float,
-            run) -> tuple:
-    """(solver, improved): the best solution found by re-solving windows of spans around `solver`'s. `choice`: each
-    span's reading literals; `run(model, share)` -> (solver, status, seconds spent), each window given `share` of
-    the `budget` (seconds) and the windows tried until the budget is spent."""
-    best, improved, spent = solver, False, 0.0
+            run):
+    """The best solution found by re-solving windows of spans around `solver`'s (`solver` itself where none is
+    better). `choice`: each span's reading literals; `run(model, share)` -> (solver, status, seconds spent), each
+    window given `share` of the `budget` (seconds) and the windows tried until the budget is spent."""
+    best, spent = solver, 0.0
     for window in windows(sections):
         if spent >= budget:
             break
@@ -56,5 +56,5 @@ def improve(model: cp_model.CpModel, choice: list[list], sections: list[str | No
         s, status, seconds = run(sub, budget / 8)
         spent += seconds
         if status in FOUND:
-            best, improved = s, True
-    return best, improved
+            best = s
+    return best

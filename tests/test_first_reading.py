@@ -42,7 +42,7 @@ def test_rows_with_unreadable_labels_start_on_the_rows_of_their_printed_order():
     assert len(ordered) == len(UNREADABLE) and all(len(spans[k].candidates()) > 1 for k in ordered)
     cheapest = [min(range(len(model.options[k])), key=lambda j: model.options[k][j].cost) for k in ordered]
     assert len({model.options[k][j].place.slots[0][0] for k, j in zip(ordered, cheapest)}) < len(UNREADABLE)
-    hint = first_reading(template, spans, model.options, eqs, set())
+    hint = first_reading(template, spans, model.options, eqs, set(), decoder.RULE, decoder.UNFILLED)
     rows = [model.options[k][hint[k]].place.slots[0][0] for k in ordered]
     assert rows == UNREADABLE
     values = [[p.value for p in model.options[k][hint[k]].pieces] for k in ordered]
@@ -54,7 +54,7 @@ def test_two_runs_of_unreadable_rows_around_a_row_read_by_its_label_keep_their_r
     report = balanced(consistent_report(seed=22))
     blotted = UNREADABLE[:3] + UNREADABLE[4:]
     template, spans, model, eqs = _model(report, blotted)
-    hint = first_reading(template, spans, model.options, eqs, set())
+    hint = first_reading(template, spans, model.options, eqs, set(), decoder.RULE, decoder.UNFILLED)
     placed = [model.options[k][hint[k]].place for k, s in enumerate(spans) if s.group is not None]
     assert [p.slots[0][0] for p in placed] == blotted
 
