@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from eval.sets import REAL
 from service.assemble import Assembler
 from service.decode import decode
 from service.document import Box, Cell, Document, Line, Source
@@ -159,7 +160,7 @@ def test_a_scan_from_another_renderer_keeps_every_column():
 
 
 
-REAL_PDF = Path("/work/shared/real/js_huaian_szf_2024.pdf")
+REAL_PDF = REAL / "js_huaian_szf_2024.pdf"  # ../shared/real, or $NIANBAO_REAL
 
 
 @pytest.mark.skipif(not REAL_PDF.exists(), reason="needs ../shared/real")
