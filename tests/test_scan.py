@@ -226,3 +226,16 @@ def test_upside_down_pdf_scan_and_table_continued_on_next_page(reader):
     truth = {(c.row + first.rows, c.col): c.text for c in second.cells if c.numeric}
     read = {(c.row, c.col): c.text for c in page2}
     assert sum(read.get(k) == v for k, v in truth.items()) >= 0.95 * len(truth)
+
+
+def test_rows_running_past_the_frame_add_no_column():
+    # A bent sheet's frame, straightened, leaves its row rules running a few px past the column rule that is its
+    # frame now: no cell fits there, so the rows' ends are no frame of an empty column.
+    page = make_page(seed=1)
+    gray = gray_of(page).copy()
+    (clean,) = grids_of(gray)
+    left = int(round(clean.cols[0]))
+    for y in clean.rows:
+        gray[int(round(y)) - 1:int(round(y)) + 1, left - 14:left] = 0
+    (doubled,) = grids_of(gray)
+    assert (doubled.n_rows, doubled.n_cols) == (clean.n_rows, clean.n_cols)

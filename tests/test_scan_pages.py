@@ -176,3 +176,4 @@ def test_a_faint_photo_is_deepened_until_its_rules_are_found(tmp_path, monkeypat
     assert (16, 10) in [(g.n_rows, g.n_cols) for g in grids_of(straighten(gray, 4, 150).gray)]
     monkeypatch.setattr(raster, "deepen", lambda g: g)
     assert (16, 10) not in [(g.n_rows, g.n_cols) for g in grids_of(straighten(gray, 4, 150).gray)]
+

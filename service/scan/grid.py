@@ -634,17 +634,20 @@ def grid_in_region(rulings: Rulings, region: tuple[int, int, int, int], dpi: flo
     if len(cols) >= 3:  # (with no column rules inside, rows under a merged label start further right: keep them)
         hsegs = [s for s in hsegs if _spans(s, sorted({*cols, *stops}), reach)] or hsegs
     rows = _cluster([(p, e - s) for p, s, e, _ in hsegs], tol, gap)
-    # A table always has its outer frame; when the scan lost an edge, the extent of the other lines stands in.
+    # A table always has its outer frame; when the scan lost an edge, the extent of the other lines stands in. Not
+    # within a line of text of the outermost rule found: no cell fits there, the rule is the frame (a bent sheet's
+    # frame, straightened, leaves two rules a few px apart, and the rows' ends reach the outer one).
     if hsegs and vsegs:
         top, bottom = min(s[1] for s in vsegs), max(s[2] for s in vsegs)
         left, right = min(s[1] for s in hsegs), max(s[2] for s in hsegs)
-        if not rows or rows[0] - top > tol * 2:
+        edge = max(tol * 2, gap)
+        if not rows or rows[0] - top > edge:
             rows.insert(0, float(top))
-        if rows[-1] < bottom - tol * 2:
+        if rows[-1] < bottom - edge:
             rows.append(float(bottom))
-        if not cols or cols[0] - left > tol * 2:
+        if not cols or cols[0] - left > edge:
             cols.insert(0, float(left))
-        if cols[-1] < right - tol * 2:
+        if cols[-1] < right - edge:
             cols.append(float(right))
     if text is not None and rows and cols and (rulings.streaks[0] or rulings.streaks[1]):
         # A streak that slipped through between the text of every row (or column) splits off a band holding none.
