@@ -7,15 +7,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
-from eval.sets import REAL
 from service.assemble import Assembler
 from service.decode import decode
 from service.document import Box, Cell, Document, Line, Source
 from service.labels import FuzzyLabelMatcher
 from service.scan.grid import find_rulings
-from service.scan import raster
 from service.scan.raster import binarize, is_sideways, load_pages, straighten
 from service.template import get_template
 from tests.test_scan import grids_of, gray_of, spans
@@ -157,23 +154,3 @@ def test_a_scan_from_another_renderer_keeps_every_column():
     result = Pipeline(PipelineOptions(classifier="fuzzy")).run(load_source(buf.getvalue(), name="page.png"))
     assert result.requests["new"] == report["requests"]["new"]
     assert result.requests["granted"] == report["requests"]["granted"]
-
-
-
-REAL_PDF = REAL / "js_huaian_szf_2024.pdf"  # ../shared/real, or $NIANBAO_REAL
-
-
-@pytest.mark.skipif(not REAL_PDF.exists(), reason="needs ../shared/real")
-def test_a_faint_photo_is_deepened_until_its_rules_are_found(tmp_path, monkeypatch):
-    # A real layout photographed overexposed (the factory's third heavy scan of seed 3131: the phone profile at 200
-    # DPI): the light font's ink lies some 45 grey levels under the paper, and the page-wide level kept only bits
-    # of its column rules. Deepened, the requests table is found whole: 16 rows of 3 label and 7 value columns.
-    subprocess.run([sys.executable, "-m", "training.synth", "scan", str(REAL_PDF), "--truth",
-                    str(REAL_PDF.with_suffix(".truth.json")), "--levels", "heavy", "--copies", "3", "--seed", "3131",
-                    "--out", str(tmp_path), "--quiet"], check=True, cwd=ROOT, capture_output=True)
-    pdf = next(tmp_path.glob("heavy/*-3.pdf")).read_bytes()
-    gray, _ = load_pages(Source("x.pdf", pdf, "pdf"), 150, 60)[3]
-    assert (16, 10) in [(g.n_rows, g.n_cols) for g in grids_of(straighten(gray, 4, 150).gray)]
-    monkeypatch.setattr(raster, "deepen", lambda g: g)
-    assert (16, 10) not in [(g.n_rows, g.n_cols) for g in grids_of(straighten(gray, 4, 150).gray)]
-

@@ -387,9 +387,9 @@ FAINT_PAGE = 100  # grey levels between a page's darkest ink and its paper below
 
 
 def deepen(gray: np.ndarray) -> np.ndarray:
-    """A faint page (an overexposed photo of a light font: ink 40 levels under the paper) with its darkest ink
-    made black, the paper kept: the page-wide binarisation and the cells' own ink tests then see its rules and
-    digits as they see a plain scan's."""
+    """A faint page (an overexposed photo of a light font: ink 40 levels under the paper) with its ink's depth under
+    the paper multiplied, at most DEEPEN_MAX times, the paper kept: the page-wide binarisation and the cells' own
+    ink tests then see its rules and digits as they see a plain scan's."""
     ink, paper = (float(v) for v in np.percentile(gray[::2, ::2], (0.5, 90)))
     if paper - ink >= FAINT_PAGE or paper - ink < 10:
         return gray
