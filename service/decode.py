@@ -586,6 +586,9 @@ def _write_merged(ex: Extraction, model: _Model, values: dict, ambiguous: dict):
         sums = {c: ex.values.pop((section, group.key, c)) for c in template.sections[section].columns
                 if (section, group.key, c) in ex.values}
         printed = ", ".join(f"{c} {r.value:g}" for c, r in sums.items() if r.value is not None)
+        unsure = [c for c, r in sums.items() if r.value is None]
+        if unsure:
+            printed += ("; " if printed else "") + f"{', '.join(unsure)} not read for sure"
         cells = [(section, r, c) for r in group.rows for c in sums
                  if (section, r, c) in model.within and (section, r, c) not in ex.values]
         known = [c for c in cells if c not in ambiguous]
@@ -609,13 +612,15 @@ def _name_ties(ex: Extraction, piece_of: dict, ambiguous: dict, likeliest: dict)
     """One finding per span of ties: the cells left null with what they could be, and the cells the value prior
     chose with what else they could have been."""
     template = ex.template
+    order = {c: i for i, c in enumerate(template.cells())}
     for cells, rule in ((likeliest, "decode.likeliest"), (ambiguous, "decode.ambiguous")):
         by_span: dict[int, list] = {}
         for cell in cells:
-            if cell in piece_of:  # cells under a merged row have their own finding
+            # A merged row's sums and the cells under it have their own finding (_write_merged)
+            if cell in piece_of and cell in order:
                 by_span.setdefault(id(piece_of[cell][1]), []).append(cell)
         for group in by_span.values():
-            group.sort(key=lambda c: template.cells().index(c))
+            group.sort(key=order.__getitem__)
             raw = " ".join(dict.fromkeys(piece_of[c][0].token.text for c in group if piece_of[c][0].token))
             if rule == "decode.ambiguous":
                 shown = "; ".join(f"{flat(c)}: {ex.values[c].note.removeprefix('could be ').removesuffix('; left null')}"

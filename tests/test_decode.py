@@ -596,6 +596,38 @@ def test_a_merged_other_row_on_a_2021_table_is_their_sum_and_decides_only_what_i
     assert result.provenance["requests.other_other.research_institution"].how == "arithmetic"
 
 
+def test_a_merged_rows_sum_left_open_is_named_in_its_own_finding_not_among_the_ties():
+    """A merged row's printed sum that the arithmetic leaves open (a fax's blurred （六）其他处理 row) is no cell of the
+    template: the ties' findings name the template's cells only, and the merged row's finding says which sum was not
+    read for sure (the ties' finding sorted it by the template's cells and crashed the extraction)."""
+    from types import SimpleNamespace
+
+    from service.assemble import Extraction, Reading, Span
+    from service.decode import _name_ties, _write_merged
+    from service.readings import Piece
+    from service.values import Token
+
+    template = get_template(T2021)
+    group = template.sections["requests"].merged[0]
+    merged = ("requests", group.key, "commercial_enterprise")
+    plain = ("requests", "granted", "natural_person")
+    span = Span("requests", [(group.key, c) for c in COLS], [])
+    tok = Token("number", "8", Cell("8", confidence=0.6), 0)
+    ex = Extraction(template, values={
+        merged: Reading(None, "8", None, 0.0, "arithmetic", "could be 3, 8; left null"),
+        ("requests", group.key, "natural_person"): Reading(4, "4"),
+        plain: Reading(None, "8", None, 0.0, "arithmetic", "could be 3, 8; left null")})
+    piece_of = {merged: (Piece("doubt", None, tok), span, None), plain: (Piece("doubt", None, tok), span, None)}
+    ambiguous = {merged: {3, 8}, plain: {3, 8}}
+    _name_ties(ex, piece_of, ambiguous, {})
+    ties = [f for f in ex.issues if f["rule"] == "decode.ambiguous"]
+    assert [f["cells"] for f in ties] == [["requests.granted.natural_person"]]
+    _write_merged(ex, SimpleNamespace(within=set()), {}, ambiguous)
+    finding = next(f for f in ex.issues if f["rule"] == "decode.merged_rows")
+    assert "natural_person 4" in finding["message"] and "commercial_enterprise not read for sure" in finding["message"]
+    assert not any(row == group.key for _, row, _ in ex.values)
+
+
 def test_a_reading_the_decoder_found_no_solution_for_never_wins_the_comparison(monkeypatch):
     # The solver's limit is wall-clock time: on a loaded machine a whole-page second reading can run out of it.
     # Unsolved, it has no values; it must not count as the cheaper reading (it replaced a full one with nothing).
