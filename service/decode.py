@@ -627,14 +627,18 @@ def _name_ties(ex: Extraction, piece_of: dict, ambiguous: dict, likeliest: dict)
                                   for c in group)
                 message = f"'{raw}' can be read several ways that fit the arithmetic equally well ({shown}); left null"
             else:
-                shown = "; ".join(f"{flat(c)} = {ex.values[c].value:g} (else "
-                                  + ", ".join("no value" if v is None else f"{_unscale(template, c, v):g}"
+                shown = "; ".join(f"{flat(c)} = {_shown(ex.values[c].value)} (else "
+                                  + ", ".join(_shown(None if v is None else _unscale(template, c, v))
                                               for v in sorted(cells[c], key=lambda v: (v is None, v or 0)))[:80]
                                   + ")" for c in group)
                 message = (f"'{raw}' can be read several ways that fit the arithmetic equally well; the likeliest "
                            f"values for these columns were kept: {shown}")
             ex.issues.append({"rule": rule, "message": message, "cells": [flat(c) for c in group],
                               "severity": "warning" if rule == "decode.ambiguous" else "info"})
+
+
+def _shown(value: float | int | None) -> str:
+    return "no value" if value is None else f"{value:g}"  # the prior may favour leaving a cell unfilled
 
 
 def _repair(cell, tok: Token, value, eqs: list[Equation], reason: str) -> dict:

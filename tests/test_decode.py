@@ -628,6 +628,26 @@ def test_a_merged_rows_sum_left_open_is_named_in_its_own_finding_not_among_the_t
     assert not any(row == group.key for _, row, _ in ex.values)
 
 
+def test_a_tie_the_prior_settles_by_leaving_a_cell_unfilled_is_reported_as_no_value():
+    """The value prior may favour the solution where a cell stays unfilled: its finding says "no value" (formatting
+    the missing value as a number crashed a factory fax's second look)."""
+    from service.assemble import Extraction, Reading, Span
+    from service.decode import _name_ties
+    from service.readings import Piece
+    from service.values import Token
+
+    template = get_template(T2021)
+    cell, other = ("requests", "granted", "natural_person"), ("requests", "granted", "commercial_enterprise")
+    span = Span("requests", [("granted", c) for c in COLS], [])
+    tok = Token("number", "15", Cell("15", confidence=0.6), 0)
+    ex = Extraction(template, values={cell: Reading(None, "15", None, 0.5, "prior"), other: Reading(5, "15")})
+    piece_of = {cell: (Piece("doubt", None, tok), span, None), other: (Piece("split", 5, tok), span, None)}
+    _name_ties(ex, piece_of, {}, {cell: {1, 15}, other: {None}})
+    finding = next(f for f in ex.issues if f["rule"] == "decode.likeliest")
+    assert "requests.granted.natural_person = no value (else 1, 15)" in finding["message"]
+    assert "requests.granted.commercial_enterprise = 5 (else no value)" in finding["message"]
+
+
 def test_a_reading_the_decoder_found_no_solution_for_never_wins_the_comparison(monkeypatch):
     # The solver's limit is wall-clock time: on a loaded machine a whole-page second reading can run out of it.
     # Unsolved, it has no values; it must not count as the cheaper reading (it replaced a full one with nothing).
