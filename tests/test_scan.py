@@ -239,3 +239,20 @@ def test_rows_running_past_the_frame_add_no_column():
         gray[int(round(y)) - 1:int(round(y)) + 1, left - 14:left] = 0
     (doubled,) = grids_of(gray)
     assert (doubled.n_rows, doubled.n_cols) == (clean.n_rows, clean.n_cols)
+
+
+def test_a_streak_laid_over_a_column_rule_leaves_the_rule():
+    # A dirty drum's streak down the whole page that lands on a column rule makes one stroke with it, thicker than
+    # the page's rules and meeting no rule at its ends: it was taken for a bar of characters run together and
+    # dropped whole, rule and all (real-layout drum scan: two columns of the requests table read as one). It crosses
+    # every row rule of the table: the part between the frame's rules stays.
+    page = make_page(seed=1)
+    gray = gray_of(page).copy()
+    (clean,) = grids_of(gray)
+    x = int(round(clean.cols[len(clean.cols) // 2]))
+    gray[5:-5, x - 1:x + 4] = np.minimum(gray[5:-5, x - 1:x + 4], 70)
+    rulings = find_rulings(binarize(gray), 150)
+    top, bottom = int(clean.rows[0]), int(clean.rows[-1])
+    assert (rulings.vertical[top:bottom, x - 2:x + 6] > 0).any(axis=1).mean() > 0.9
+    assert not (rulings.vertical[:top - 40, x - 2:x + 6] > 0).any()  # the streak above the table goes
+    assert [(g.n_rows, g.n_cols) for g in grids_of(gray)] == [(clean.n_rows, clean.n_cols)]

@@ -304,7 +304,10 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
         if length >= long_enough:  # far longer than any run of text: a rule, unless ink fills both its sides
             # (or it is far thicker than the page's rules and meets none of them: a line of blurred bold
             # characters run together, in the middle of a cell)
-            bar = area / max(1, length) > 1.5 * pen and not _meets(other, x, y, w, h, axis, reach)
+            # A streak laid over a rule is thicker than the rules too, but crosses the table's rules of the other
+            # direction on its way: no characters' bar does.
+            bar = (area / max(1, length) > 1.5 * pen and not _meets(other, x, y, w, h, axis, reach)
+                   and _crossings(other, x, y, w, h, axis, reach) < 2)
             if not bar and (axis == 1 and not _stacked_strokes(ink[y:y + h, x:x + w])
                             or axis == 0 and _bare_somewhere(labels == i, ink, x, y, w, h, side)):
                 keep[i] = True
@@ -373,6 +376,16 @@ def _meets(other: np.ndarray, x: int, y: int, w: int, h: int, axis: int, reach: 
         return any(other[max(0, y - reach):min(H, y + h + reach), max(0, a):min(W, b)].any() for a, b in ends)
     ends = ((y - reach, y + reach + 1), (y + h - 1 - reach, y + h + reach))
     return any(other[max(0, a):min(H, b), max(0, x - reach):min(W, x + w + reach)].any() for a, b in ends)
+
+
+def _crossings(other: np.ndarray, x: int, y: int, w: int, h: int, axis: int, reach: int) -> int:
+    """How many strokes of the other direction a stroke crosses (or touches) along its length."""
+    H, W = other.shape
+    if axis == 0:
+        along = other[max(0, y - reach):min(H, y + h + reach), x:x + w].any(axis=0)
+    else:
+        along = other[y:y + h, max(0, x - reach):min(W, x + w + reach)].any(axis=1)
+    return len(runs(np.flatnonzero(along)))
 
 
 def _bare_somewhere(own: np.ndarray, ink: np.ndarray, x: int, y: int, w: int, h: int, side: int) -> bool:
