@@ -25,6 +25,10 @@ MAX_ALTERNATIVES = 2  # cells of one span read as a recogniser's alternative at 
 # once, at each place, made a fax's model of 4,400 readings that the solver's time limit cut off.
 FEW_PLACES = 3
 MAX_BROKEN_CUTS = 50  # cuts kept when none satisfies the rules within its row
+# Cuts of a span's run-together digits tried for one sharing of its cells among its tokens. Real run-together rows
+# need at most a few dozen; a fax's whole review row read as one 31-digit string has some 10^8 ways into 15 cells
+# (two minutes for one reading): digits of that many cells are not told apart by trying them all.
+MAX_CUTS = 20_000
 
 # Costs, in the decoder's units (a broken rule costs 1000): the plainer reading wins.
 CUT = 20  # one run-together string cut into several cells
@@ -176,6 +180,9 @@ def _cuts(tokens: list[Token], m: int, inside: Inside):
     room = [len(t.text) - 1 if _cuttable(t) else 0 for t in tokens]
     kept, broken = 0, []
     for alloc in _shares(extra, room):
+        if math.prod(math.comb(len(_TAIL.match(t.text).group(2)) - 1, k) for t, k in zip(tokens, alloc) if k) \
+                > MAX_CUTS:
+            continue
         per_token = []
         for tok, k in zip(tokens, alloc):
             if k == 0:

@@ -63,6 +63,21 @@ def test_digit_cuts_have_no_leading_zeros():
     assert list(digit_cuts("000", 3)) == [["0", "0", "0"]]
 
 
+def test_digits_of_too_many_cells_run_together_are_not_cut_every_way():
+    """A fax's whole review row read as one string: 24 digits have 1.35 million cuts into 12 cells, tried one by one
+    for minutes. Such a string is not cut (its cells stay for the arithmetic, or null); a real run-together row of a
+    few cells still is."""
+    from service.readings import _cuts
+    from service.values import Token
+
+    def tok(text):
+        return Token("number", text, Cell(text), 0)
+
+    assert list(_cuts([tok("100417264178373511348126")], 12, ())) == []
+    cuts = [tuple(p.value for p in pieces) for pieces, _ in _cuts([tok("77132470")], 3, ())]
+    assert (77, 132, 470) in cuts and len(cuts) == len(list(digit_cuts("77132470", 3))) == 21
+
+
 # -- uniqueness -----------------------------------------------------------------------------------------------------
 
 ALONE = "三、收到和处理政府信息公开申请情况\n（一）予以公开\t330000033\n"
