@@ -256,3 +256,16 @@ def test_a_streak_laid_over_a_column_rule_leaves_the_rule():
     assert (rulings.vertical[top:bottom, x - 2:x + 6] > 0).any(axis=1).mean() > 0.9
     assert not (rulings.vertical[:top - 40, x - 2:x + 6] > 0).any()  # the streak above the table goes
     assert [(g.n_rows, g.n_cols) for g in grids_of(gray)] == [(clean.n_rows, clean.n_cols)]
+
+
+def test_a_sheet_of_one_grey_level_is_no_photographed_sheet_and_warns_nothing():
+    # A photo that is all desk (or a black image) has no bright sheet: the median of its empty bright part warned
+    # "Mean of empty slice" on every such upload.
+    import warnings
+
+    from service.scan.raster import find_paper
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert find_paper(np.zeros((300, 200), np.uint8)) is None
+        assert find_paper(np.full((300, 200), 255, np.uint8)) is None

@@ -323,7 +323,8 @@ def find_paper(gray: np.ndarray) -> np.ndarray | None:
     desk, paper = np.percentile(small, [3, 90])
     _, bright = cv2.threshold(small, desk + 0.35 * (paper - desk), 255, cv2.THRESH_BINARY)
     dark = small[bright == 0]
-    if dark.size < 0.03 * small.size or np.median(small[bright > 0]) - np.median(dark) < 40:
+    if dark.size < 0.03 * small.size or dark.size == small.size \
+            or np.median(small[bright > 0]) - np.median(dark) < 40:
         return None  # no dark surround: a scan, or a page too faint to tell from its background
     bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9)))
     contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
