@@ -116,3 +116,35 @@ def test_speed_by_level_says_where_the_second_look_ran_and_what_it_cost():
     rows = {r[0]: r for r in _level_speed(docs)}
     assert rows["heavy"][1:] == [2, 6, "2.000", "1 reports, 4 pages", "0.333", "0.100", "0.200", "16.7%"]
     assert rows["light"][4:] == ["0 reports, 0 pages", "0.000", "0.000", "0.000", "0.0%"]
+
+
+def test_fuzz_mangles_each_way_and_reports_what_crashed(tmp_path, monkeypatch, capsys):
+    # The fuzzer's mangled texts differ from the original in the way named, and a crash is counted, printed and
+    # saved (the pipeline made to crash on every text).
+    import random
+
+    import eval.fuzz as fuzz
+
+    text = "三、收到和处理政府信息公开申请情况\n（一）予以公开 | 12 | 3 | 0 | 15\n（二）部分公开 | 4 | 0 | 0 | 4"
+    for way in fuzz.WAYS:
+        changed = [fuzz.mangle(text, way, random.Random(s)) != text for s in range(20)]
+        assert any(changed), way
+    assert any("1230" in fuzz.mangle(text, "run_together", random.Random(s)) for s in range(10))
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "a.txt").write_text(text, encoding="utf-8")
+    monkeypatch.setattr(fuzz, "REAL", tmp_path / "real")
+    monkeypatch.setattr(fuzz, "SEEDS", tmp_path / "none")
+    code = fuzz.main(["--copies", "6", "--seed", "3", "--out", str(tmp_path / "ok")])
+    assert code == 0 and "6 mangled texts, 0 crashes" in capsys.readouterr().out
+
+    from service.pipeline import Pipeline
+
+    def run(self, source, *a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Pipeline, "run", run)
+    code = fuzz.main(["--copies", "3", "--seed", "3", "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 1 and out.count("CRASH RuntimeError: boom") == 3 and "3 mangled texts, 3 crashes" in out
+    assert len(list((tmp_path / "out").glob("a.*.txt"))) == 3
