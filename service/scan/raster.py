@@ -439,9 +439,11 @@ def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float
 
 
 def is_bilevel(gray: np.ndarray) -> bool:
-    """A fax (or a thresholded scan): its ink has almost no grey edge; a scan's strokes fade into the paper."""
+    """A fax (or a thresholded scan): its ink has almost no grey edge; a scan's strokes fade into the paper. Ink is
+    what is clearly darker than the page's own paper: a copy's grey paper (200) is no ink without grey edges."""
     small = gray[::2, ::2]
-    ink = small[small < 235]
+    paper = float(np.percentile(small, 90))
+    ink = small[small < min(235.0, paper - 20)]
     return ink.size > 0 and float(((ink > 70) & (ink < 190)).mean()) < 0.06
 
 
