@@ -183,19 +183,22 @@ class ScanReader:
                     rulings, lines_mask, ink_clean, grids = faint, faint_mask, faint_text, found
             gray_clean = clean_page(page.gray, lines_mask, rulings.cut)
         with self._stage("text"):
-            text_lines = find_text_lines(ink_clean, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
+            # Text lines and unruled tables are found without the strokes taller than any character (a streak no
+            # rule test caught joins every line it crosses); the cells keep their ink as it is.
+            lines_ink = text_ink(ink, lines_mask, page.dpi)
+            text_lines = find_text_lines(lines_ink, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
         runs: dict[tuple[int, int], int] = {}  # a row's pieces, over all its segments
         for b in text_lines:
-            runs[(b.y0, b.y1)] = runs.get((b.y0, b.y1), 0) + count_runs(ink_clean, b)
+            runs[(b.y0, b.y1)] = runs.get((b.y0, b.y1), 0) + count_runs(lines_ink, b)
         tabular = any(n >= 5 for n in runs.values()) or sum(1 for n in runs.values() if n >= 3) >= 2
         if opts.use_layout_model and tabular:
             # Rows of separate pieces (numbers in columns) outside the ruled tables: a table without rules. Prose
             # pages never get here, so they do not pay for the layout model.
             with self._stage("layout"):
-                found = unruled_tables(page.gray, grids, self.layout, self.structure, text=ink_clean, dpi=page.dpi)
+                found = unruled_tables(page.gray, grids, self.layout, self.structure, text=lines_ink, dpi=page.dpi)
                 if found:
                     grids = sorted(grids + found, key=lambda g: (g.y0, g.x0))
-                    text_lines = find_text_lines(ink_clean, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
+                    text_lines = find_text_lines(lines_ink, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
         with self._stage("cells"):
             cell_texts = read_grids(gray_clean, ink_clean, grids, 0, page.dpi, self.engine, page.bilevel)
         with self._stage("text"):
@@ -265,7 +268,7 @@ def _line_confidence(gray: np.ndarray, dpi: float, engine: OcrEngine, samples: i
     more ideographs (a column of numbers turned on its side reads confidently as "0000")."""
     ink = binarize(gray)
     rulings = find_rulings(ink, dpi)
-    ink = text_ink(ink, rulings.mask())
+    ink = text_ink(ink, rulings.mask(), dpi)
     lines = [b for b in find_text_lines(ink, dpi) if 2 <= b.width / max(1, b.height) <= 14]
     if not lines:
         return 0.0
