@@ -275,14 +275,13 @@ def test_a_streak_no_rule_test_caught_does_not_join_the_text_lines():
     # A copier's streak beside an unruled table, anchored on no rule, stays out of the rulings: left in the text ink
     # it ran through every line, and the page read as one band of text as tall as the page (a fresh factory copy:
     # 32 of 198 fields). No character runs down half an inch: such a stroke is no text.
-    from service.scan.cells import text_ink
+    from service.scan.cells import without_tall_strokes
     from service.scan.layout import find_text_lines
 
     page = make_page(seed=6, rules="none", title="", heading="", footer=())
     gray = gray_of(page).copy()
-    no_rules = np.zeros(gray.shape, np.uint8)
-    lines = find_text_lines(text_ink(binarize(gray), no_rules, 150), 150)
+    lines = find_text_lines(without_tall_strokes(binarize(gray), 150), 150)
     gray[20:-20, 300:302] = 30
     ink = binarize(gray)
-    assert len(find_text_lines(text_ink(ink, no_rules, 150), 150)) == len(lines) > 20
-    assert len(find_text_lines(text_ink(ink, no_rules), 150)) == 1  # without the page's DPI: the ink as it was
+    assert len(find_text_lines(without_tall_strokes(ink, 150), 150)) == len(lines) > 20
+    assert len(find_text_lines(ink, 150)) == 1  # the streak left in: one band as tall as the page

@@ -54,14 +54,15 @@ def clean_page(gray: np.ndarray, lines_mask: np.ndarray, streaks: np.ndarray | N
     return out
 
 
-def text_ink(ink: np.ndarray, lines_mask: np.ndarray, dpi: float | None = None) -> np.ndarray:
-    """The ink without the rules; with `dpi`, without any stroke running down more than half an inch either (no
-    character is that tall): a streak the rule tests let go (not anchored on a rule: a copier's streak beside an
-    unruled table) would join every text line it crosses into one band as tall as the page."""
+def text_ink(ink: np.ndarray, lines_mask: np.ndarray) -> np.ndarray:
     grown = cv2.dilate(lines_mask, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
-    text = cv2.bitwise_and(ink, cv2.bitwise_not(grown))
-    if dpi is None:
-        return text
+    return cv2.bitwise_and(ink, cv2.bitwise_not(grown))
+
+
+def without_tall_strokes(text: np.ndarray, dpi: float) -> np.ndarray:
+    """Text ink without any stroke running down more than half an inch (no character is that tall): a streak the
+    rule tests let go (not anchored on a rule: a copier's streak beside an unruled table) would join every text line
+    it crosses into one band as tall as the page."""
     tall = cv2.morphologyEx(text, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(dpi / 2))))
     if not tall.any():
         return text

@@ -171,11 +171,7 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
         cuts = _pressed(own, own, txt, ax, near)
         if axis == 0 and cuts.any():
             cuts = cuts & ~_between_rows(cuts, text, x, y, h, glyph)
-        if axis == 0:
-            crossing = other[max(0, y - reach):min(H, y + h + reach), x:x + w].any(axis=0)
-        else:
-            crossing = other[y:y + h, max(0, x - reach):min(W, x + w + reach)].any(axis=1)
-        centres = [(a + b) // 2 for a, b in runs(np.flatnonzero(crossing))]
+        centres = [(a + b) // 2 for a, b in _crossings(other, x, y, w, h, axis, reach)]
         # Only vertical strokes: rows of a table ruled across start right of a merged label, where no column rule
         # is; and a stroke that crosses nothing runs on past nothing (the rules of a table ruled only across).
         overrun = axis == 1 and bool(centres) and (centres[0] > overshoot or len(cuts) - centres[-1] > overshoot)
@@ -307,7 +303,7 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
             # A streak laid over a rule is thicker than the rules too, but crosses the table's rules of the other
             # direction on its way: no characters' bar does.
             bar = (area / max(1, length) > 1.5 * pen and not _meets(other, x, y, w, h, axis, reach)
-                   and _crossings(other, x, y, w, h, axis, reach) < 2)
+                   and len(_crossings(other, x, y, w, h, axis, reach)) < 2)
             if not bar and (axis == 1 and not _stacked_strokes(ink[y:y + h, x:x + w])
                             or axis == 0 and _bare_somewhere(labels == i, ink, x, y, w, h, side)):
                 keep[i] = True
@@ -378,14 +374,14 @@ def _meets(other: np.ndarray, x: int, y: int, w: int, h: int, axis: int, reach: 
     return any(other[max(0, a):min(H, b), max(0, x - reach):min(W, x + w + reach)].any() for a, b in ends)
 
 
-def _crossings(other: np.ndarray, x: int, y: int, w: int, h: int, axis: int, reach: int) -> int:
-    """How many strokes of the other direction a stroke crosses (or touches) along its length."""
+def _crossings(other: np.ndarray, x: int, y: int, w: int, h: int, axis: int, reach: int) -> list[tuple[int, int]]:
+    """Where strokes of the other direction cross (or touch) a stroke, as spans along its length."""
     H, W = other.shape
     if axis == 0:
         along = other[max(0, y - reach):min(H, y + h + reach), x:x + w].any(axis=0)
     else:
         along = other[y:y + h, max(0, x - reach):min(W, x + w + reach)].any(axis=1)
-    return len(runs(np.flatnonzero(along)))
+    return runs(np.flatnonzero(along))
 
 
 def _bare_somewhere(own: np.ndarray, ink: np.ndarray, x: int, y: int, w: int, h: int, side: int) -> bool:

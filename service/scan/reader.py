@@ -29,7 +29,7 @@ from models.layout import LayoutModel
 from models.ocr import OcrEngine
 from models.table_structure import TableStructureModel
 from service.document import Box, Cell, Document, Line, PageImage, Source
-from service.scan.cells import CellText, clean_page, crop_line, read_grids, text_ink
+from service.scan.cells import CellText, clean_page, crop_line, read_grids, text_ink, without_tall_strokes
 from service.scan.grid import Grid, Rulings, bend_maps, find_rulings, find_tables, on_grid, table_quad
 from service.scan.layout import TextBox, choose_lines, count_runs, find_text_lines, unruled_tables
 from service.scan.raster import Page, binarize, load_pages, straighten, turn, unbend, unwarp
@@ -185,7 +185,7 @@ class ScanReader:
         with self._stage("text"):
             # Text lines and unruled tables are found without the strokes taller than any character (a streak no
             # rule test caught joins every line it crosses); the cells keep their ink as it is.
-            lines_ink = text_ink(ink, lines_mask, page.dpi)
+            lines_ink = without_tall_strokes(ink_clean, page.dpi)
             text_lines = find_text_lines(lines_ink, page.dpi, [(g.x0, g.y0, g.x1, g.y1) for g in grids])
         runs: dict[tuple[int, int], int] = {}  # a row's pieces, over all its segments
         for b in text_lines:
@@ -268,7 +268,7 @@ def _line_confidence(gray: np.ndarray, dpi: float, engine: OcrEngine, samples: i
     more ideographs (a column of numbers turned on its side reads confidently as "0000")."""
     ink = binarize(gray)
     rulings = find_rulings(ink, dpi)
-    ink = text_ink(ink, rulings.mask(), dpi)
+    ink = without_tall_strokes(text_ink(ink, rulings.mask()), dpi)
     lines = [b for b in find_text_lines(ink, dpi) if 2 <= b.width / max(1, b.height) <= 14]
     if not lines:
         return 0.0
