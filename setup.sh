@@ -4,9 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3.11}
 
-# System packages: CJK fonts (synthetic reports, page images), chromium (the review page's browser test),
-# tesseract with Chinese (a benchmark baseline). Skipped where present; without root, say what is missing.
-APT="fonts-wqy-zenhei fonts-noto-cjk fontconfig chromium tesseract-ocr tesseract-ocr-chi-sim"
+# System packages: CJK fonts (synthetic reports, page images), Latin fonts (value cells drawn to train the digit
+# recogniser), chromium (the review page's browser test), tesseract with Chinese (a benchmark baseline).
+# Skipped where present; without root, say what is missing.
+APT="fonts-wqy-zenhei fonts-noto-cjk fonts-liberation fonts-dejavu-core fontconfig chromium tesseract-ocr tesseract-ocr-chi-sim"
 missing=$(for p in $APT; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -1,11 +1,12 @@
 """Text recognition behind a small interface: crops in, (text, confidence) out.
 
 The scan reader recognises each table cell's crop alone (no detection), so the engine's main call is
-`recognize(crops, numeric)`. `RapidOcrEngine` runs the PP-OCR recognition model shipped inside rapidocr, batched,
-and decodes the CTC output itself so that a numeric cell can be decoded with the alphabet restricted to digits
-(an "O" or "l" then cannot win over "0" or "1"). Where the digit reading is doubtful, a CTC prefix beam search over
-the same output gives its other readings with their probabilities (`Reading.digit_alternatives`), for the decoder
-to choose among.
+`read(crops)`: both readings of each crop. `RapidOcrEngine` runs the PP-OCR recognition model shipped inside
+rapidocr, batched, and decodes the CTC output itself: the full-alphabet text, and a digit reading restricted to the
+value alphabet (an "O" or "l" then cannot win over "0" or "1"). Where the value-cell recogniser ships
+(models/digits.py, trained on the factory's degraded value cells), the digit reading mixes both recognisers' top-k
+texts (`mix_readings`: PP-OCR 0.3, the value recogniser 0.7). Where it is doubtful, the top-k stay as the reading's
+alternatives (`Reading.digit_alternatives`), for the decoder to choose among.
 """
 from __future__ import annotations
 
@@ -72,6 +73,24 @@ def ctc_top_k(probs: np.ndarray, chars: Sequence[str], k: int = TOP_K, beam: int
         texts[text] = texts.get(text, 0.0) + pb + pnb
     ranked = sorted(texts.items(), key=lambda kv: -kv[1])[:k]
     return [(t, round(p, 4)) for t, p in ranked]
+
+
+# PP-OCR's share of a value cell's digit reading beside the value-cell recogniser's.
+PPOCR_SHARE = 0.3
+
+
+def mix_readings(ppocr: Sequence[tuple[str, float]], ours: Sequence[tuple[str, float]], share: float = PPOCR_SHARE
+                 ) -> tuple[str, float, list[tuple[str, float]]]:
+    """Two recognisers' readings of one crop (each its top-k texts with probabilities, or its one sure text) as one:
+    each text's probability the weighted mean of the two. Returns the best text, its probability, and the top-k
+    where the best is in doubt (else [])."""
+    mixed: dict[str, float] = {}
+    for alts, weight in ((ppocr, share), (ours, 1.0 - share)):
+        for text, p in alts:
+            mixed[text] = mixed.get(text, 0.0) + weight * p
+    ranked = sorted(mixed.items(), key=lambda kv: -kv[1])[:TOP_K]
+    best, p = ranked[0]
+    return best, round(p, 4), ([(t, round(q, 4)) for t, q in ranked] if p < DOUBT else [])
 
 
 def combine_alternatives(parts: Sequence[Sequence[tuple[str, float]]], k: int = TOP_K) -> list[tuple[str, float]]:
@@ -161,7 +180,7 @@ class RapidOcrEngine:
     reading cells never loads det."""
 
     def __init__(self, device: str = "cpu", threads: int = 2, batch: int = 4, height: int = 48,
-                 squeeze: float = 0.7, runtime: str | None = None):
+                 squeeze: float = 0.7, runtime: str | None = None, digit_model: bool = True):
         from rapidocr import RapidOCR
 
         self.runtime = runtime or default_runtime(device)
@@ -190,6 +209,11 @@ class RapidOcrEngine:
         self._running = threading.BoundedSemaphore(self.threads)
         self._digit_ids: np.ndarray | None = None
         self._reduced = False
+        # The digit readings come from the value-cell recogniser (models/digits.py) where its weights ship.
+        from models.digits import WEIGHTS
+        self.digit_model = digit_model and WEIGHTS.exists()
+        self._digits = None
+        self._digits_lock = threading.Lock()  # the page threads share one model, loaded once
         self.calls = {"rec_crops": 0, "det_calls": 0}
 
     def _load(self, kind: str):
@@ -330,11 +354,29 @@ class RapidOcrEngine:
     def read(self, crops: Sequence[np.ndarray]) -> list[Reading]:
         if not crops:
             return []
-        return self._outputs([crops], lambda i, p: self._reading(p))
+        return self._with_digits(self._outputs([crops], lambda i, p: self._reading(p)), [crops])
 
     def read_blended(self, renderings: Sequence[Sequence[np.ndarray]]) -> list[Reading]:
         renderings = [r for r in renderings if len(r)]
-        return self._outputs(renderings, lambda i, p: self._reading(p)) if renderings else []
+        if not renderings:
+            return []
+        return self._with_digits(self._outputs(renderings, lambda i, p: self._reading(p)), renderings)
+
+    def _digit_reader(self):
+        with self._digits_lock:
+            if self._digits is None:
+                from models.digits import DigitReader
+                self._digits = DigitReader(device=self.torch_device or "cpu")
+        return self._digits
+
+    def _with_digits(self, readings: list[Reading], renderings: Sequence[Sequence[np.ndarray]]) -> list[Reading]:
+        """The digit readings taken from the value-cell recogniser (the full-alphabet text stays PP-OCR's)."""
+        if not self.digit_model:
+            return readings
+        for r, d in zip(readings, self._digit_reader().read(renderings)):
+            r.digits, r.digits_confidence, r.digit_alternatives = mix_readings(
+                r.digit_alternatives or [(r.digits, r.digits_confidence)], d.alternatives or [(d.text, d.confidence)])
+        return readings
 
     def _blend(self, outputs: list[np.ndarray]) -> np.ndarray:
         """One crop's outputs for several renderings, averaged frame by frame (the renderings have one size, so
@@ -365,6 +407,9 @@ class RapidOcrEngine:
     def recognize(self, crops: Sequence[np.ndarray], numeric: Sequence[bool]) -> list[tuple[str, float]]:
         if not crops:
             return []
+        if any(numeric) and self.digit_model:  # numbers read as `read` reads them (both recognisers)
+            return [(r.digits, r.digits_confidence) if num else (r.text, r.confidence)
+                    for r, num in zip(self.read(crops), numeric)]
         return self._outputs([crops], lambda i, p: self._decode(p, self._digit_ids if numeric[i] else None))
 
     def upside_down(self, crops: Sequence[np.ndarray]) -> list[tuple[bool, float]]:

@@ -257,3 +257,24 @@ def test_committed_sample_matches_its_command(tmp_path):
         assert made[key] == committed[key], key
     # Words and rules were found (the tables' pages are ruled): the comparison has teeth.
     assert all(page[2] for page in committed["pdf"]) and any(page[3] for page in committed["pdf"])
+
+
+def test_value_cells_print_in_the_styles_value_font_and_labels_stay_in_the_body_font():
+    import io
+
+    import pdfplumber
+
+    from training.synth.compose import compose
+    from training.synth.fonts import LATIN
+    from training.synth.render_pdf import render_pdf
+
+    if not LATIN["times"].exists():
+        pytest.skip("fonts-liberation not installed")
+    doc = compose("doc-font", random.Random(3), ["2021"])
+    doc.style.value_font = "times"
+    pdf = render_pdf(doc)
+    with pdfplumber.open(io.BytesIO(pdf.data)) as p:
+        chars = [c for page in p.pages for c in page.chars]
+    digits = {c["fontname"].split("+")[-1] for c in chars if c["text"].isdigit()}
+    cjk = {c["fontname"].split("+")[-1] for c in chars if "\u4e00" <= c["text"] <= "\u9fff"}
+    assert any("Liberation" in f for f in digits) and not any("Liberation" in f for f in cjk)

@@ -70,7 +70,8 @@ def read_stacked(engine, requests: list[list[np.ndarray]], stack: int) -> list[l
                     probs[r][i] = p
                 start += len(idx)
     engine.calls["rec_crops"] += sum(len(crops) for crops in requests)
-    return [engine._readings(p) for p in probs]
+    # The value-cell recogniser reads each request's crops as `read` would (its batches, hence its padding, alike).
+    return [engine._with_digits(engine._readings(p), [crops]) for p, crops in zip(probs, requests)]
 
 
 @dataclass

@@ -20,6 +20,13 @@ WQY = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 # name -> (collection file, index of the Simplified Chinese face)
 SOURCES = {"serif": (NOTO / "NotoSerifCJK-Regular.ttc", 2), "sans": (NOTO / "NotoSansCJK-Regular.ttc", 2)}
 FAMILIES = {"serif": "Noto Serif CJK SC", "sans": "Noto Sans CJK SC", "wqy": "WenQuanYi Zen Hei"}
+# Latin faces reports print numbers in (Times New Roman's and Arial's metric clones, DejaVu): drawn for value cells
+# when training the digit recogniser. A face not installed falls back to WenQuanYi.
+_LIB, _DJV = Path("/usr/share/fonts/truetype/liberation"), Path("/usr/share/fonts/truetype/dejavu")
+LATIN = {"times": _LIB / "LiberationSerif-Regular.ttf", "times-bold": _LIB / "LiberationSerif-Bold.ttf",
+         "arial": _LIB / "LiberationSans-Regular.ttf", "arial-bold": _LIB / "LiberationSans-Bold.ttf",
+         "arial-narrow": _LIB / "LiberationSansNarrow-Regular.ttf", "mono": _LIB / "LiberationMono-Regular.ttf",
+         "dejavu-serif": _DJV / "DejaVuSerif.ttf", "dejavu-sans": _DJV / "DejaVuSans.ttf"}
 PUNCTUATION = "，。、；：？！“”‘’（）《》【】—…·／％＋－×÷ 　减增年月日第条项万元件数"
 
 
@@ -104,6 +111,8 @@ def _convert(source: Path, index: int, chars: str, target: Path) -> None:
 
 def font_file(name: str) -> tuple[Path, int]:
     """The TrueType file (and subfont index) reportlab should load for a style font name."""
+    if name in LATIN and LATIN[name].exists():
+        return LATIN[name], 0
     if name == "wqy" or name not in SOURCES:
         return WQY, 0
     source, index = SOURCES[name]

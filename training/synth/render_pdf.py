@@ -90,6 +90,7 @@ class Writer:
         self.c.setProducer("")
         self.body = fonts.register(self.style.font)
         self.title_font = fonts.register(self.style.title_font)
+        self.values = fonts.register(self.style.value_font) if self.style.value_font else self.body
         self.pages: list[tuple[float, float]] = [A4]
         self.cells: list[PlacedCell] = []
         self.y = self.style.margin
@@ -233,15 +234,16 @@ class Writer:
             self.c.line(x, page_h - top - h, x + w, page_h - top - h)
         y = top + (h - len(text_lines) * lead) / 2
         align = "center" if cell.header else (st.label_align if cell.label else st.value_align)
+        font = self.values if cell.key else self.body
         for line in text_lines:
-            tw = text_width(line, self.body, size)
+            tw = text_width(line, font, size)
             if align == "center":
                 tx = x + (w - tw) / 2
             elif align == "right":
                 tx = x + w - tw - pad * 2
             else:
                 tx = x + pad * 2
-            self.draw_text(tx, y + (lead - size) / 2, line, self.body, size)
+            self.draw_text(tx, y + (lead - size) / 2, line, font, size)
             y += lead
 
     # -- document ----------------------------------------------------------------------------------------------
@@ -304,7 +306,7 @@ def _plan_rows(w: Writer, table: Table) -> dict:
     heights = [size * 1.9] * table.nrows
     for idx, cell in enumerate(table.cells):
         inner = xs[cell.col + cell.colspan] - xs[cell.col] - 2 * pad
-        lines[idx] = wrap(cell.text, font, size, inner) if cell.text else [""]
+        lines[idx] = wrap(cell.text, w.values if cell.key else font, size, inner) if cell.text else [""]
         if cell.rowspan == 1:
             heights[cell.row] = max(heights[cell.row], len(lines[idx]) * lead + 2 * pad)
     for idx, cell in enumerate(table.cells):

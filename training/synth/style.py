@@ -16,6 +16,9 @@ TEXT_STYLES = ("tabs", "pipes_cell", "pipes_row", "runs")
 class Style:
     font: str = "serif"
     title_font: str = "sans"
+    # The face of value cells' numbers ("" the body's): reports often print them in a Latin face (fonts.LATIN).
+    # The factory's own draws leave it; the digit recogniser's training (training/digits) draws it.
+    value_font: str = ""
     body_size: float = 12.0
     title_size: float = 18.0
     table_size: float = 9.0

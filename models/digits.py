@@ -1,0 +1,146 @@
+"""The value-cell recogniser: a small CRNN (convolutions, a bidirectional GRU, CTC) that reads the digits, points,
+dashes and slashes of one value cell's text line.
+
+PP-OCR's recogniser reads every script and learned clean print; a fax's or a bad copy's value cells are 6-8 px high,
+blocky or blurred, and it misreads their 3, 5, 8 and 0 with confidence. This one learned only value cells, cut from
+the factory's degraded scans the way the page reader cuts them (training/digits). It ships as a state dict of about
+2 MB (models/digits.pt) and runs on torch, on the CPU or a GPU.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+ALPHABET = "0123456789.-/"
+# Printed forms of the alphabet's symbols that the renderer and real reports use.
+_FORMS = str.maketrans({"—": "-", "－": "-", "–": "-", "一": "-", "／": "/", "．": ".", "。": "."})
+HEIGHT = 32
+# Crops are drawn 1.5 times as wide as tall as they are: at four columns a frame, a narrow pair such as Times "11"
+# had too few frames for CTC's blank between them (read "1").
+STRETCH = 1.5
+MAX_WIDTH = 768
+WEIGHTS = Path(__file__).with_name("digits.pt")
+DOUBT = 0.95  # a frame less sure than this makes the reading doubtful: its top-k alternatives are kept
+TOP_K = 5
+
+
+def to_alphabet(text: str) -> str:
+    return text.translate(_FORMS)
+
+
+@dataclass
+class DigitReading:
+    text: str
+    confidence: float
+    alternatives: list[tuple[str, float]] = field(default_factory=list)  # top-k, where doubtful
+
+
+def as_input(image: np.ndarray) -> np.ndarray:
+    """A crop (grey or BGR uint8) at the network's height, ink bright on a dark ground (zero padding is paper)."""
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    h, w = image.shape
+    width = int(min(MAX_WIDTH, max(16, round(STRETCH * w * HEIGHT / max(1, h)))))
+    resized = cv2.resize(image, (width, HEIGHT), interpolation=cv2.INTER_AREA if h > HEIGHT else cv2.INTER_LINEAR)
+    return (255 - resized).astype(np.float32) / 255.0
+
+
+def batch_of(images: Sequence[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+    """Prepared inputs zero-padded to one width (a multiple of 4): n x 1 x HEIGHT x W, and each one's width."""
+    widths = [im.shape[1] for im in images]
+    width = int(math.ceil(max(widths) / 4) * 4)
+    out = np.zeros((len(images), 1, HEIGHT, width), np.float32)
+    for k, im in enumerate(images):
+        out[k, 0, :, :im.shape[1]] = im
+    return out, widths
+
+
+def build_net():
+    import torch
+    from torch import nn
+
+    def block(cin: int, cout: int) -> list:
+        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+    class DigitNet(nn.Module):
+        """32 x W in, W/4 frames out, each a distribution over blank + ALPHABET."""
+
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(
+                *block(1, 32), nn.MaxPool2d(2),                 # 16 x W/2
+                *block(32, 64), nn.MaxPool2d(2),                # 8 x W/4
+                *block(64, 96), *block(96, 96), nn.MaxPool2d((2, 1)),  # 4
+                *block(96, 128), nn.MaxPool2d((2, 1)),          # 2
+                nn.Conv2d(128, 128, (2, 1), bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True))  # 1
+            self.rnn = nn.GRU(128, 96, batch_first=True, bidirectional=True)
+            self.head = nn.Linear(192, len(ALPHABET) + 1)
+
+        def forward(self, x: "torch.Tensor") -> "torch.Tensor":
+            f = self.features(x).squeeze(2).transpose(1, 2)  # n x frames x 128
+            return self.head(self.rnn(f)[0])                  # logits, n x frames x symbols
+
+    return DigitNet()
+
+
+def frames_of(width: int) -> int:
+    return max(1, width // 4)
+
+
+class DigitReader:
+    """Reads value-cell crops; several renderings of the same crops (a fax's two blurs) have their outputs averaged."""
+
+    def __init__(self, weights: str | Path = WEIGHTS, device: str = "cpu"):
+        import torch
+
+        if device == "cpu":
+            # One intra-op thread per call, as the OCR runtimes: pages are read side by side, and torch's default
+            # (every core) in each spins against the other.
+            torch.set_num_threads(1)
+        self.device = device
+        self.net = build_net()
+        self.net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        self.net.eval().to(device)
+        self.chars = [""] + list(ALPHABET)
+
+    def probs(self, renderings: Sequence[Sequence[np.ndarray]], batch: int = 64) -> list[np.ndarray]:
+        """Each crop's frames x symbols probabilities, averaged over its renderings."""
+        import torch
+
+        n = len(renderings[0])
+        inputs = [[as_input(c) for c in crops] for crops in renderings]
+        order = sorted(range(n), key=lambda i: inputs[0][i].shape[1])
+        out: list[np.ndarray] = [np.zeros((0, len(self.chars)))] * n
+        with torch.inference_mode():
+            for s in range(0, n, batch):
+                idx = order[s:s + batch]
+                total = None
+                for ins in inputs:
+                    x, widths = batch_of([ins[i] for i in idx])
+                    p = torch.softmax(self.net(torch.from_numpy(x).to(self.device)), -1).cpu().numpy()
+                    total = p if total is None else total + p
+                for k, i in enumerate(idx):
+                    out[i] = total[k, :frames_of(widths[k])] / len(inputs)
+        return out
+
+    def read(self, renderings: Sequence[Sequence[np.ndarray]]) -> list[DigitReading]:
+        if not renderings or not len(renderings[0]):
+            return []
+        return [self.decode(p) for p in self.probs(renderings)]
+
+    def decode(self, probs: np.ndarray) -> DigitReading:
+        from models.ocr import ctc_top_k
+
+        ids, conf = probs.argmax(1), probs.max(1)
+        keep = np.ones(len(ids), bool)
+        keep[1:] = ids[1:] != ids[:-1]
+        keep &= ids != 0
+        text = "".join(self.chars[i] for i in ids[keep])
+        c = float(conf[keep].mean()) if keep.any() else float(conf.mean())
+        alts = ctc_top_k(probs, self.chars, TOP_K) if float(conf.min()) < DOUBT else []
+        return DigitReading(text, round(c, 4), alts)

@@ -1,0 +1,86 @@
+"""The value-cell recogniser: its training crops, a short training run, the shipped weights, the engine's use."""
+import numpy as np
+import pytest
+
+from models.digits import ALPHABET, WEIGHTS, DigitReader, as_input, batch_of
+from training.digits.crops import document_samples, value_text
+
+shipped = pytest.mark.skipif(not WEIGHTS.exists(), reason="models/digits.pt not shipped")
+
+
+def test_inputs_are_the_network_height_stretched_ink_bright_and_padded_to_a_multiple_of_four():
+    crop = np.full((20, 50), 255, np.uint8)
+    crop[5:15, 10:20] = 0
+    x = as_input(crop)
+    assert x.shape == (32, 120) and x.max() == pytest.approx(1.0) and x[0, 0] == 0.0
+    batch, widths = batch_of([x, as_input(crop[:, :21])])
+    assert batch.shape == (2, 1, 32, 120) and widths == [120, 50]
+
+
+def test_value_texts_keep_the_alphabet_and_blank_cells_only():
+    assert value_text("1,234") is None and value_text("减4") is None and value_text("—") == "-"
+    assert value_text(" ") == "" and value_text("12.5") == "12.5"
+
+
+def test_crops_of_a_factory_scan_carry_their_cells_printed_text():
+    samples = document_samples(11, 0, "heavy")
+    assert len(samples) > 150
+    assert all(set(s.text) <= set(ALPHABET) and s.image.dtype == np.uint8 and s.image.ndim == 2 for s in samples)
+    assert len({s.text for s in samples}) > 40  # the drawn values, not a report's zeros
+    assert {s.level for s in samples} == {"heavy"}
+
+
+def test_a_short_training_run_learns_to_read_its_crops():
+    import torch
+    from training.digits.train import train
+
+    samples = [s for s in document_samples(12, 0, "light") if s.text]
+    untrained = DigitReader.__new__(DigitReader)
+    from models.digits import build_net
+    untrained.net, untrained.device, untrained.chars = build_net().eval(), "cpu", [""] + list(ALPHABET)
+    trained = DigitReader.__new__(DigitReader)
+    trained.net, trained.device, trained.chars = build_net(), "cpu", untrained.chars
+    trained.net.load_state_dict(train(samples, steps=150, batch=32, lr=3e-3, log_every=10_000))
+    trained.net.eval()
+
+    def share(reader):
+        return np.mean([r.text == s.text for r, s in zip(reader.read([[s.image for s in samples]]), samples)])
+    torch.manual_seed(0)
+    assert share(untrained) < 0.05 and share(trained) > 0.3
+
+
+@shipped
+def test_the_shipped_recogniser_reads_a_fresh_fax_better_than_ppocr_digits():
+    from models.ocr import RapidOcrEngine
+
+    samples = [s for s in document_samples(9_999, 0, "fax", dpi=150) if s.text]
+    ours = DigitReader().read([[s.image for s in samples]])
+    ppocr = RapidOcrEngine(digit_model=False).read([s.image for s in samples])
+    right = np.mean([r.text == s.text for r, s in zip(ours, samples)])
+    theirs = np.mean([r.digits == s.text for r, s in zip(ppocr, samples)])
+    assert right >= 0.85 and right > theirs
+
+
+@shipped
+def test_the_engine_takes_digit_readings_from_the_value_recogniser_and_text_from_ppocr():
+    from models.ocr import RapidOcrEngine
+
+    samples = document_samples(9_998, 0, "moderate")[:40]
+    crops = [s.image for s in samples]
+    with_model = RapidOcrEngine().read(crops)
+    without = RapidOcrEngine(digit_model=False).read(crops)
+    ours = DigitReader().read([crops])
+    for r, d, pp in zip(with_model, ours, without):
+        if not d.alternatives:  # the value recogniser sure: its reading stands (PP-OCR has 0.3 of the say)
+            assert r.digits == d.text
+        assert r.digits in {d.text, pp.digits} | {t for t, _ in d.alternatives + pp.digit_alternatives}
+    assert [r.text for r in with_model] == [r.text for r in without]
+
+
+def test_two_readings_mix_by_their_shares_and_keep_alternatives_only_in_doubt():
+    from models.ocr import mix_readings
+
+    assert mix_readings([("8", 0.99)], [("8", 0.98)]) == ("8", 0.983, [])
+    best, p, alts = mix_readings([("8", 0.99)], [("3", 0.9), ("8", 0.1)])
+    assert best == "3" and p == pytest.approx(0.63) and [t for t, _ in alts] == ["3", "8"]
+    assert alts[1][1] == pytest.approx(0.367)

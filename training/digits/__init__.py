@@ -1,0 +1,1 @@
+"""Training the value-cell digit recogniser (models/digits.py) on crops of the factory's degraded scans."""
