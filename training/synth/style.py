@@ -42,7 +42,10 @@ class Style:
     seal: bool = False
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if not d["value_font"]:  # the factory's own draws: their truth files as they were
+            del d["value_font"]
+        return d
 
 
 def draw_style(rng: random.Random) -> Style:
