@@ -390,6 +390,19 @@ def decode(ex: Extraction, hints: dict[tuple[str, str, str], float | int] | None
     _merged_places(template, spans)
     model = _Model(template, spans, eqs, effort, doubts)
     solver = _solve(model.model, SOLVE_SECONDS * effort)
+    if solver is None:
+        # No reading at all in the time: the numbers as read, without the recogniser's alternatives (a fax whose
+        # labels are illegible, its rows placed by order alone, had every cell null with them).
+        cells = {id(t.cell): t.cell for s in spans for t in s.tokens}
+        kept = {k: c.alternatives for k, c in cells.items()}
+        for c in cells.values():
+            c.alternatives = []
+        try:
+            model = _Model(template, spans, eqs, effort, doubts)
+            solver = _solve(model.model, SOLVE_SECONDS * effort)
+        finally:
+            for k, c in cells.items():
+                c.alternatives = kept[k]
     proven = solver is not None and _proven(solver)
     if solver is not None and not proven:
         # The search ended unproven: windows of spans re-solved one after another (service/neighbourhoods.py).
