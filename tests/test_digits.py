@@ -35,6 +35,7 @@ def test_a_short_training_run_learns_to_read_its_crops():
     from training.digits.train import train
 
     samples = [s for s in document_samples(12, 0, "light") if s.text]
+    torch.manual_seed(0)
     untrained = DigitReader.__new__(DigitReader)
     from models.digits import build_net
     untrained.net, untrained.device, untrained.chars = build_net().eval(), "cpu", [""] + list(ALPHABET)
@@ -45,8 +46,10 @@ def test_a_short_training_run_learns_to_read_its_crops():
 
     def share(reader):
         return np.mean([r.text == s.text for r, s in zip(reader.read([[s.image for s in samples]]), samples)])
-    torch.manual_seed(0)
-    assert share(untrained) < 0.05 and share(trained) > 0.3
+    # An untrained net may read every crop "0" (a fifth of them are): what counts is what training added.
+    before, after = share(untrained), share(trained)
+    print(f"untrained {before:.3f}, trained {after:.3f}")
+    assert after > 0.3 and after > before + 0.2
 
 
 @shipped
