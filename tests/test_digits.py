@@ -79,6 +79,19 @@ def test_the_engine_takes_digit_readings_from_the_value_recogniser_and_text_from
         else:
             assert r.digits in {d.text, pp.digits} | {t for t, _ in d.alternatives + pp.digit_alternatives}
     assert [r.text for r in with_model] == [r.text for r in without]
+    # A label (two ideographs or more) keeps PP-OCR's digit reading: the value recogniser does not read it.
+    label = RapidOcrEngine().read([_label_crop()])[0]
+    plain = RapidOcrEngine(digit_model=False).read([_label_crop()])[0]
+    assert len(label.text) >= 2 and (label.digits, label.digits_confidence) == (plain.digits, plain.digits_confidence)
+
+
+def _label_crop() -> np.ndarray:
+    from PIL import Image, ImageDraw, ImageFont
+
+    from training.synth.fonts import WQY
+    img = Image.new("L", (160, 40), 255)
+    ImageDraw.Draw(img).text((6, 6), "申请人情况", font=ImageFont.truetype(str(WQY), 26), fill=0)
+    return np.array(img)
 
 
 def test_two_readings_mix_by_their_shares_and_keep_alternatives_only_in_doubt():
