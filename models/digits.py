@@ -16,6 +16,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from models.ocr import DOUBT, TOP_K, ctc_greedy, ctc_top_k
+
 ALPHABET = "0123456789.-/"
 # Printed forms of the alphabet's symbols that the renderer and real reports use.
 _FORMS = str.maketrans({"—": "-", "－": "-", "–": "-", "一": "-", "／": "/", "．": ".", "。": "."})
@@ -25,8 +27,6 @@ HEIGHT = 32
 STRETCH = 1.5
 MAX_WIDTH = 768
 WEIGHTS = Path(__file__).with_name("digits.pt")
-DOUBT = 0.95  # a frame less sure than this makes the reading doubtful: its top-k alternatives are kept
-TOP_K = 5
 
 
 def to_alphabet(text: str) -> str:
@@ -134,13 +134,7 @@ class DigitReader:
         return [self.decode(p) for p in self.probs(renderings)]
 
     def decode(self, probs: np.ndarray) -> DigitReading:
-        from models.ocr import ctc_top_k
-
-        ids, conf = probs.argmax(1), probs.max(1)
-        keep = np.ones(len(ids), bool)
-        keep[1:] = ids[1:] != ids[:-1]
-        keep &= ids != 0
-        text = "".join(self.chars[i] for i in ids[keep])
-        c = float(conf[keep].mean()) if keep.any() else float(conf.mean())
-        alts = ctc_top_k(probs, self.chars, TOP_K) if float(conf.min()) < DOUBT else []
-        return DigitReading(text, round(c, 4), alts)
+        """The best path, and the top-k where some frame is less sure than DOUBT (as PP-OCR's digit readings)."""
+        conf = probs.max(1)
+        text, c = ctc_greedy(probs.argmax(1), conf, self.chars)
+        return DigitReading(text, c, ctc_top_k(probs, self.chars, TOP_K) if float(conf.min()) < DOUBT else [])

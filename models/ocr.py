@@ -97,6 +97,23 @@ def mix_readings(ppocr: Sequence[tuple[str, float]], ours: Sequence[tuple[str, f
     return best, round(p, 4), ([(t, round(q, 4)) for t, q in ranked] if p < DOUBT else [])
 
 
+def ctc_greedy(ids: np.ndarray, conf: np.ndarray, chars: Sequence[str]) -> tuple[str, float]:
+    """The best path's text (repeats merged, blanks dropped) and its kept symbols' mean confidence; for a crop read
+    as nothing but blanks, how sure the network is that it is empty."""
+    keep = np.ones(len(ids), dtype=bool)
+    keep[1:] = ids[1:] != ids[:-1]
+    keep &= ids != 0
+    text = "".join(chars[i] for i in ids[keep])
+    if keep.any():
+        return text, round(float(conf[keep].mean()), 4)
+    return text, round(float(conf.mean()), 4) if len(conf) else 0.0
+
+
+def label_like(text: str) -> bool:
+    """Two ideographs or more (减, a printed minus, aside): a label, not a number."""
+    return len(_IDEOGRAPHS.findall(text.replace("减", ""))) >= 2
+
+
 def combine_alternatives(parts: Sequence[Sequence[tuple[str, float]]], k: int = TOP_K) -> list[tuple[str, float]]:
     """A cell read as several lines: the top-k joined texts (lines independent: probabilities multiply)."""
     out: list[tuple[str, float]] = [("", 1.0)]
@@ -345,15 +362,8 @@ class RapidOcrEngine:
             ids, conf = probs[:, -1].astype(int), probs[:, -2]
         else:
             ids, conf = probs.argmax(axis=1), probs.max(axis=1)
-        keep = np.ones(len(ids), dtype=bool)
-        keep[1:] = ids[1:] != ids[:-1]
-        keep &= ids != 0
-        text = "".join(self._chars[i] for i in ids[keep])
-        if keep.any():
-            c = float(conf[keep].mean())
-        else:  # nothing but blanks: how sure the network is that the crop is empty
-            c = float(conf.mean()) if len(conf) else 0.0
-        return text.strip(), round(c, 4)
+        text, c = ctc_greedy(ids, conf, self._chars)
+        return text.strip(), c
 
     def read(self, crops: Sequence[np.ndarray]) -> list[Reading]:
         if not crops:
@@ -379,7 +389,7 @@ class RapidOcrEngine:
             return readings
         # Only crops that may hold a number: a line of two ideographs or more is a label (they are the wide crops,
         # and reading them tripled the time of reading a page's cells).
-        numbers = [i for i, r in enumerate(readings) if len(_IDEOGRAPHS.findall(r.text.replace("减", ""))) < 2]
+        numbers = [i for i, r in enumerate(readings) if not label_like(r.text)]
         if not numbers:
             return readings
         picked = [[crops[i] for i in numbers] for crops in renderings]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from models.ocr import DIGIT_ALPHABET, OcrEngine, as_number_text, combine_alternatives
+from models.ocr import DIGIT_ALPHABET, OcrEngine, as_number_text, combine_alternatives, label_like
 from service.scan.grid import Grid, GridCell, runs
 from service.values import is_value
 
@@ -295,7 +295,7 @@ def read_grids(gray_clean: np.ndarray, ink_clean: np.ndarray, grids: list[Grid],
                 out.append(CellText(table, cell, "", round(float(min(r.confidence for r in rs)), 4)))
                 continue
         alternatives: list[tuple[str, float]] = []
-        if numeric and len(_CJK.findall(full.replace("减", ""))) < 2:
+        if numeric and not label_like(full):
             rs = _one_number(rs)
             text = "".join(r.digits for r in rs)
             conf = min(r.digits_confidence for r in rs)

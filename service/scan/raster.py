@@ -408,16 +408,7 @@ def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float
     if quad is not None:
         gray, paper = cut_paper(gray, quad, dpi)
         cut_size = (gray.shape[1], gray.shape[0])
-    flat = flatten_light(gray)
-    if flat is not None:
-        gray = flat
-    gray = deepen(gray)
-    sigma = noise_sigma(gray)
-    denoised = sigma > noise_threshold
-    if denoised:
-        gray = denoise(gray, dpi, sigma > heavy_noise, heavy_noise)
-    elif bilevel:  # a fax's light pepper: too little to raise the noise level, enough to widen every cell's text
-        gray = clear_pepper(gray, dpi)
+    gray, flat, sigma, denoised = even_out(gray, dpi, bilevel, noise_threshold, heavy_noise)
     # Scanner-lid shadows and sheet edges hug the border (and would sway the turn and skew tests); printed matter
     # never sits in the outer 1%.
     gray = gray.copy()
@@ -435,7 +426,24 @@ def straighten(gray: np.ndarray, number: int, dpi: float, noise_threshold: float
         if abs(angle) >= 0.1:
             gray = rotate(gray, angle)
     return Page(number=number, gray=gray, dpi=dpi, rotation=rotation, skew=angle, noise=round(sigma, 2),
-                denoised=denoised, paper=paper, flattened=flat is not None, cut_size=cut_size, bilevel=bilevel)
+                denoised=denoised, paper=paper, flattened=flat, cut_size=cut_size, bilevel=bilevel)
+
+
+def even_out(gray: np.ndarray, dpi: float, bilevel: bool, noise_threshold: float = 7.0, heavy_noise: float = 18.0
+             ) -> tuple[np.ndarray, bool, float, bool]:
+    """The sheet's lighting evened out, its ink deepened, and its noise cleared where there is much (a fax's light
+    pepper where there is little): (gray, lighting flattened, noise sigma, denoised). Nothing moves: boxes stay."""
+    flat = flatten_light(gray)
+    if flat is not None:
+        gray = flat
+    gray = deepen(gray)
+    sigma = noise_sigma(gray)
+    denoised = sigma > noise_threshold
+    if denoised:
+        gray = denoise(gray, dpi, sigma > heavy_noise, heavy_noise)
+    elif bilevel:  # a fax's light pepper: too little to raise the noise level, enough to widen every cell's text
+        gray = clear_pepper(gray, dpi)
+    return gray, flat is not None, sigma, denoised
 
 
 def is_bilevel(gray: np.ndarray) -> bool:

@@ -168,7 +168,7 @@ class ScanReader:
             if quad is not None:  # photographed at an angle: square the table up
                 page.gray, page.warp = unwarp(page.gray, quad)
             if turned or quad is not None:
-                ink, rulings, lines_mask, ink_clean = _rulings_of(page.gray, page.dpi)
+                ink, rulings, lines_mask, ink_clean = rulings_of(page.gray, page.dpi)
             grids = find_tables(ink, rulings, page.dpi, text=ink_clean)
             unbent = unbend_rules(page.gray, page.dpi, ink, rulings, grids)
             if unbent is not None:  # a sheet that did not lie flat
@@ -242,7 +242,7 @@ def unbend_rules(gray: np.ndarray, dpi: float, ink: np.ndarray, rulings: Rulings
     if maps is None:
         return None
     straight = unbend(gray, maps)
-    ink, found_rulings, mask, text = _rulings_of(straight, dpi)
+    ink, found_rulings, mask, text = rulings_of(straight, dpi)
     found = find_tables(ink, found_rulings, dpi, text=text)
     # Straighter rules survive find_rulings' long kernels whole: fewer rule pixels after is a distortion.
     if _rule_pixels(found_rulings) < _rule_pixels(rulings) or \
@@ -255,7 +255,7 @@ def _rule_pixels(rulings: Rulings) -> int:
     return int(np.count_nonzero(rulings.horizontal)) + int(np.count_nonzero(rulings.vertical))
 
 
-def _rulings_of(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, Rulings, np.ndarray, np.ndarray]:
+def rulings_of(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, Rulings, np.ndarray, np.ndarray]:
     """The page's ink, its rulings, their mask, and the ink without them."""
     ink = binarize(gray)
     rulings = find_rulings(ink, dpi)

@@ -15,9 +15,10 @@ import cv2
 import numpy as np
 
 from models.digits import ALPHABET, to_alphabet
-from service.scan.cells import cell_crops, clean_page, soften, stretch, text_ink
-from service.scan.grid import GridCell, find_rulings
-from service.scan.raster import binarize, clear_pepper, deepen, denoise, flatten_light, is_bilevel, noise_sigma
+from service.scan.cells import cell_crops, clean_page, soften, stretch
+from service.scan.grid import GridCell
+from service.scan.raster import even_out, is_bilevel
+from service.scan.reader import rulings_of
 
 # The faces of value cells' numbers ("" the document's CJK face): reports print them in Times New Roman most often.
 VALUE_FONTS = {"": 7, "times": 5, "times-bold": 1, "arial": 2, "arial-bold": 1, "arial-narrow": 1, "dejavu-serif": 1,
@@ -36,29 +37,13 @@ class Sample:
     dpi: int
 
 
-def prepared(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, bool]:
-    """The page as the reader has it before reading, without the turns and deskew (which move the boxes)."""
-    bilevel = is_bilevel(gray)
-    flat = flatten_light(gray)
-    if flat is not None:
-        gray = flat
-    gray = deepen(gray)
-    sigma = noise_sigma(gray)
-    if sigma > 7.0:
-        gray = denoise(gray, dpi, sigma > 18.0, 18.0)
-    elif bilevel:
-        gray = clear_pepper(gray, dpi)
-    return gray, bilevel
-
-
 def page_samples(gray: np.ndarray, dpi: float, boxes: list[tuple[list[float], str]], rng: random.Random
                  ) -> list[tuple[np.ndarray, str]]:
     """(crop, text) for each value cell box that the reader's cutting makes one line of."""
-    gray, bilevel = prepared(gray, dpi)
-    ink = binarize(gray)
-    rulings = find_rulings(ink, dpi)
-    mask = rulings.mask()
-    ink_clean = text_ink(ink, mask)
+    # The page as the reader has it before reading, without the turns and deskew (which move the boxes).
+    bilevel = is_bilevel(gray)
+    gray = even_out(gray, dpi, bilevel)[0]
+    _, rulings, mask, ink_clean = rulings_of(gray, dpi)
     gray_clean = clean_page(gray, mask, rulings.cut)
     out = []
     for (x, y, w, h), text in boxes:
