@@ -231,8 +231,8 @@ class RapidOcrEngine:
         self._digit_ids: np.ndarray | None = None
         self._reduced = False
         # The digit readings come from the value-cell recogniser (models/digits.py) where its weights ship.
-        from models.digits import WEIGHTS
-        self.digit_model = digit_model and WEIGHTS.exists()
+        from models.digits import ONNX
+        self.digit_model = digit_model and ONNX.exists()
         self._digits = None
         self._digits_lock = threading.Lock()  # the page threads share one model, loaded once
         self.calls = {"rec_crops": 0, "det_calls": 0}

@@ -5,7 +5,7 @@ import pytest
 from models.digits import ALPHABET, WEIGHTS, DigitReader, as_input, batch_of
 from training.digits.crops import document_samples, value_text
 
-shipped = pytest.mark.skipif(not WEIGHTS.exists(), reason="models/digits.pt not shipped")
+shipped = pytest.mark.skipif(not WEIGHTS.exists(), reason="models/digits.pt not shipped")  # and digits.onnx beside it
 
 
 def test_inputs_are_the_network_height_stretched_ink_bright_and_padded_to_a_multiple_of_four():
@@ -36,13 +36,11 @@ def test_a_short_training_run_learns_to_read_its_crops():
 
     samples = [s for s in document_samples(12, 0, "light") if s.text]
     torch.manual_seed(0)
-    untrained = DigitReader.__new__(DigitReader)
     from models.digits import build_net
-    untrained.net, untrained.device, untrained.chars = build_net().eval(), "cpu", [""] + list(ALPHABET)
-    trained = DigitReader.__new__(DigitReader)
-    trained.net, trained.device, trained.chars = build_net(), "cpu", untrained.chars
-    trained.net.load_state_dict(train(samples, steps=150, batch=32, lr=3e-3, log_every=10_000))
-    trained.net.eval()
+    untrained = DigitReader.of_net(build_net())
+    net = build_net()
+    net.load_state_dict(train(samples, steps=150, batch=32, lr=3e-3, log_every=10_000))
+    trained = DigitReader.of_net(net)
 
     def share(reader):
         return np.mean([r.text == s.text for r, s in zip(reader.read([[s.image for s in samples]]), samples)])
@@ -50,6 +48,19 @@ def test_a_short_training_run_learns_to_read_its_crops():
     before, after = share(untrained), share(trained)
     print(f"untrained {before:.3f}, trained {after:.3f}")
     assert after > 0.3 and after > before + 0.2
+
+
+@shipped
+def test_the_shipped_onnx_file_is_the_shipped_weights_exported(tmp_path):
+    # models/digits.onnx is what a CPU run reads; a retrained digits.pt without a fresh export would fail here.
+    from models.digits import ONNX, export_onnx
+
+    samples = document_samples(9_997, 0, "heavy")[:60]
+    crops = [[s.image for s in samples]]
+    shipped_onnx, torch_run = DigitReader(ONNX).probs(crops), DigitReader(WEIGHTS).probs(crops)
+    assert max(float(np.abs(a - b).max()) for a, b in zip(shipped_onnx, torch_run)) < 1e-4
+    fresh = DigitReader(export_onnx(WEIGHTS, tmp_path / "d.onnx")).probs(crops)
+    assert max(float(np.abs(a - b).max()) for a, b in zip(fresh, torch_run)) < 1e-4
 
 
 @shipped

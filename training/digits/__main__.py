@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         init = torch.load(args.init, map_location="cpu", weights_only=True) if args.init else None
         state = t.train(t.load(args.data), args.steps, args.batch, args.lr, args.seed, init=init)
         torch.save(state, args.out)
+        from models.digits import export_onnx
+        print(json.dumps({"weights": args.out, "onnx": str(export_onnx(args.out))}))
         if args.val:
             from models.digits import DigitReader
             print(json.dumps(t.evaluate(DigitReader(args.out), t.load(args.val)), indent=1))
