@@ -39,18 +39,100 @@ class CellText:
     alternatives: list[tuple[str, float]] = field(default_factory=list)  # doubtful number cells: top-k readings
 
 
-def clean_page(gray: np.ndarray, lines_mask: np.ndarray, streaks: np.ndarray | None = None) -> np.ndarray:
+def clean_page(gray: np.ndarray, lines_mask: np.ndarray, streaks: np.ndarray | None = None,
+               dpi: float = 150) -> np.ndarray:
     """The page with ruling strokes painted white, so crops next to a cell border hold only text. Streaks (part of
-    `lines_mask` too) run through text: they are filled in from the pixels beside them instead, so a digit they
-    cross keeps the strokes that cross them."""
+    `lines_mask` too) run through text: a grey one is lifted off the page (the ink under it stays), a solid one is
+    filled in from the pixels beside it, so a digit it crosses keeps the strokes that cross it."""
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
     grown = cv2.dilate(lines_mask, kernel)
     out = gray.copy()
     if streaks is not None and streaks.any():
         across = cv2.dilate(streaks, kernel)
-        out = cv2.inpaint(out, across, 2, cv2.INPAINT_TELEA)
+        out, solid = lift_streaks(out, across, dpi)
+        if solid.any():
+            out = cv2.inpaint(out, solid, 2, cv2.INPAINT_TELEA)
         grown[across > 0] = 0
     out[grown > 0] = 255
+    return out
+
+
+LIFT_DARKEST = 0.45  # a streak darker than this share of the paper hides the ink under it: filled in instead
+
+
+def lift_streaks(gray: np.ndarray, across: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
+    """A dirty drum's grey streak darkens what it crosses by a steady share: divided out along its length (the
+    streak's own level, a running median along it, against the paper's beside it), a digit under it is left as
+    printed. Inpainting a streak through a column of zeros smeared them into "8"s and bars. Returns the page and
+    the streak pixels too dark (or too wide) to lift, for filling in."""
+    out = gray.copy()
+    solid = across.copy()
+    length = max(15, int(dpi / 3)) | 1  # a running median several characters long: a digit is a minority in it
+    thin = max(6, int(dpi / 20))  # a streak's width across (a slanted one is followed row by row)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(across, connectivity=8)
+    for k in range(1, n):
+        x, y, w, h = stats[k, :4]
+        if max(w, h) < length:
+            continue
+        vertical = h >= w
+        box = (slice(y, y + h), slice(x, x + w))
+        mask = labels[box] == k
+        page, lifted, hole = gray[box], out[box], solid[box]
+        if not vertical:
+            mask, page, lifted, hole = mask.T, page.T, lifted.T, hole.T
+        _lift_one(page, mask, lifted, hole, gray if vertical else gray.T, (x, y) if vertical else (y, x),
+                  length, thin)
+    return out, solid
+
+
+def _lift_one(page, mask, lifted, hole, whole, origin, length: int, thin: int) -> None:
+    """One streak running down `mask` (rows along it), its box's pixels in `page`; writes `lifted` and clears
+    `hole` where it lifted. `whole` is the page in the same orientation, for the paper beside the box."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    first = mask[rows].argmax(axis=1)
+    last = mask.shape[1] - 1 - mask[rows, ::-1].argmax(axis=1)
+    if len(rows) < length or np.median(last - first + 1) > thin:
+        return
+    width = int(min(thin, (last - first).max() + 1))
+    x0, y0 = origin
+    pad = 3
+    # The streak straightened: each row's pixels from its left end on, with the paper a few pixels either side.
+    cols = first[:, None] + np.arange(-pad, width + pad)[None, :] + x0
+    cols = np.clip(cols, 0, whole.shape[1] - 1)
+    strip = whole[(rows + y0)[:, None], cols].astype(np.float32)
+    level = np.stack([_running_median(strip[:, j], length) for j in range(strip.shape[1])], axis=1)
+    paper = np.maximum(level[:, :pad].max(axis=1), level[:, -pad:].max(axis=1))
+    share = level / np.maximum(paper, 1)[:, None]
+    for j in range(pad, pad + width):
+        at = cols[:, j] - x0
+        inside = (at >= 0) & (at < mask.shape[1])
+        on = inside & mask[rows, np.clip(at, 0, mask.shape[1] - 1)]
+        ok = on & (share[:, j] >= LIFT_DARKEST)
+        r, c = rows[ok], at[ok]
+        # Never lighter than the paper beside it: the streak's edge wobbles by a pixel against the median's.
+        lifted[r, c] = np.clip(strip[ok, j] / np.minimum(share[ok, j], 1), 0, paper[ok]).astype(np.uint8)
+        hole[r, c] = 0
+
+
+def _running_median(values: np.ndarray, length: int) -> np.ndarray:
+    half = length // 2
+    padded = np.pad(values, half, mode="edge")
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, length), axis=1)
+
+
+def ink_under_streaks(text: np.ndarray, gray_clean: np.ndarray, gray: np.ndarray,
+                      streaks: np.ndarray | None) -> np.ndarray:
+    """The text ink with what clean_page left of the ink under streaks put back: a streak through a "0" was cut out
+    of the ink with the pixels beside it, and the halves of the digit, each too small, were dropped as specks."""
+    if streaks is None or not streaks.any():
+        return text
+    level = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0]
+    across = cv2.dilate(streaks, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    back = (across > 0) & (gray_clean < level)
+    if not back.any():
+        return text
+    out = text.copy()
+    out[back] = 255
     return out
 
 
