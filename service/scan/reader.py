@@ -247,10 +247,18 @@ def unbend_rules(gray: np.ndarray, dpi: float, ink: np.ndarray, rulings: Rulings
     ink, found_rulings, mask, text = rulings_of(straight, dpi)
     found = find_tables(ink, found_rulings, dpi, text=text)
     # Straighter rules survive find_rulings' long kernels whole: fewer rule pixels after is a distortion.
-    if _rule_pixels(found_rulings) < _rule_pixels(rulings) or \
-            on_grid(found, found_rulings, dpi) <= on_grid(grids, rulings, dpi) + 0.05:
+    before, after = _rule_pixels(rulings), _rule_pixels(found_rulings)
+    if after < before:
         return None
-    return straight, ink, found_rulings, mask, text, found
+    fit, fit_before = on_grid(found, found_rulings, dpi), on_grid(grids, rulings, dpi)
+    # Better: the grid fits the rules clearly better, or as well while holding far more of them (a sheet bent at
+    # one side: straightened, that side's rules are found at all, and the grid gains the columns it had lost).
+    if fit > fit_before + 0.05 or (fit >= fit_before and after * fit >= MORE_RULES * before * fit_before):
+        return straight, ink, found_rulings, mask, text, found
+    return None
+
+
+MORE_RULES = 1.3  # rule pixels on the grid's lines, unbent against as found
 
 
 def _rule_pixels(rulings: Rulings) -> int:
