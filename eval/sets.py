@@ -102,6 +102,10 @@ SETS: dict[str, SynthSet | RealScanSet | FolderSet] = {s.name: s for s in (
                                      "2 moderate, 6 heavy (scanner, copier, phone photo, dirty drum, dark copy, warped "
                                      "sheet), 2 fax", REAL,
                 levels=(("light", 2), ("moderate", 2), ("heavy", 6), ("fax", 2)), seed=2029),
+    # real-layout-scans' six heavy scans are one of each profile: too few to tell a general gain from one page's.
+    RealScanSet("real-layout-heavy", "24 heavy scans of the same real PDFs, four of each profile (scanner, copier, "
+                                     "phone photo, dirty drum, dark copy, warped sheet), another draw than "
+                                     "real-layout-scans'", REAL, levels=(("heavy", 24),), seed=2031),
 )}
 
 
