@@ -23,11 +23,16 @@ def test_value_texts_keep_the_alphabet_and_blank_cells_only():
 
 
 def test_crops_of_a_factory_scan_carry_their_cells_printed_text():
-    samples = document_samples(11, 0, "heavy")
+    # (document 0 of this draw has its tables' pages fed in turned a quarter: its crops are left out, standing on
+    # their side)
+    assert len(document_samples(11, 0, "heavy")) < 50
+    samples = document_samples(11, 2, "heavy")
     assert len(samples) > 150
     assert all(set(s.text) <= set(ALPHABET) and s.image.dtype == np.uint8 and s.image.ndim == 2 for s in samples)
     assert len({s.text for s in samples}) > 40  # the drawn values, not a report's zeros
     assert {s.level for s in samples} == {"heavy"}
+    dark = document_samples(11, 1, "heavy", profile="dark_copy")  # a profile asked for by name (crops --profiles)
+    assert dark and {(s.level, s.profile) for s in dark} == {("heavy", "dark_copy")}
 
 
 def test_a_short_training_run_learns_to_read_its_crops():

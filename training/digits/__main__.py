@@ -16,9 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--docs", type=int, default=200)
     c.add_argument("--seed", type=int, default=1)
     c.add_argument("--workers", type=int, default=2)
+    c.add_argument("--profiles", default=None, help="comma list of level/profile taken in turn (heavy/dark_copy, "
+                   "fax, ...); default: each scan's level and profile drawn")
     c.add_argument("--out", required=True)
     r = sub.add_parser("train", help="train the recogniser on crops")
-    r.add_argument("--data", required=True)
+    r.add_argument("--data", required=True, help="crops file, or several joined by commas")
     r.add_argument("--val", default=None)
     r.add_argument("--steps", type=int, default=6000)
     r.add_argument("--batch", type=int, default=64)
@@ -31,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--weights", default=None)
     args = p.parse_args(argv)
     if args.cmd == "crops":
-        samples = t.make_crops(args.seed, args.docs, args.workers)
+        samples = t.make_crops(args.seed, args.docs, args.workers,
+                               profiles=args.profiles.split(",") if args.profiles else None)
         t.save(samples, args.out)
         print(json.dumps({"crops": len(samples)}))
     elif args.cmd == "train":

@@ -89,9 +89,10 @@ def vary_values(doc, rng: random.Random) -> None:
                 cell.text = random_value(rng)
 
 
-def document_samples(seed: int, index: int, level: str | None = None, dpi: int | None = None) -> list[Sample]:
+def document_samples(seed: int, index: int, level: str | None = None, dpi: int | None = None,
+                     profile: str | None = None) -> list[Sample]:
     """One synthetic report, scanned at `level` (drawn by LEVEL_WEIGHTS if None; the DPI drawn by the level unless
-    given), cut into labelled crops."""
+    given; the profile drawn by the level unless given), cut into labelled crops."""
     from training.synth.compose import compose
     from training.synth.render_pdf import render_pdf
     from training.synth.scan import scan
@@ -103,9 +104,11 @@ def document_samples(seed: int, index: int, level: str | None = None, dpi: int |
     vary_values(doc, rng)
     doc.style.value_font = rng.choices(list(VALUE_FONTS), weights=list(VALUE_FONTS.values()))[0]
     pdf = render_pdf(doc)
-    result = scan(pdf.data, pdf.cells, np.random.default_rng([seed, index, 11]), level, dpi)
+    result = scan(pdf.data, pdf.cells, np.random.default_rng([seed, index, 11]), level, dpi, profile)
     samples = []
     for number, page in enumerate(result.pages, start=1):
+        if any(op.get("op") == "rotate90" for op in page.ops):
+            continue  # crops are cut without the reader's quarter turn: on such a page they stand on their side
         boxes = [(c["box"], t) for c in result.cells if c["page"] == number and c.get("key")
                  and (t := value_text(c["text"])) is not None]
         if not boxes:

@@ -20,13 +20,17 @@ from models.digits import ALPHABET, DigitReader, as_input, batch_of, build_net, 
 from training.digits.crops import Sample, document_samples
 
 
-def _one(job: tuple[int, int]) -> list[Sample]:
+def _one(job: tuple) -> list[Sample]:
     return document_samples(*job)
 
 
-def make_crops(seed: int, docs: int, workers: int = 2, progress: bool = True) -> list[Sample]:
+def make_crops(seed: int, docs: int, workers: int = 2, progress: bool = True,
+               profiles: list[str] | None = None) -> list[Sample]:
+    """Crops of `docs` fresh factory scans; `profiles` ("level/profile", e.g. heavy/dark_copy) taken in turn, where
+    given, instead of each scan's drawn level and profile."""
     samples: list[Sample] = []
-    jobs = [(seed, i) for i in range(docs)]
+    jobs = [(seed, i) if not profiles else (seed, i, *_level_profile(profiles[i % len(profiles)]))
+            for i in range(docs)]
     t0 = time.perf_counter()
     with get_context("fork").Pool(workers) as pool:
         for k, got in enumerate(pool.imap_unordered(_one, jobs), start=1):
@@ -37,6 +41,11 @@ def make_crops(seed: int, docs: int, workers: int = 2, progress: bool = True) ->
     return samples
 
 
+def _level_profile(name: str) -> tuple[str, None, str | None]:
+    level, _, profile = name.partition("/")
+    return level, None, profile or None
+
+
 def save(samples: list[Sample], path: str | Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
@@ -44,8 +53,21 @@ def save(samples: list[Sample], path: str | Path) -> None:
 
 
 def load(path: str | Path) -> list[Sample]:
-    with open(path, "rb") as f:
-        return pickle.load(f)
+    """The crops saved at `path`, or at each of several paths joined by commas."""
+    out: list[Sample] = []
+    for one in str(path).split(","):
+        with open(one, "rb") as f:
+            out += pickle.load(f)
+    return out
+
+
+def fits(sample: Sample) -> bool:
+    """Whether the crop is wide enough for its text (a digit is about half as wide as high): a drawn value wider than
+    its cell is cut off at the cell's border, and the crop holds its first digits only."""
+    return sample.image.shape[1] >= FIT * len(sample.text) * sample.image.shape[0]
+
+
+FIT = 0.35
 
 
 def _jitter(image: np.ndarray, rng: random.Random) -> np.ndarray:
@@ -68,7 +90,7 @@ def train(samples: list[Sample], steps: int, batch: int = 64, lr: float = 2e-3, 
     torch.set_num_threads(threads)
     rng = random.Random(seed)
     index = {ch: i + 1 for i, ch in enumerate(ALPHABET)}
-    usable = [s for s in samples if frames_of(as_input(s.image).shape[1]) >= 2 * len(s.text)]
+    usable = [s for s in samples if frames_of(as_input(s.image).shape[1]) >= 2 * len(s.text) and fits(s)]
     net = build_net()
     if init is not None:  # go on from earlier weights
         net.load_state_dict(init)
@@ -102,7 +124,8 @@ def train(samples: list[Sample], steps: int, batch: int = 64, lr: float = 2e-3, 
 
 
 def evaluate(reader: DigitReader, samples: list[Sample]) -> dict:
-    """Share of crops read exactly, by level and profile."""
+    """Share of crops read exactly, by level and profile (crops cut short by their cell left out)."""
+    samples = [s for s in samples if fits(s)]
     got = reader.read([[s.image for s in samples]])
     right: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for s, r in zip(samples, got):
