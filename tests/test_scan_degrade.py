@@ -135,10 +135,23 @@ def test_a_rule_with_a_blot_pressing_on_it_in_one_cell_is_no_streak():
     assert spans(blotted.cells) == _truth(page)
 
 
+def _straightened_to_truth(bent: np.ndarray, page) -> None:
+    """The straight grid misreads the bent page; unbent, the page's grid is the truth's."""
+    from service.scan.grid import find_tables
+    from service.scan.reader import unbend_rules
+
+    assert [spans(g.cells) for g in grids_of(bent)] != [_truth(page)]
+    ink = binarize(bent)
+    rulings = find_rulings(ink, 150)
+    text = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.bitwise_or(rulings.horizontal, rulings.vertical)))
+    straightened = unbend_rules(bent, 150, ink, rulings, find_tables(ink, rulings, 150, text=text))
+    assert straightened is not None
+    assert [spans(g.cells) for g in straightened[-1]] == [_truth(page)]
+
+
 @pytest.mark.parametrize("seed", [1, 5])
 def test_a_bent_sheet_has_its_rules_straightened(seed):
-    from service.scan.grid import bend_maps, find_tables
-    from service.scan.reader import unbend_rules
+    from service.scan.grid import bend_maps
 
     page = make_page(seed=seed)
     flat = gray_of(page)
@@ -148,13 +161,7 @@ def test_a_bent_sheet_has_its_rules_straightened(seed):
     curl = Curl(w, h, wave_y=0.012 * h, freq_y=0.8, phase_y=0.5, bulge=0.015 * h, centre=0.5, wave_x=0.006 * w,
                 freq_x=0.6, phase_x=1.0)
     bent = curl.apply(flat, 255)
-    assert [spans(g.cells) for g in grids_of(bent)] != [_truth(page)]
-    ink = binarize(bent)
-    rulings = find_rulings(ink, 150)
-    text = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.bitwise_or(rulings.horizontal, rulings.vertical)))
-    straightened = unbend_rules(bent, 150, ink, rulings, find_tables(ink, rulings, 150, text=text))
-    assert straightened is not None
-    assert [spans(g.cells) for g in straightened[-1]] == [_truth(page)]
+    _straightened_to_truth(bent, page)
 
 
 @pytest.mark.parametrize("seed", [1, 5])
@@ -163,22 +170,13 @@ def test_a_sheet_curled_up_at_one_side_has_its_rules_straightened(seed):
     # side's columns only, and fits the rules it found about as well as the unbent grid fits its own, but the unbent
     # page holds far more rule pixels on its grid. Kept only where the fit got 0.05 better, it was thrown away (a real
     # layout's warped scan lost 66 of 200 fields).
-    from service.scan.grid import find_tables
-    from service.scan.reader import unbend_rules
-
     page = make_page(seed=seed)
     flat = gray_of(page)
     h, w = flat.shape
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     lift = 0.04 * h * np.clip((xs - 0.55 * w) / (0.45 * w), 0, None) ** 2
     bent = cv2.remap(flat, xs, ys + lift, cv2.INTER_LINEAR, borderValue=255)
-    assert [spans(g.cells) for g in grids_of(bent)] != [_truth(page)]
-    ink = binarize(bent)
-    rulings = find_rulings(ink, 150)
-    text = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.bitwise_or(rulings.horizontal, rulings.vertical)))
-    straightened = unbend_rules(bent, 150, ink, rulings, find_tables(ink, rulings, 150, text=text))
-    assert straightened is not None
-    assert [spans(g.cells) for g in straightened[-1]] == [_truth(page)]
+    _straightened_to_truth(bent, page)
 
 
 # -- the scan command on a real layout ---------------------------------------------------------------------------
