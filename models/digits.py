@@ -146,9 +146,9 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 class DigitReader:
     """Reads value-cell crops; several renderings of the same crops (a fax's two blurs) have their outputs averaged.
     A .onnx file runs on onnxruntime (the CPU), a .pt state dict on torch (a GPU, or a net in training)."""
+    chars = [""] + list(ALPHABET)  # CTC's blank first
 
     def __init__(self, weights: str | Path | None = None, device: str = "cpu"):
-        self.chars = [""] + list(ALPHABET)
         weights = Path(weights) if weights else (WEIGHTS if device != "cpu" else ONNX)
         if weights.suffix == ".onnx":
             self.forward = _onnx_forward(weights)
@@ -166,7 +166,7 @@ class DigitReader:
     def of_net(cls, net, device: str = "cpu") -> "DigitReader":
         """A reader over a net in memory (training's)."""
         reader = cls.__new__(cls)
-        reader.chars, reader.forward = [""] + list(ALPHABET), _torch_forward(net, device)
+        reader.forward = _torch_forward(net, device)
         return reader
 
     def probs(self, renderings: Sequence[Sequence[np.ndarray]], batch: int = 64) -> list[np.ndarray]:

@@ -426,7 +426,7 @@ def test_a_light_copys_grey_digits_reach_the_recogniser_black_on_white():
 def test_a_grey_streak_through_a_column_of_zeros_is_lifted_and_the_zeros_stay():
     # A dirty drum's grey streak runs down a column of numbers, through each "0". Filled in from beside it, the zeros
     # came out as bars and "8"s; divided out along its length, the ink under it stays and the streak is paper.
-    from service.scan.cells import clean_page, ink_under_streaks, text_ink
+    from service.scan.cells import cleaned, text_ink
     from service.scan.grid import find_rulings
 
     gray, xs, ys = _ruled_page()
@@ -442,8 +442,7 @@ def test_a_grey_streak_through_a_column_of_zeros_is_lifted_and_the_zeros_stay():
     rulings = find_rulings(ink, 150)
     assert rulings.cut is not None and rulings.cut[ys[1] + 35, x + 1] > 0
     mask = rulings.mask()
-    clean = clean_page(gray, mask, rulings.cut, 150)
-    text = ink_under_streaks(text_ink(ink, mask), clean, gray, rulings.cut)
+    clean, text = cleaned(gray, mask, text_ink(ink, mask), rulings.cut, 150)
     got = clean[ys[1] + 15:ys[2] - 15, x - 8:x + 18]
     on_streak = streak[ys[1] + 15:ys[2] - 15, x - 8:x + 18]
     # The digit's pixels under the streak are as dark as printed, the streak's pixels off the digit are paper.

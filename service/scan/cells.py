@@ -46,15 +46,23 @@ def clean_page(gray: np.ndarray, lines_mask: np.ndarray, streaks: np.ndarray | N
     filled in from the pixels beside it, so a digit it crosses keeps the strokes that cross it."""
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
     grown = cv2.dilate(lines_mask, kernel)
-    out = gray.copy()
     if streaks is not None and streaks.any():
         across = cv2.dilate(streaks, kernel)
-        out, solid = lift_streaks(out, across, dpi)
+        out, solid = lift_streaks(gray, across, dpi)
         if solid.any():
             out = cv2.inpaint(out, solid, 2, cv2.INPAINT_TELEA)
         grown[across > 0] = 0
+    else:
+        out = gray.copy()
     out[grown > 0] = 255
     return out
+
+
+def cleaned(gray: np.ndarray, lines_mask: np.ndarray, text: np.ndarray, streaks: np.ndarray | None,
+            dpi: float) -> tuple[np.ndarray, np.ndarray]:
+    """The page and its text ink as cells are cut from them (the reader's and the digit training's crops alike)."""
+    gray_clean = clean_page(gray, lines_mask, streaks, dpi)
+    return gray_clean, ink_under_streaks(text, gray_clean, gray, streaks)
 
 
 LIFT_DARKEST = 0.45  # a streak darker than this share of the paper hides the ink under it: filled in instead
@@ -76,18 +84,16 @@ def lift_streaks(gray: np.ndarray, across: np.ndarray, dpi: float) -> tuple[np.n
             continue
         vertical = h >= w
         box = (slice(y, y + h), slice(x, x + w))
-        mask = labels[box] == k
-        page, lifted, hole = gray[box], out[box], solid[box]
+        mask, lifted, hole = labels[box] == k, out[box], solid[box]
         if not vertical:
-            mask, page, lifted, hole = mask.T, page.T, lifted.T, hole.T
-        _lift_one(page, mask, lifted, hole, gray if vertical else gray.T, (x, y) if vertical else (y, x),
-                  length, thin)
+            mask, lifted, hole = mask.T, lifted.T, hole.T
+        _lift_one(mask, lifted, hole, gray if vertical else gray.T, (x, y) if vertical else (y, x), length, thin)
     return out, solid
 
 
-def _lift_one(page, mask, lifted, hole, whole, origin, length: int, thin: int) -> None:
-    """One streak running down `mask` (rows along it), its box's pixels in `page`; writes `lifted` and clears
-    `hole` where it lifted. `whole` is the page in the same orientation, for the paper beside the box."""
+def _lift_one(mask, lifted, hole, whole, origin, length: int, thin: int) -> None:
+    """One streak running down `mask` (rows along it, its box at `origin` in `whole`: the page in the same
+    orientation); writes `lifted` and clears `hole` where it lifted."""
     rows = np.flatnonzero(mask.any(axis=1))
     first = mask[rows].argmax(axis=1)
     last = mask.shape[1] - 1 - mask[rows, ::-1].argmax(axis=1)

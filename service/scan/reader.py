@@ -29,8 +29,7 @@ from models.layout import LayoutModel
 from models.ocr import OcrEngine
 from models.table_structure import TableStructureModel
 from service.document import Box, Cell, Document, Line, PageImage, Source
-from service.scan.cells import (CellText, clean_page, crop_line, ink_under_streaks, read_grids, text_ink,
-                                without_tall_strokes)
+from service.scan.cells import CellText, cleaned, crop_line, read_grids, text_ink, without_tall_strokes
 from service.scan.grid import Grid, Rulings, bend_maps, find_rulings, find_tables, on_grid, table_quad
 from service.scan.layout import TextBox, choose_lines, count_runs, find_text_lines, unruled_tables
 from service.scan.raster import Page, binarize, load_pages, straighten, turn, unbend, unwarp
@@ -182,8 +181,7 @@ class ScanReader:
                 found = find_tables(ink, faint, page.dpi, text=faint_text)
                 if found:
                     rulings, lines_mask, ink_clean, grids = faint, faint_mask, faint_text, found
-            gray_clean = clean_page(page.gray, lines_mask, rulings.cut, page.dpi)
-            ink_clean = ink_under_streaks(ink_clean, gray_clean, page.gray, rulings.cut)
+            gray_clean, ink_clean = cleaned(page.gray, lines_mask, ink_clean, rulings.cut, page.dpi)
         with self._stage("text"):
             # Text lines and unruled tables are found without the strokes taller than any character (a streak no
             # rule test caught joins every line it crosses); the cells keep their ink as it is.

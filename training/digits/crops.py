@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from models.digits import ALPHABET, to_alphabet
-from service.scan.cells import cell_crops, clean_page, ink_under_streaks, soften, stretch
+from service.scan.cells import cell_crops, cleaned, soften, stretch
 from service.scan.grid import GridCell
 from service.scan.raster import even_out, is_bilevel
 from service.scan.reader import rulings_of
@@ -44,8 +44,7 @@ def page_samples(gray: np.ndarray, dpi: float, boxes: list[tuple[list[float], st
     bilevel = is_bilevel(gray)
     gray = even_out(gray, dpi, bilevel)[0]
     _, rulings, mask, ink_clean = rulings_of(gray, dpi)
-    gray_clean = clean_page(gray, mask, rulings.cut, dpi)
-    ink_clean = ink_under_streaks(ink_clean, gray_clean, gray, rulings.cut)
+    gray_clean, ink_clean = cleaned(gray, mask, ink_clean, rulings.cut, dpi)
     out = []
     for (x, y, w, h), text in boxes:
         cell = GridCell(0, 0, 1, 1, x, y, x + w, y + h)
