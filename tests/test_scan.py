@@ -10,7 +10,7 @@ import pytest
 from service.document import Source
 from service.scan.grid import find_rulings, find_tables
 from service.scan.raster import binarize, straighten
-from service.scan.reader import ScanOptions, ScanReader
+from service.scan.reader import ScanOptions, ScanReader, rulings_of
 from tests.test_scan_render import make_page, to_pdf, to_png
 
 
@@ -285,3 +285,47 @@ def test_a_streak_no_rule_test_caught_does_not_join_the_text_lines():
     ink = binarize(gray)
     assert len(find_text_lines(without_tall_strokes(ink, 150), 150)) == len(lines) > 20
     assert len(find_text_lines(ink, 150)) == 1  # the streak left in: one band as tall as the page
+
+
+def _erase_rule(gray: np.ndarray, x: int, top: int, bottom: int, tone: int | None = None) -> None:
+    """Paint a column rule's pixels paper white (tone None) or a light grey."""
+    band = gray[top:bottom, x - 3:x + 4]
+    band[band < 128] = 255 if tone is None else tone
+
+
+def test_a_frame_too_faint_to_find_leaves_the_rules_that_end_on_it():
+    # A copier washed out a table's frame: the rules across end where it was, together, far past the last column
+    # rule they cross. They are the table's rules, not streaks across the page run on past its frame.
+    page = make_page(seed=1)
+    gray = gray_of(page).copy()
+    (clean,) = grids_of(gray)
+    top, bottom = int(clean.rows[0]) - 3, int(clean.rows[-1]) + 4
+    for x in (clean.cols[0], clean.cols[-1]):
+        _erase_rule(gray, int(round(x)), top, bottom)
+    before, after = find_rulings(binarize(gray_of(page)), 150), find_rulings(binarize(gray), 150)
+    assert after.streaks[0] == []
+    left, right = int(clean.cols[0]) + 4, int(clean.cols[-1]) - 3
+    for y in clean.rows:
+        band = slice(int(y) - 2, int(y) + 3), slice(left, right)
+        assert (after.horizontal[band] > 0).any(axis=0).mean() >= (before.horizontal[band] > 0).any(axis=0).mean() - 0.01
+
+
+def test_rules_too_light_for_the_ink_are_found_on_the_grey_page():
+    # A phone's photo of a light print: grey paper, grain, and rules a little darker than the paper that no page-wide
+    # ink level keeps. Along their length they are dark throughout, and narrow across. (A grey streak down the
+    # page beside them stays no column.)
+    page = make_page(seed=1)
+    gray = gray_of(page).copy()
+    (clean,) = grids_of(gray)
+    top, bottom = int(clean.rows[0]) - 3, int(clean.rows[-1]) + 4
+    for x in clean.cols[:3]:
+        _erase_rule(gray, int(round(x)), top, bottom, tone=190)
+    streak = int((clean.cols[-2] + clean.cols[-3]) / 2)
+    gray[:, streak:streak + 2] = np.minimum(gray[:, streak:streak + 2], 190)
+    rng = np.random.default_rng(0)
+    gray = np.clip(gray.astype(np.float32) * 0.85 + rng.normal(0, 6, gray.shape), 0, 255).astype(np.uint8)
+    shape = (clean.n_rows, clean.n_cols)
+    ink = binarize(gray)
+    assert [(g.n_rows, g.n_cols) for g in find_tables(ink, find_rulings(ink, 150), 150)] != [shape]
+    ink, rulings, _, text = rulings_of(gray, 150)  # the reader's
+    assert [(g.n_rows, g.n_cols) for g in find_tables(ink, rulings, 150, text=text)] == [shape]

@@ -77,7 +77,8 @@ def find_rulings(ink: np.ndarray, dpi: float, gray: np.ndarray | None = None) ->
 
     Text can still leave long strokes (neighbouring characters' strokes in one row join), so a stroke is kept only
     when both its ends meet a stroke of the other direction (a table's lines always end on or cross another line)
-    or when it is far longer than any run of text strokes.
+    or when it is far longer than any run of text strokes. With the grey page, rules too faint for the ink (light
+    grey rules, a washed-out copy, a noisy photo) join them.
     """
     h, w = ink.shape
     hk = max(25, w // 25)
@@ -90,33 +91,78 @@ def find_rulings(ink: np.ndarray, dpi: float, gray: np.ndarray | None = None) ->
     reach = max(3, int(dpi / 25))
     side = max(2, int(dpi / 40))
     thick = max(5.0, dpi / 20)  # mean thickness: rules blur to 4-5 px in heavy scans, bold text bars are thicker
+    fh = fv = None
     if gray is not None:
-        fh, fv = faint_lines(gray, dpi, hk, vk, thick)
-        horiz, vert = cv2.bitwise_or(horiz, fh), cv2.bitwise_or(vert, fv)
-    rulings = Rulings(_keep_anchored(horiz, vert, ink, 0, 4 * hk, reach, side, thick),
-                      _keep_anchored(vert, horiz, ink, 1, 6 * vk, reach, side, thick))
+        # Kept on their own tests, then joined to the ink's rules (a faint stroke beside an ink rule, its grey
+        # edge, would make it too thick for a rule); they anchor the ink's strokes too.
+        fh, fv = faint_lines(gray, dpi, hk, vk, thick, horiz, vert)
+    kept_h = _keep_anchored(horiz, vert if fv is None else cv2.bitwise_or(vert, fv), ink, 0, 4 * hk, reach, side,
+                            thick)
+    kept_v = _keep_anchored(vert, horiz if fh is None else cv2.bitwise_or(horiz, fh), ink, 1, 6 * vk, reach, side,
+                            thick)
+    if fh is not None:
+        kept_h, kept_v = cv2.bitwise_or(kept_h, fh), cv2.bitwise_or(kept_v, fv)
+    rulings = Rulings(kept_h, kept_v)
     return drop_streaks(rulings, ink, dpi)
 
 
-def faint_lines(gray: np.ndarray, dpi: float, hk: int, vk: int, thick: float) -> tuple[np.ndarray, np.ndarray]:
-    """Long thin strokes darker than the paper around them: light grey rules on unevenly lit or grey paper fall
-    above the page-wide Otsu level. The level is the local mean less a margin over the paper's grain."""
-    from service.scan.raster import noise_sigma
+def faint_lines(gray: np.ndarray, dpi: float, hk: int, vk: int, thick: float, horiz: np.ndarray,
+                vert: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Long thin strokes darker than the paper beside them: light grey rules on grey, noisy or unevenly lit paper
+    (a phone's photo, a washed-out copy) fall above the page-wide Otsu level and break up under any level set pixel
+    by pixel. On the grey page itself a rule is dark all along its length (text is dark in strokes a character
+    long) and narrow across it: the darkness held over a rule's length, less the paper's just beside it.
 
-    block = max(15, int(dpi / 5)) | 1
-    margin = max(12.0, 3.0 * noise_sigma(gray))
-    faint = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, margin)
-    out = []
-    for axis, (kx, ky), close in ((0, (hk, 1), (5, 1)), (1, (1, vk), (1, 5))):
-        m = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, close))
+    Such a stroke is a rule only where both its ends meet a stroke across (these or the ink's `horiz` and `vert`:
+    a dirty drum's grey streaks run the sheet's length, through the tables and off them), and half an inch long at
+    least (a blurred digit's stroke between two row rules is one row high)."""
+    dark = cv2.bitwise_not(gray)
+    across = 2 * max(3, int(dpi / 25)) + 1
+    grain = max(3, int(dpi / 30))
+    thin = []
+    for axis, (kx, ky) in ((0, (hk, 1)), (1, (1, vk))):
+        smooth = cv2.blur(dark, (grain, 1) if axis == 0 else (1, grain))  # the paper's grain, along the rule
+        held = cv2.morphologyEx(smooth, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (kx, ky)))
+        el = cv2.getStructuringElement(cv2.MORPH_RECT, (1, across) if axis == 0 else (across, 1))
+        ridge = cv2.morphologyEx(held, cv2.MORPH_TOPHAT, el)
+        counts = np.bincount(ridge.ravel(), minlength=256)
+        level = _median_of_counts(counts)
+        spread = 1.4826 * _median_of_counts(np.bincount(np.abs(np.arange(256) - int(level)), weights=counts))
+        _, m = cv2.threshold(ridge, level + max(8.0, 5.0 * spread), 255, cv2.THRESH_BINARY)
         m = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (kx, ky)))
         # Only thin strokes: the edges of a shaded row come out as thick bars, and would swallow a rule beside them.
+        # Measured across at half its own depth, a blurred rule is as thin as a sharp one.
         n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+        core = np.bincount(labels[(m > 0) & (ridge >= cv2.dilate(ridge, el) // 2)], minlength=n)
         length = np.maximum(1, stats[:, cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT])
-        keep = stats[:, cv2.CC_STAT_AREA] / length <= thick / 2
+        keep = (core / length <= thick / 2) & (length >= dpi / 2)
         keep[0] = False
-        out.append(np.where(keep[labels], 255, 0).astype(np.uint8))
+        thin.append((labels, stats, keep, _components(labels, stats, keep)))
+    reach = max(3, int(dpi / 25))
+    out = []
+    for axis, (labels, stats, keep, _), other in ((0, thin[0], cv2.bitwise_or(vert, thin[1][3])),
+                                                  (1, thin[1], cv2.bitwise_or(horiz, thin[0][3]))):
+        for i in np.flatnonzero(keep):
+            x, y, w, h, _ = stats[i]
+            keep[i] = _both_ends_meet(other, x, y, w, h, axis, reach)
+        out.append(_components(labels, stats, keep))
     return out[0], out[1]
+
+
+def _components(labels: np.ndarray, stats: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """A mask of the kept components (few and small: drawn box by box, not looked up pixel by pixel)."""
+    out = np.zeros(labels.shape, np.uint8)
+    for i in np.flatnonzero(keep):
+        x, y, w, h, _ = stats[i]
+        box = (slice(y, y + h), slice(x, x + w))
+        out[box][labels[box] == i] = 255
+    return out
+
+
+def _median_of_counts(counts: np.ndarray) -> float:
+    """The median of values 0, 1, 2, ... seen `counts` times each (a page's grey levels: faster than sorting)."""
+    cum = np.cumsum(counts)
+    return float(np.searchsorted(cum, cum[-1] / 2))
 
 
 def drop_streaks(rulings: Rulings, ink: np.ndarray, dpi: float) -> Rulings:
@@ -160,6 +206,7 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
     pad = near + 3
     limit = 0.8 * glyph
     ax = 0 if axis == 0 else 1  # summing over `ax` collapses the window across the stroke
+    framed_ends = _shared_ends(stats, axis, reach, H if axis == 1 else W, limit)
     for i in range(1, n):
         x, y, w, h, _ = stats[i]
         if (w if axis == 0 else h) < limit:
@@ -172,6 +219,12 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
         if axis == 0 and cuts.any():
             cuts = cuts & ~_between_rows(cuts, text, x, y, h, glyph)
         centres = [(a + b) // 2 for a, b in _crossings(other, x, y, w, h, axis, reach)]
+        # An end shared with other rules is on the table's frame, though that frame rule was too faint to find.
+        length = w if axis == 0 else h
+        if framed_ends[i][0] and (not centres or centres[0] > reach):
+            centres.insert(0, 0)
+        if framed_ends[i][1] and (not centres or centres[-1] < length - 1 - reach):
+            centres.append(length - 1)
         # Only vertical strokes: rows of a table ruled across start right of a merged label, where no column rule
         # is; and a stroke that crosses nothing runs on past nothing (the rules of a table ruled only across).
         overrun = axis == 1 and bool(centres) and (centres[0] > overshoot or len(cuts) - centres[-1] > overshoot)
@@ -215,6 +268,26 @@ def _cut_streaks(mask: np.ndarray, other: np.ndarray, text: np.ndarray, axis: in
         out[sl][drop] = 0
         cut.append((int(y), int(y + h)) if axis == 0 else (int(x), int(x + w)))
     return out, cut
+
+
+def _shared_ends(stats: np.ndarray, axis: int, reach: int, size: int, least: float) -> list[tuple[bool, bool]]:
+    """For each stroke, whether its start and its end line up with the ends of two other strokes beside it (not in
+    line with it), away from the page's edge: a table's rules end together on its frame. A streak runs on to the
+    edge, or fades out where nothing else ends."""
+    pos, start, length = (1, 0, 2) if axis == 0 else (0, 1, 3)
+    a = stats[:, start].astype(int)
+    b = a + stats[:, length].astype(int)
+    across = stats[:, pos].astype(int)
+    real = stats[:, length] >= least
+    real[0] = False
+    out = [(False, False)] * len(stats)
+    for i in np.flatnonzero(real):
+        beside = real & (np.abs(across - across[i]) > 2 * reach)
+        ends = []
+        for e, edge in ((a, a[i] > reach), (b, b[i] < size - reach)):
+            ends.append(bool(edge and int((beside & (np.abs(e - e[i]) <= reach)).sum()) >= 2))
+        out[i] = (ends[0], ends[1])
+    return out
 
 
 def _between_rows(cuts: np.ndarray, text: np.ndarray, x: int, y: int, h: int, glyph: float) -> np.ndarray:
@@ -283,9 +356,6 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
     keep = np.zeros(n, dtype=bool)
     H, W = mask.shape
 
-    def touches(xa: int, xb: int, ya: int, yb: int) -> bool:
-        return bool(other[max(0, ya):min(H, yb), max(0, xa):min(W, xb)].any())
-
     pen = _pen_width(stats, axis, long_enough)
     for i in range(1, n):
         x, y, w, h, area = stats[i]
@@ -308,13 +378,7 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
                             or axis == 0 and _bare_somewhere(labels == i, ink, x, y, w, h, side)):
                 keep[i] = True
             continue
-        if axis == 0:  # both ends on a stroke of the other direction (cheap: tested first)
-            anchored = (touches(x - reach, x + reach + 1, y - reach, y + h + reach)
-                        and touches(x + w - 1 - reach, x + w + reach, y - reach, y + h + reach))
-        else:
-            anchored = (touches(x - reach, x + w + reach, y - reach, y + reach + 1)
-                        and touches(x - reach, x + w + reach, y + h - 1 - reach, y + h + reach))
-        if not anchored:
+        if not _both_ends_meet(other, x, y, w, h, axis, reach):  # (cheap: tested first)
             continue
         # Paper beside the stroke, following it (scans bend long lines): near = just beside, far = a few px out.
         pad = 3 * side + 2
@@ -340,6 +404,20 @@ def _keep_anchored(mask: np.ndarray, other: np.ndarray, ink: np.ndarray, axis: i
                 continue
         keep[i] = True
     return np.where(keep[labels], 255, 0).astype(np.uint8)
+
+
+def _both_ends_meet(other: np.ndarray, x: int, y: int, w: int, h: int, axis: int, reach: int) -> bool:
+    """Whether both ends of a stroke lie on (or within `reach` of) a stroke of the other direction."""
+    H, W = other.shape
+
+    def touches(xa: int, xb: int, ya: int, yb: int) -> bool:
+        return bool(other[max(0, ya):min(H, yb), max(0, xa):min(W, xb)].any())
+
+    if axis == 0:
+        return (touches(x - reach, x + reach + 1, y - reach, y + h + reach)
+                and touches(x + w - 1 - reach, x + w + reach, y - reach, y + h + reach))
+    return (touches(x - reach, x + w + reach, y - reach, y + reach + 1)
+            and touches(x - reach, x + w + reach, y + h - 1 - reach, y + h + reach))
 
 
 def _stacked_strokes(strip: np.ndarray, least: int = 3) -> bool:
@@ -555,8 +633,12 @@ def _split_at_unruled_bands(rulings: Rulings, region: tuple[int, int, int, int],
     if not vmask.any():
         return _split_at_headings(rulings, region, text, min_run)
     # Every row of a ruled table is crossed by two strokes at least (its side frame); a band crossed by one alone
-    # is a gap between two tables that a streak runs through.
-    edges = np.diff((vmask > 0).astype(np.int8), axis=1, prepend=0)
+    # is a gap between two tables that a streak runs through. What is left of a streak cut back is no crossing
+    # (two streaks through the gap joined two tables).
+    vmask = vmask > 0
+    for a, b in rulings.streaks[1]:
+        vmask[:, max(0, a - x0):max(0, b - x0)] = False
+    edges = np.diff(vmask.astype(np.int8), axis=1, prepend=0)
     crossed = (edges == 1).sum(axis=1) >= 2
     out, start, y = [], 0, 0
     n = len(crossed)

@@ -4,8 +4,10 @@ Stages, per page, in order (each a plain function; seconds per stage are summed 
 was done to each page is in `ScanReader.pages`):
   raster     load_pages; straighten (cut the sheet out of a photo, even the light, despeckle, quarter turn, skew);
              confirm_quarter_turn (recogniser) when the page looked sideways
-  rulings    binarize, find_rulings; settle_upside_down (angle classifier + recogniser); unwarp a photographed
-             table frame; unbend the rules of a sheet that did not lie flat; find_tables (ruled grids, and grids ruled only across with columns from text gaps)
+  rulings    binarize, find_rulings (from the ink, and rules too faint for it from the grey page);
+             settle_upside_down (angle classifier + recogniser); unwarp a photographed table frame; unbend the rules
+             of a sheet that did not lie flat; find_tables (ruled grids, and grids ruled only across with columns
+             from text gaps)
   layout     unruled_tables (layout model; grid from text alignment, structure model as a last resort), only
              where rows of separate numbers lie outside the ruled tables
   cells      read_grids: every cell's lines recognised alone, batched; digit decode in value columns
@@ -159,28 +161,18 @@ class ScanReader:
     def _read_page(self, page: Page, first: bool, last: bool) -> tuple[list[PageItem], list[Grid], bool]:
         opts = self.options
         with self._stage("rulings"):
-            ink = binarize(page.gray)
-            rulings = find_rulings(ink, page.dpi)
-            lines_mask = rulings.mask()
-            ink_clean = text_ink(ink, lines_mask)
+            ink, rulings, lines_mask, ink_clean = rulings_of(page.gray, page.dpi, page.bilevel)
             turned = settle_upside_down(page, ink_clean, self.engine)
             quad = table_quad(rulings, page.dpi)
             if quad is not None:  # photographed at an angle: square the table up
                 page.gray, page.warp = unwarp(page.gray, quad)
             if turned or quad is not None:
-                ink, rulings, lines_mask, ink_clean = rulings_of(page.gray, page.dpi)
+                ink, rulings, lines_mask, ink_clean = rulings_of(page.gray, page.dpi, page.bilevel)
             grids = find_tables(ink, rulings, page.dpi, text=ink_clean)
-            unbent = unbend_rules(page.gray, page.dpi, ink, rulings, grids)
+            unbent = unbend_rules(page.gray, page.dpi, ink, rulings, grids, page.bilevel)
             if unbent is not None:  # a sheet that did not lie flat
                 page.gray, page.bent = unbent[0], True
                 ink, rulings, lines_mask, ink_clean, grids = unbent[1:]
-            if not grids:  # no table at the page-wide level: light grey rules on uneven or grey paper
-                faint = find_rulings(ink, page.dpi, page.gray)
-                faint_mask = faint.mask()
-                faint_text = text_ink(ink, faint_mask)
-                found = find_tables(ink, faint, page.dpi, text=faint_text)
-                if found:
-                    rulings, lines_mask, ink_clean, grids = faint, faint_mask, faint_text, found
             gray_clean, ink_clean = cleaned(page.gray, lines_mask, ink_clean, rulings.cut, page.dpi)
         with self._stage("text"):
             # Text lines and unruled tables are found without the strokes taller than any character (a streak no
@@ -234,7 +226,8 @@ M_ARENA_MAX = -8  # glibc's malloc.h
 
 
 # -- small stages ------------------------------------------------------------------------------------------------------
-def unbend_rules(gray: np.ndarray, dpi: float, ink: np.ndarray, rulings: Rulings, grids: list[Grid]) -> tuple | None:
+def unbend_rules(gray: np.ndarray, dpi: float, ink: np.ndarray, rulings: Rulings, grids: list[Grid],
+                 bilevel: bool = False) -> tuple | None:
     """A sheet that did not lie flat bends its rules: the page with them straightened, and its ink, rulings, their
     mask, the ink without them and the grids found there; None when the rules are straight, or straightening them
     does not make the grid fit them clearly better (a streak or a slanted edge can pass for a bend)."""
@@ -242,7 +235,7 @@ def unbend_rules(gray: np.ndarray, dpi: float, ink: np.ndarray, rulings: Rulings
     if maps is None:
         return None
     straight = unbend(gray, maps)
-    ink, found_rulings, mask, text = rulings_of(straight, dpi)
+    ink, found_rulings, mask, text = rulings_of(straight, dpi, bilevel)
     found = find_tables(ink, found_rulings, dpi, text=text)
     # Straighter rules survive find_rulings' long kernels whole: fewer rule pixels after is a distortion.
     before, after = _rule_pixels(rulings), _rule_pixels(found_rulings)
@@ -263,10 +256,13 @@ def _rule_pixels(rulings: Rulings) -> int:
     return int(np.count_nonzero(rulings.horizontal)) + int(np.count_nonzero(rulings.vertical))
 
 
-def rulings_of(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, Rulings, np.ndarray, np.ndarray]:
-    """The page's ink, its rulings, their mask, and the ink without them."""
+def rulings_of(gray: np.ndarray, dpi: float, bilevel: bool = False
+               ) -> tuple[np.ndarray, Rulings, np.ndarray, np.ndarray]:
+    """The page's ink, its rulings, their mask, and the ink without them. Rules too faint for the ink are looked
+    for on the grey page, but for a black-and-white one (a fax): its ink is all there is, and along a fax's
+    broken rules and bled text rows the grey page shows ridges that are no rules."""
     ink = binarize(gray)
-    rulings = find_rulings(ink, dpi)
+    rulings = find_rulings(ink, dpi, None if bilevel else gray)
     lines_mask = rulings.mask()
     return ink, rulings, lines_mask, text_ink(ink, lines_mask)
 

@@ -43,7 +43,7 @@ def page_samples(gray: np.ndarray, dpi: float, boxes: list[tuple[list[float], st
     # The page as the reader has it before reading, without the turns and deskew (which move the boxes).
     bilevel = is_bilevel(gray)
     gray = even_out(gray, dpi, bilevel)[0]
-    _, rulings, mask, ink_clean = rulings_of(gray, dpi)
+    _, rulings, mask, ink_clean = rulings_of(gray, dpi, bilevel)
     gray_clean, ink_clean = cleaned(gray, mask, ink_clean, rulings.cut, dpi)
     out = []
     for (x, y, w, h), text in boxes:
