@@ -329,3 +329,19 @@ def test_rules_too_light_for_the_ink_are_found_on_the_grey_page():
     assert [(g.n_rows, g.n_cols) for g in find_tables(ink, find_rulings(ink, 150), 150)] != [shape]
     ink, rulings, _, text = rulings_of(gray, 150)  # the reader's
     assert [(g.n_rows, g.n_cols) for g in find_tables(ink, rulings, 150, text=text)] == [shape]
+
+
+def test_two_tables_a_pair_of_streaks_runs_through_stay_two():
+    # A dirty drum's streaks run down the whole sheet, through both tables and the heading between them: cut back,
+    # what is left of two of them crossed the gap, and the two tables were read as one grid.
+    page = make_page(seed=1)
+    gray = gray_of(page)
+    (clean,) = grids_of(gray)
+    top, bottom = int(clean.rows[0]) - 5, int(clean.rows[-1]) + 5
+    table = gray[top:bottom]
+    margin, gap = np.full((300, gray.shape[1]), 255, np.uint8), np.full((120, gray.shape[1]), 255, np.uint8)
+    sheet = np.vstack([margin, table, gap, table, margin])
+    for k in (3, 5):
+        x = int(clean.cols[k]) + 5  # in the cells' blank margin: no character presses on it
+        sheet[:, x:x + 3] = np.minimum(sheet[:, x:x + 3], 60)
+    assert [(g.n_rows, g.n_cols) for g in grids_of(sheet)] == [(clean.n_rows, clean.n_cols)] * 2
