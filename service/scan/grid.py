@@ -133,7 +133,9 @@ def faint_lines(gray: np.ndarray, dpi: float, hk: int, vk: int, thick: float, ho
         # Only thin strokes: the edges of a shaded row come out as thick bars, and would swallow a rule beside them.
         # Measured across at half its own depth, a blurred rule is as thin as a sharp one.
         n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
-        core = np.bincount(labels[(m > 0) & (ridge >= cv2.dilate(ridge, el) // 2)], minlength=n)
+        centre = ridge >= cv2.dilate(ridge, el) // 2
+        labels[~centre] = 0  # the rule is its centre (its grey shoulders, taken out of the cells' ink, take digits)
+        core = np.bincount(labels.ravel(), minlength=n)
         length = np.maximum(1, stats[:, cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT])
         keep = (core / length <= thick / 2) & (length >= dpi / 2)
         keep[0] = False
