@@ -137,7 +137,9 @@ def faint_lines(gray: np.ndarray, dpi: float, hk: int, vk: int, thick: float, ho
         labels[~centre] = 0  # the rule is its centre (its grey shoulders, taken out of the cells' ink, take digits)
         core = np.bincount(labels.ravel(), minlength=n)
         length = np.maximum(1, stats[:, cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT])
-        keep = (core / length <= thick / 2) & (length >= dpi / 2)
+        # (across: an inch, for the strokes of a row of characters in one narrow cell, held along its width,
+        # pass for a line from rule to rule)
+        keep = (core / length <= thick / 2) & (length >= (dpi if axis == 0 else dpi / 2))
         keep[0] = False
         thin.append((labels, stats, keep, _components(labels, stats, keep)))
     reach = max(3, int(dpi / 25))
