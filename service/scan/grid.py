@@ -91,23 +91,19 @@ def find_rulings(ink: np.ndarray, dpi: float, gray: np.ndarray | None = None) ->
     reach = max(3, int(dpi / 25))
     side = max(2, int(dpi / 40))
     thick = max(5.0, dpi / 20)  # mean thickness: rules blur to 4-5 px in heavy scans, bold text bars are thicker
-    fh = fv = None
-    if gray is not None:
-        # Kept on their own tests, then joined to the ink's rules (a faint stroke beside an ink rule, its grey
-        # edge, would make it too thick for a rule); they anchor the ink's strokes too.
-        fh, fv = faint_lines(gray, dpi, hk, vk, thick, horiz, vert)
-    kept_h = _keep_anchored(horiz, vert if fv is None else cv2.bitwise_or(vert, fv), ink, 0, 4 * hk, reach, side,
-                            thick)
-    kept_v = _keep_anchored(vert, horiz if fh is None else cv2.bitwise_or(horiz, fh), ink, 1, 6 * vk, reach, side,
-                            thick)
-    if fh is not None:
-        kept_h, kept_v = cv2.bitwise_or(kept_h, fh), cv2.bitwise_or(kept_v, fv)
-    rulings = Rulings(kept_h, kept_v)
-    return drop_streaks(rulings, ink, dpi)
+    if gray is None:
+        return drop_streaks(Rulings(_keep_anchored(horiz, vert, ink, 0, 4 * hk, reach, side, thick),
+                                    _keep_anchored(vert, horiz, ink, 1, 6 * vk, reach, side, thick)), ink, dpi)
+    # Kept on their own tests, then joined to the ink's rules (a faint stroke beside an ink rule, its grey edge,
+    # would make it too thick for a rule); they anchor the ink's strokes too.
+    fh, fv = faint_lines(gray, dpi, hk, vk, thick, reach, horiz, vert)
+    kept_h = _keep_anchored(horiz, cv2.bitwise_or(vert, fv), ink, 0, 4 * hk, reach, side, thick)
+    kept_v = _keep_anchored(vert, cv2.bitwise_or(horiz, fh), ink, 1, 6 * vk, reach, side, thick)
+    return drop_streaks(Rulings(cv2.bitwise_or(kept_h, fh), cv2.bitwise_or(kept_v, fv)), ink, dpi)
 
 
-def faint_lines(gray: np.ndarray, dpi: float, hk: int, vk: int, thick: float, horiz: np.ndarray,
-                vert: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def faint_lines(gray: np.ndarray, dpi: float, hk: int, vk: int, thick: float, reach: int,
+                horiz: np.ndarray, vert: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Long thin strokes darker than the paper beside them: light grey rules on grey, noisy or unevenly lit paper
     (a phone's photo, a washed-out copy) fall above the page-wide Otsu level and break up under any level set pixel
     by pixel. On the grey page itself a rule is dark all along its length (text is dark in strokes a character
@@ -117,7 +113,7 @@ def faint_lines(gray: np.ndarray, dpi: float, hk: int, vk: int, thick: float, ho
     a dirty drum's grey streaks run the sheet's length, through the tables and off them), and half an inch long at
     least (a blurred digit's stroke between two row rules is one row high)."""
     dark = cv2.bitwise_not(gray)
-    across = 2 * max(3, int(dpi / 25)) + 1
+    across = 2 * reach + 1  # a rule and the paper beside it
     grain = max(3, int(dpi / 30))
     thin = []
     for axis, (kx, ky) in ((0, (hk, 1)), (1, (1, vk))):
@@ -142,7 +138,6 @@ def faint_lines(gray: np.ndarray, dpi: float, hk: int, vk: int, thick: float, ho
         keep = (core / length <= thick / 2) & (length >= (dpi if axis == 0 else dpi / 2))
         keep[0] = False
         thin.append((labels, stats, keep, _components(labels, stats, keep)))
-    reach = max(3, int(dpi / 25))
     out = []
     for axis, (labels, stats, keep, _), other in ((0, thin[0], cv2.bitwise_or(vert, thin[1][3])),
                                                   (1, thin[1], cv2.bitwise_or(horiz, thin[0][3]))):
