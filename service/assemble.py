@@ -25,6 +25,11 @@ TIE = 0.02  # label scores this close name either row
 TITLE_ACCEPT = 0.8
 MAX_TITLE_CHARS = 40
 MAX_UNREAD_CHARS = 3  # a misread number cell; a label is longer
+# Numbers on a line read whole (no grid cells) that make it a table's one row of values, where a glyph among them
+# is a number misread: the review table prints ten or more. Not a row of the requests table (seven numbers, its
+# label in pieces): on a fax whole-page reading its zeros read "a", and taken as unread values they let a wrong
+# reading balance (real-layout fax 188 -> 177 fields with four).
+ROW_NUMBERS = 10
 LABEL_COST = 60  # placing a run of numbers on a row, per unit of label score below 1
 OUT_OF_ORDER = 30  # placing it on a row outside the printed order of the rows around it
 TITLE_PREFIXES = (14, 20, 26)  # lengths of a long cell's head compared with the titles
@@ -187,15 +192,19 @@ def _value_blanks_only(doc: Document, tokens: list[Token]) -> list[Token]:
 
 def _unread_values(doc: Document, tokens: list[Token]) -> list[Token]:
     """A few characters of text among a scanned row's numbers (numbers before it, no label after it in the line)
-    are a number the recogniser misread ("章" for 1): a cell whose value is unknown, not a label that parts the row."""
+    are a number the recogniser misread ("章" for 1): a cell whose value is unknown, not a label that parts the row.
+    On a line read whole (no grid cells), only between numbers on a line of many: prose has dates ("2024年3月")."""
     lines: dict[int, list[int]] = {}
     for i, t in enumerate(tokens):
         lines.setdefault(t.line, []).append(i)
     out = list(tokens)
     for at in lines.values():
         line = [tokens[i] for i in at]
+        numbers = sum(u.kind == "number" for u in line)
         for k, (i, t) in enumerate(zip(at, line)):
-            if (t.kind == "label" and t.cell.col is not None and len(t.text.strip()) <= MAX_UNREAD_CHARS and k
+            in_row = t.cell.col is not None or (numbers >= ROW_NUMBERS
+                                                and any(u.kind == "number" for u in line[k + 1:]))
+            if (t.kind == "label" and in_row and len(t.text.strip()) <= MAX_UNREAD_CHARS and k
                     and line[k - 1].kind != "label" and all(
                         u.kind != "label" or len(u.text.strip()) <= MAX_UNREAD_CHARS for u in line[k + 1:])):
                 # A speck or a stroke read as punctuation is an empty cell; a glyph is a digit misread.
@@ -445,6 +454,16 @@ class Assembler:
             return
         if all(t.kind != "number" for t in numbers) and len(numbers) < len(slots):
             return  # a dash or blank among the headers ("尚未审结" read as "–"), not the row of numbers
+        whole = _whole_row(numbers, len(slots))
+        if whole is not None:
+            # One printed line with a value for every cell is the row itself, wherever the cursor stood: digits in
+            # the headers of a scan ("英想656") or stray lines beside the table had moved it on.
+            ex.spans.append(Span(section.key, slots, whole, 1.0, "read"))
+            for row in dict.fromkeys(r for r, _ in slots):
+                ex.rows.setdefault((section.key, row), RowEvidence("".join(t.text for t in ev.labels)[-40:], 1.0,
+                                                                   "label"))
+            cursor[section.key] = len(slots)
+            return
         span = slots[start:] if start == 0 and len(numbers) < len(slots) else slots[start: start + len(numbers)]
         ex.spans.append(Span(section.key, span, numbers[: len(span)], 1.0, "read"))
         for row in dict.fromkeys(r for r, _ in span):
@@ -452,6 +471,15 @@ class Assembler:
         # A first run shorter than the section takes all its cells, yet a later run continues after its numbers
         # (the decoder keeps the later of two runs over the same cells).
         cursor[section.key] = start + min(len(span), len(numbers))
+
+
+def _whole_row(tokens: list[Token], width: int) -> list[Token] | None:
+    """The tokens of the one printed line that holds exactly `width` of them, some read as numbers."""
+    lines: dict[int, list[Token]] = {}
+    for t in tokens:
+        lines.setdefault(t.line, []).append(t)
+    rows = [ts for ts in lines.values() if len(ts) == width and sum(t.kind == "number" for t in ts) * 2 > width]
+    return rows[0] if len(rows) == 1 else None
 
 
 def _tied(scores: dict[str, float], key: str) -> bool:

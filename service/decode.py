@@ -22,7 +22,7 @@ from service.cpsat import cp_model
 from service.assemble import LABEL_COST, Extraction, Place, Reading, RowEvidence, Span
 from service.first_reading import first_reading, row_order
 from service.neighbourhoods import improve
-from service.readings import UPPER, Option, forced_spans, options_of
+from service.readings import GAP, UPPER, Option, Piece, forced_spans, options_of
 from service.template import MergedRow, Template
 from service.validate import Equation, equations, flat
 from service.values import Token, parse_number
@@ -60,6 +60,12 @@ def _scaled(template: Template, cell: tuple[str, str, str], value: float | int) 
     return round(value * DECIMAL_SCALE) if spec.decimal else round(value)
 
 
+def _fits(template: Template, cell: tuple[str, str, str], value: float | int) -> bool:
+    """A count is whole; an amount has at most the column's decimals (a dotted speck made 2.9015 of a count)."""
+    exact = value * DECIMAL_SCALE if template.sections[cell[0]].columns[cell[2]].decimal else value
+    return abs(exact - round(exact)) < 1e-6
+
+
 class _Model:
     def __init__(self, template: Template, spans: list[Span], eqs: list[Equation], effort: float = 1.0,
                  doubts: bool = True):
@@ -67,8 +73,8 @@ class _Model:
         self.model = cp_model.CpModel()
         self.spans = spans
         forced = forced_spans(spans)
-        self.options: list[list[Option]] = [self._signs_fit(s, options_of(s, eqs, doubts, id(s) in forced))
-                                            for s in spans]
+        self.options: list[list[Option]] = [
+            self._whole_counts(s, self._signs_fit(s, options_of(s, eqs, doubts, id(s) in forced))) for s in spans]
         self.choice: list[list[cp_model.IntVar]] = []
         self.vars: dict[tuple[str, str, str], cp_model.IntVar] = {}
         self.bounds: dict[tuple[str, str, str], tuple[int, int]] = {}
@@ -186,6 +192,21 @@ class _Model:
         fit = [o for o in options if o.place is None or all(
             not p.signed or columns[c].signed for (_, c), p in zip(o.place.slots, o.pieces))]
         return fit or options
+
+    def _whole_counts(self, span: Span, options: list[Option]) -> list[Option]:
+        """A number with a fraction in a count's cell (a dotted speck read "2.901498948") is no reading of it: the
+        rules value that cell, as they value an unread one."""
+        out = []
+        for o in options:
+            bad = [i for i, ((r, c), p) in enumerate(zip(o.place.slots, o.pieces)) if p.value is not None
+                   and not _fits(self.template, (span.section, r, c), p.value)] if o.place else []
+            if not bad:
+                out.append(o)
+                continue
+            pieces = tuple(Piece("gap", None, p.token, f"'{p.token.text if p.token else p.value}' is no count; the "
+                                 "rules give it") if i in bad else p for i, p in enumerate(o.pieces))
+            out.append(Option(pieces, o.cost + GAP * len(bad), o.place))
+        return out
 
     def _keep_order(self, spans: list[Span]):
         """Spans of one group fill rows in their printed order."""

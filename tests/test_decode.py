@@ -8,7 +8,7 @@ import pytest
 from service.assemble import Assembler
 from service.decode import decode
 from service.readings import digit_cuts
-from service.document import Cell, Line, Source
+from service.document import Cell, Document, Line, Source
 from service.labels import FuzzyLabelMatcher
 from service.pipeline import Pipeline, PipelineOptions
 from service.template import get_template
@@ -329,6 +329,16 @@ def test_a_scanned_minus_sign_goes_where_the_rules_say_it_is_a_speck():
     assert (reading.value, reading.how) == (true, "repaired")
 
 
+def test_a_count_read_with_a_fraction_is_no_reading_of_it():
+    """A dotted speck made a count's cell read "2.901498948": the solver rounded it to 3, and 2.9015 was written."""
+    report = consistent_report(seed=6)
+    report["requests"]["granted"]["natural_person"] = 3
+    report = balanced(report)
+    cell = ("requests", "granted", "natural_person")
+    ex = decoded_doc(_ocr_doc(report, "granted", "natural_person", "2.901498948", [], confidence=0.95))
+    assert ex.values[cell].value == 3 and ex.values[cell].how == "arithmetic"
+
+
 def test_a_dash_read_in_the_review_header_does_not_shift_the_review_row():
     report = consistent_report(seed=13)
     doc = _scanned(read_text(Source("scan.txt", render(report, "tabs").encode("utf-8"), "text")))
@@ -340,6 +350,49 @@ def test_a_dash_read_in_the_review_header_does_not_shift_the_review_row():
     for row in review.rows:
         for col in row.columns:
             assert ex.values[("review_and_litigation", row.key, col)].value == report["review_and_litigation"][row.key][col]
+
+
+def _review_values_right(ex, report) -> bool:
+    review = get_template(T2021).sections["review_and_litigation"]
+    return all(ex.value("review_and_litigation", row.key, col) == report["review_and_litigation"][row.key][col]
+               for row in review.rows for col in row.columns)
+
+
+def _review_row(doc):
+    header = next(i for i, ln in enumerate(doc.lines) if ln.cells and ln.cells[0].text == "行政复议" and len(ln.cells) > 10)
+    return header, doc.lines[header + 1]
+
+
+def test_digits_in_the_review_headers_and_stray_lines_do_not_shift_the_review_row():
+    """A dark copy's header cells read with digits in them ("英想656") and stray lines beside the table ("2009")
+    moved the cursor of the review row on: its numbers filled the litigation groups, one group late."""
+    report = consistent_report(seed=13)
+    doc = _scanned(read_text(Source("scan.txt", render(report, "tabs").encode("utf-8"), "text")))
+    doc.method = "ocr"
+    header, row = _review_row(doc)
+    assert len([c for c in row.cells if c.text.strip()]) == 15
+    doc.lines[header].cells[2].text += "656"
+    doc.lines.insert(header + 1, Line([Cell("2009")], table=None))
+    assert _review_values_right(decoded_doc(doc), report)
+
+
+def test_a_glyph_among_the_numbers_of_a_row_read_whole_is_a_number_misread():
+    """The second look reads a row as one line of text, without grid columns: a blotched "1" read as "意" between
+    its numbers parted the row, and the numbers after it went one cell late; as an unread value the arithmetic
+    gives it. A date in prose ("2024年3月") keeps its characters."""
+    report = consistent_report(seed=13)
+    doc = read_text(Source("scan.txt", render(report, "tabs").encode("utf-8"), "text"))
+    doc.method = "ocr"
+    _, row = _review_row(doc)
+    numbers = [c for c in row.cells if c.text.strip()]
+    numbers[11].text = "意"
+    assert _review_values_right(decoded_doc(doc), report)
+    from service.assemble import _unread_values
+    from service.values import tokenize
+    date = Document("scan", "image", [Line([Cell("2024"), Cell("年"), Cell("3"), Cell("月")], table=None)],
+                    method="ocr")
+    tokens = _unread_values(date, [t for c in date.lines[0].cells for t in tokenize(c, 0)])
+    assert [t.kind for t in tokens] == ["number", "label", "number", "label"]
 
 
 def test_a_row_placed_by_order_with_one_misread_number_is_placed_not_dropped(pipeline):
