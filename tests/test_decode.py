@@ -145,10 +145,15 @@ def _ocr_doc(report: dict, row: str, col: str, printed: str, alternatives, confi
     return doc
 
 
-def test_a_number_read_unsurely_gives_way_to_the_rules_it_breaks():
+def _granted_is(value: int) -> dict:
+    """A consistent report whose requests.granted.natural_person is `value`, the sums around it made to agree."""
     report = consistent_report(seed=6)
-    report["requests"]["granted"]["natural_person"] = 56
-    report = balanced(report)
+    report["requests"]["granted"]["natural_person"] = value
+    return balanced(report)
+
+
+def test_a_number_read_unsurely_gives_way_to_the_rules_it_breaks():
+    report = _granted_is(56)
     cell = ("requests", "granted", "natural_person")
     unsure = _ocr_doc(report, "granted", "natural_person", "84", [], confidence=0.6)
     ex = decoded_doc(unsure)
@@ -165,9 +170,7 @@ def test_a_number_read_unsurely_gives_way_to_the_rules_it_breaks():
 
 
 def test_an_unsure_number_may_gain_a_digit_but_not_become_any_number():
-    report = consistent_report(seed=6)
-    report["requests"]["granted"]["natural_person"] = 1288
-    report = balanced(report)
+    report = _granted_is(1288)
     cell = ("requests", "granted", "natural_person")
     dropped = decoded_doc(_ocr_doc(report, "granted", "natural_person", "128", [], confidence=0.6))
     assert dropped.values[cell].value == 1288
@@ -176,9 +179,7 @@ def test_an_unsure_number_may_gain_a_digit_but_not_become_any_number():
 
 
 def test_an_ocr_alternative_is_chosen_by_a_rule():
-    report = consistent_report(seed=6)
-    report["requests"]["granted"]["natural_person"] = 8
-    report = balanced(report)
+    report = _granted_is(8)
     ex = decoded_doc(_ocr_doc(report, "granted", "natural_person", "3", [("3", 0.6), ("8", 0.3), ("5", 0.1)]))
     reading = ex.values[("requests", "granted", "natural_person")]
     assert (reading.value, reading.raw, reading.how) == (8, "3", "repaired")
@@ -331,9 +332,7 @@ def test_a_scanned_minus_sign_goes_where_the_rules_say_it_is_a_speck():
 
 def test_a_count_read_with_a_fraction_is_no_reading_of_it():
     """A dotted speck made a count's cell read "2.901498948": the solver rounded it to 3, and 2.9015 was written."""
-    report = consistent_report(seed=6)
-    report["requests"]["granted"]["natural_person"] = 3
-    report = balanced(report)
+    report = _granted_is(3)
     cell = ("requests", "granted", "natural_person")
     ex = decoded_doc(_ocr_doc(report, "granted", "natural_person", "2.901498948", [], confidence=0.95))
     assert ex.values[cell].value == 3 and ex.values[cell].how == "arithmetic"
@@ -897,9 +896,7 @@ def test_a_model_with_alternatives_that_finds_nothing_in_time_is_decoded_again_w
     # as read then still give a reading.
     import service.decode as dec
 
-    report = consistent_report(seed=6)
-    report["requests"]["granted"]["natural_person"] = 8
-    report = balanced(report)
+    report = _granted_is(8)
     doc = _ocr_doc(report, "granted", "natural_person", "3", [("3", 0.6), ("8", 0.3), ("5", 0.1)])
     seen, real = [], dec._solve
 
