@@ -458,12 +458,7 @@ class Assembler:
         if whole is not None:
             # One printed line with a value for every cell is the row itself, wherever the cursor stood: digits in
             # the headers of a scan ("英想656") or stray lines beside the table had moved it on.
-            ex.spans.append(Span(section.key, slots, whole, 1.0, "read"))
-            for row in dict.fromkeys(r for r, _ in slots):
-                ex.rows.setdefault((section.key, row), RowEvidence("".join(t.text for t in ev.labels)[-40:], 1.0,
-                                                                   "label"))
-            cursor[section.key] = len(slots)
-            return
+            start, numbers = 0, whole
         span = slots[start:] if start == 0 and len(numbers) < len(slots) else slots[start: start + len(numbers)]
         ex.spans.append(Span(section.key, span, numbers[: len(span)], 1.0, "read"))
         for row in dict.fromkeys(r for r, _ in span):
