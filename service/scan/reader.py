@@ -270,9 +270,9 @@ def rulings_of(gray: np.ndarray, dpi: float, bilevel: bool = False
 def _line_confidence(gray: np.ndarray, dpi: float, engine: OcrEngine, samples: int = 8) -> float:
     """How well a page's widest text lines read as Chinese: mean confidence, counting only lines read with two or
     more ideographs (a column of numbers turned on its side reads confidently as "0000")."""
-    ink = binarize(gray)
-    rulings = find_rulings(ink, dpi)
-    ink = without_tall_strokes(text_ink(ink, rulings.mask()), dpi)
+    # The ink's own rules are enough to keep them out of a few lines' crops: no search of the grey page.
+    text = rulings_of(gray, dpi, bilevel=True)[3]
+    ink = without_tall_strokes(text, dpi)
     lines = [b for b in find_text_lines(ink, dpi) if 2 <= b.width / max(1, b.height) <= 14]
     if not lines:
         return 0.0
