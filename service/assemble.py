@@ -204,7 +204,7 @@ def _unread_values(doc: Document, tokens: list[Token]) -> list[Token]:
         for k, (i, t) in enumerate(zip(at, line)):
             in_row = t.cell.col is not None or (numbers >= ROW_NUMBERS
                                                 and any(u.kind == "number" for u in line[k + 1:]))
-            if (t.kind == "label" and in_row and len(t.text.strip()) <= MAX_UNREAD_CHARS and k
+            if (t.kind == "label" and len(t.text.strip()) <= MAX_UNREAD_CHARS and k and in_row
                     and line[k - 1].kind != "label" and all(
                         u.kind != "label" or len(u.text.strip()) <= MAX_UNREAD_CHARS for u in line[k + 1:])):
                 # A speck or a stroke read as punctuation is an empty cell; a glyph is a digit misread.
@@ -454,7 +454,7 @@ class Assembler:
             return
         if all(t.kind != "number" for t in numbers) and len(numbers) < len(slots):
             return  # a dash or blank among the headers ("尚未审结" read as "–"), not the row of numbers
-        whole = _whole_row(numbers, len(slots))
+        whole = _full_line(numbers, len(slots))
         if whole is not None:
             # One printed line with a value for every cell is the row itself, wherever the cursor stood: digits in
             # the headers of a scan ("英想656") or stray lines beside the table had moved it on.
@@ -468,12 +468,9 @@ class Assembler:
         cursor[section.key] = start + min(len(span), len(numbers))
 
 
-def _whole_row(tokens: list[Token], width: int) -> list[Token] | None:
+def _full_line(tokens: list[Token], width: int) -> list[Token] | None:
     """The tokens of the one printed line that holds exactly `width` of them, some read as numbers."""
-    lines: dict[int, list[Token]] = {}
-    for t in tokens:
-        lines.setdefault(t.line, []).append(t)
-    rows = [ts for ts in lines.values() if len(ts) == width and sum(t.kind == "number" for t in ts) * 2 > width]
+    rows = [ts for ts in _by_line(tokens) if len(ts) == width and sum(t.kind == "number" for t in ts) * 2 > width]
     return rows[0] if len(rows) == 1 else None
 
 
@@ -482,13 +479,19 @@ def _tied(scores: dict[str, float], key: str) -> bool:
     return any(k != key and v >= scores.get(key, 0.0) - TIE for k, v in scores.items())
 
 
-def _rows_of(tokens: list[Token], width: int) -> list[list[Token]]:
-    """A run of several rows' numbers, one chunk per row: by printed line, else by the column count."""
+def _by_line(tokens: list[Token]) -> list[list[Token]]:
+    """The tokens grouped by printed line, lines in order of first appearance."""
     lines: dict[int, list[Token]] = {}
     for t in tokens:
         lines.setdefault(t.line, []).append(t)
-    if len(lines) > 1 and all(len(ts) <= width + 1 for ts in lines.values()):
-        return list(lines.values())
+    return list(lines.values())
+
+
+def _rows_of(tokens: list[Token], width: int) -> list[list[Token]]:
+    """A run of several rows' numbers, one chunk per row: by printed line, else by the column count."""
+    lines = _by_line(tokens)
+    if len(lines) > 1 and all(len(ts) <= width + 1 for ts in lines):
+        return lines
     if len(tokens) % width == 0:
         return [tokens[i: i + width] for i in range(0, len(tokens), width)]
     return [tokens]
