@@ -32,6 +32,9 @@ MAX_UNREAD_CHARS = 3  # a misread number cell; a label is longer
 ROW_NUMBERS = 10
 LABEL_COST = 60  # placing a run of numbers on a row, per unit of label score below 1
 OUT_OF_ORDER = 30  # placing it on a row outside the printed order of the rows around it
+# A row's worth of numbers the row order leaves no room for, against an anchor's weight (1 for a clear label): three
+# such runs outweigh one label (a garbled label read as the row after them, real-layout copier scan).
+STRANDED = 0.4
 TITLE_PREFIXES = (14, 20, 26)  # lengths of a long cell's head compared with the titles
 _DASHES = re.compile(r"^:?-{3,}:?$")
 _ENUM_DOT = re.compile(r"^[.．、][\u4e00-\u9fff]")
@@ -501,17 +504,26 @@ def _one(sections: set[str] | None) -> str | None:
     return next(iter(sections)) if sections and len(sections) == 1 else None
 
 
-def _anchors(rows: list[tuple[int, float]]) -> set[int]:
-    """Indices of the heaviest strictly increasing subsequence of (row index, weight): the rows printed in the
-    template's order. A row out of that order is placed again by the decoder."""
-    best: list[tuple[float, int]] = []  # per item: (weight of the best chain ending here, previous item)
-    for i, (r, w) in enumerate(rows):
-        prev = max(((best[j][0], j) for j in range(i) if rows[j][0] < r), default=(0.0, -1))
-        best.append((prev[0] + w, prev[1]))
-    if not best:
-        return set()
-    i = max(range(len(best)), key=lambda k: best[k][0])
-    out = set()
+def _anchors(items: list[tuple[int | None, float, bool]], n_rows: int) -> set[int]:
+    """Indices of the heaviest chain of items printed in the template's row order. An item is (row index, or None
+    for a run no label placed; weight; whether it holds a row's worth of numbers). Each row's worth left between two
+    anchors with no row free between them costs the chain STRANDED: the decoder places a run only between its
+    anchors, so a garbled label read as the row after a page of unread ones would leave their numbers out. An item
+    out of the chain is placed again by the decoder, its label still weighing there."""
+    ends = [i for i, (r, _, _) in enumerate(items) if r is not None] + [len(items)]
+    row = {i: r for i, (r, _, _) in enumerate(items) if r is not None} | {-1: -1, len(items): n_rows}
+    full = [0]  # full[k]: the row's worths among the first k items
+    for _, _, whole in items:
+        full.append(full[-1] + whole)
+
+    def stranded(i: int, j: int) -> float:
+        return STRANDED * max(0, full[j] - full[i + 1] - (row[j] - row[i] - 1))
+
+    best: dict[int, tuple[float, int]] = {-1: (0.0, -2)}  # item -> (weight of the best chain ending there, previous)
+    for j in ends:
+        weight = items[j][1] if j < len(items) else 0.0
+        best[j] = max((best[i][0] + weight - stranded(i, j), i) for i in best if row[i] < row[j])
+    out, i = set(), best[len(items)][1]
     while i >= 0:
         out.add(i)
         i = best[i][1]
@@ -539,9 +551,10 @@ def _order_rows(ex: Extraction) -> None:
                     spans.append(s)
             ex.spans = spans
         seq = [s for s in ex.spans if s.section == section.key]
-        fixed = [(i, keys.index(s.slots[0][0]), s.confidence) for i, s in enumerate(seq) if s.places is None]
-        chain = _anchors([(r, w) for _, r, w in fixed])
-        anchor_at = {fixed[k][0]: fixed[k][1] for k in chain}
+        widest = max(len(r.columns) for r in section.rows)
+        items = [(keys.index(s.slots[0][0]) if s.places is None else None, s.confidence,
+                  sum(t.kind == "number" for t in s.tokens) >= widest) for s in seq]
+        anchor_at = {i: items[i][0] for i in _anchors(items, len(keys))}
         group = 0
         for i, s in enumerate(seq):
             if i in anchor_at:

@@ -564,6 +564,27 @@ def test_labels_torn_from_their_rows_are_placed_by_order_and_arithmetic(pipeline
     assert result.provenance["requests.denied_internal_affairs.natural_person"].how in ("order", "read")  # a reader may re-attach the label
 
 
+def test_a_misread_label_does_not_strand_the_unreadable_rows_before_it(pipeline):
+    """Three rows' labels unreadable, then a label misread as the first of them (a copier scan's page of garbled
+    labels): taken at its word it would leave no row between it and the row above for the three rows' numbers.
+    It is placed again with them, by the printed order and the arithmetic."""
+    report = consistent_report(seed=11)
+    rows = ["unavailable_needs_creation", "unavailable_unclear_after_correction", "not_processed_petition_complaint",
+            "not_processed_duplicate"]
+    for n, key in enumerate(rows):
+        report["requests"][key].update(natural_person=3 + 4 * n, commercial_enterprise=n + 1)
+    report = balanced(report)
+    t = get_template(T2021).sections["requests"]
+    lines = []
+    for r in t.rows:
+        values = " | ".join(str(v) for v in report["requests"][r.key].values())
+        label = {rows[0]: "□□□□", rows[1]: "□□□", rows[2]: "□□□□□", rows[3]: t.row(rows[0]).label}.get(r.key, r.label)
+        lines.append(f"| {label} | {values} |")
+    text = f"{report['agency']}{report['year']}年政府信息公开工作年度报告\n{t.title}\n" + "\n".join(lines) + "\n"
+    result = extract(pipeline, text)
+    assert {k: result.requests[k] for k in rows} == {k: report["requests"][k] for k in rows}
+
+
 def test_a_table_on_one_line_is_cut_by_the_whole_table_or_left_null_with_a_finding():
     report = balanced(consistent_report(seed=12))
     t = get_template(T2021)
