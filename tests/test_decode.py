@@ -534,9 +534,10 @@ def test_a_hint_never_overrides_a_value_read_unambiguously(pipeline):
 
 # -- rows the labels do not place -----------------------------------------------------------------------------------
 
-def _torn_text(report: dict, torn: list[str]) -> str:
+def _torn_text(report: dict, torn: list[str], labels: dict[str, str] | None = None) -> str:
     """Pipe rows; the rows in `torn` (taken in pairs) print their numbers bare, and both labels of a pair pile up on
-    lines of their own above the first pair's numbers (as PDF-to-markdown tears them off)."""
+    lines of their own above the first pair's numbers (as PDF-to-markdown tears them off). `labels`: rows printed
+    with another label (misread) than their own."""
     t = get_template(report["template"])
     lines = [f"{report['agency']}{report['year']}年政府信息公开工作年度报告", t.sections["requests"].title]
     for r in t.sections["requests"].rows:
@@ -547,7 +548,7 @@ def _torn_text(report: dict, torn: list[str]) -> str:
                 lines += [t.sections["requests"].row(k).label for k in torn[i: i + 2]]
             lines.append(f"| {values} |")
         else:
-            lines.append(f"| {r.label} | {values} |")
+            lines.append(f"| {(labels or {}).get(r.key, r.label)} | {values} |")
     return "\n".join(lines) + "\n"
 
 
@@ -574,13 +575,8 @@ def test_a_misread_label_does_not_strand_the_unreadable_rows_before_it(pipeline)
     for n, key in enumerate(rows):
         report["requests"][key].update(natural_person=3 + 4 * n, commercial_enterprise=n + 1)
     report = balanced(report)
-    t = get_template(T2021).sections["requests"]
-    lines = []
-    for r in t.rows:
-        values = " | ".join(str(v) for v in report["requests"][r.key].values())
-        label = {rows[0]: "□□□□", rows[1]: "□□□", rows[2]: "□□□□□", rows[3]: t.row(rows[0]).label}.get(r.key, r.label)
-        lines.append(f"| {label} | {values} |")
-    text = f"{report['agency']}{report['year']}年政府信息公开工作年度报告\n{t.title}\n" + "\n".join(lines) + "\n"
+    first = get_template(T2021).sections["requests"].row(rows[0]).label
+    text = _torn_text(report, [], labels={rows[0]: "□□□□", rows[1]: "□□□", rows[2]: "□□□□□", rows[3]: first})
     result = extract(pipeline, text)
     assert {k: result.requests[k] for k in rows} == {k: report["requests"][k] for k in rows}
 
